@@ -1,0 +1,40 @@
+# The two commands of the README:  make book  and  make test.
+# Both create the virtual environment on first use; nothing else is needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_OLD := .venv-caveclient523
+# Tests and the site build replay recorded responses: no network, no token.
+export MICRONS_MODE ?= replay
+
+.PHONY: book test bench record lint format clean install
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+$(VENV_OLD)/.installed: requirements-caveclient523.txt
+	$(PYTHON) -m venv $(VENV_OLD)
+	$(VENV_OLD)/bin/python -m pip install --quiet -r requirements-caveclient523.txt
+	touch $@
+
+book: $(VENV)/.installed
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+test: $(VENV)/.installed $(VENV_OLD)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf _build
