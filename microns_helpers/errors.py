@@ -54,3 +54,8 @@ class RecordingDamagedError(MicronsHelpersError):
 
 class ModeError(MicronsHelpersError):
     """An unknown mode was asked for (MICRONS_MODE or connect(mode=...))."""
+
+
+# --- the chapters' helpers (synapses, plots, query) ---------------------------
+class InvalidInputError(MicronsHelpersError, ValueError):
+    """A helper was given input it cannot use (a missing column, an empty list of ids...)."""
