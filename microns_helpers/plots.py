@@ -1,0 +1,264 @@
+"""The figures more than one chapter draws, with labelled axes and units.
+
+Every function draws on the Axes you pass (``ax=``) or on a new figure, and returns the
+Axes; none changes matplotlib's global settings. Positions are converted to micrometres
+with :func:`positions_um`, which reads the resolution caveclient stores in ``df.attrs``::
+
+    from microns_helpers import plots
+    nuclei = client.materialize.query_table("nucleus_detection_v0")
+    ax = plots.plot_positions(nuclei)          # side view of the volume, in µm
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInputError
+
+# The y axis of the MICrONs volume runs from the pia (top) down to the white matter, so
+# every figure with y on its vertical axis is drawn with y growing downwards.
+DEPTH_LABEL = "y (µm), deeper is lower"
+
+
+def _resolution_of(df: pd.DataFrame, resolution) -> np.ndarray:
+    """The size in nm of one position unit along x, y, z: given, or from ``df.attrs``."""
+    if resolution is None:
+        resolution = df.attrs.get("dataframe_resolution")
+    if resolution is None or isinstance(resolution, str):
+        raise InvalidInputError(
+            "This DataFrame does not say in which unit its positions are. Pass "
+            "resolution=[x, y, z] in nm per unit: the table's voxel_resolution (e.g. "
+            "[4, 4, 40]) or the desired_resolution you queried with (e.g. [1, 1, 1])."
+        )
+    resolution = np.asarray(resolution, dtype=float)
+    if resolution.shape != (3,):
+        raise InvalidInputError(
+            f"resolution must have three numbers (x, y, z in nm), got {list(resolution)}."
+        )
+    return resolution
+
+
+def positions_um(
+    df: pd.DataFrame, column: str = "pt_position", *, resolution: Sequence | None = None
+) -> pd.DataFrame:
+    """Positions of ``column`` in micrometres, as a DataFrame with columns x, y, z.
+
+    Works on both shapes caveclient returns: one column of ``[x, y, z]`` arrays, or three
+    columns ``<column>_x``, ``_y``, ``_z`` (``split_positions=True``). ``resolution`` is
+    the size in nm of one position unit; by default it is read from
+    ``df.attrs["dataframe_resolution"]``, which caveclient sets on every query result.
+
+    Example::
+
+        >>> df = pd.DataFrame({"pt_position": [[100, 200, 10]]})
+        >>> positions_um(df, resolution=[4, 4, 40])
+             x    y    z
+        0  0.4  0.8  0.4
+    """
+    split = [f"{column}_{axis}" for axis in "xyz"]
+    if column in df.columns:
+        voxels = np.array(df[column].tolist(), dtype=float).reshape(-1, 3)
+    elif all(c in df.columns for c in split):
+        voxels = df[split].to_numpy(dtype=float)
+    else:
+        position_columns = [c for c in df.columns if "position" in c]
+        raise InvalidInputError(
+            f"No position column {column!r} (nor {', '.join(split)}) in this DataFrame. "
+            f"Its position columns are: {', '.join(position_columns) or 'none'}."
+        )
+    nm = voxels * _resolution_of(df, resolution)
+    return pd.DataFrame(nm / 1000.0, columns=["x", "y", "z"], index=df.index)
+
+
+def _axes(ax, figsize=(6, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _groups(df: pd.DataFrame, hue: str | None):
+    """(label, row mask) pairs, in sorted label order so colours are reproducible."""
+    if hue is None:
+        return [(None, np.ones(len(df), dtype=bool))]
+    if hue not in df.columns:
+        raise InvalidInputError(f"hue={hue!r} is not a column of this DataFrame.")
+    labels = sorted(df[hue].dropna().unique(), key=str)
+    return [(label, (df[hue] == label).to_numpy()) for label in labels]
+
+
+def plot_positions(
+    df: pd.DataFrame,
+    column: str = "pt_position",
+    *,
+    resolution: Sequence | None = None,
+    hue: str | None = None,
+    ax=None,
+    **scatter_kwargs,
+):
+    """Side view of the volume: each row of ``df`` as a dot at (x, y) in µm.
+
+    ``hue`` names a column (for example ``"cell_type"``) whose values get one colour each.
+    Extra keyword arguments go to ``Axes.scatter``. Returns the Axes.
+
+    Example::
+
+        ax = plot_positions(nuclei, hue="classification_system")
+    """
+    um = positions_um(df, column, resolution=resolution)
+    ax = _axes(ax, figsize=(6, 5))
+    style = {"s": 6, "alpha": 0.7, "linewidths": 0} | scatter_kwargs
+    for label, rows in _groups(df, hue):
+        ax.scatter(um["x"][rows], um["y"][rows], label=label, **style)
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel(DEPTH_LABEL)
+    ax.set_aspect("equal", adjustable="datalim")
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    if hue is not None:
+        ax.legend(title=hue, markerscale=2, fontsize="small", loc="best")
+    return ax
+
+
+def plot_depth_profile(
+    df: pd.DataFrame,
+    column: str = "pt_position",
+    *,
+    resolution: Sequence | None = None,
+    hue: str | None = None,
+    bins: int = 40,
+    ax=None,
+):
+    """How many rows of ``df`` lie at each depth: a histogram along y, in µm.
+
+    Depth runs down the vertical axis, like a slice of cortex. With ``hue``, one outline
+    per value of that column. Returns the Axes.
+
+    Example::
+
+        ax = plot_depth_profile(nuclei)
+    """
+    y = positions_um(df, column, resolution=resolution)["y"].to_numpy()
+    ax = _axes(ax, figsize=(4, 5))
+    edges = np.histogram_bin_edges(y, bins=bins) if len(y) else bins
+    for label, rows in _groups(df, hue):
+        ax.hist(
+            y[rows],
+            bins=edges,
+            orientation="horizontal",
+            histtype="step" if hue is not None else "bar",
+            label=label,
+        )
+    ax.set_xlabel("count")
+    ax.set_ylabel(DEPTH_LABEL)
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+    if hue is not None:
+        ax.legend(title=hue, fontsize="small")
+    return ax
+
+
+def _reverse_key(text: str):
+    """Sort key that orders strings in reverse alphabetical order."""
+    return [-ord(ch) for ch in text] + [0]
+
+
+def plot_cell_type_counts(
+    df: pd.DataFrame,
+    column: str = "cell_type",
+    *,
+    class_column: str | None = "classification_system",
+    ax=None,
+):
+    """Horizontal bars: how many rows of ``df`` have each value of ``column``.
+
+    If ``class_column`` is a column of ``df`` (by default the excitatory / inhibitory /
+    non-neuronal classification of the cell-type tables), bars are coloured by class.
+    Returns the Axes.
+
+    Example::
+
+        ax = plot_cell_type_counts(cell_types)
+    """
+    if column not in df.columns:
+        raise InvalidInputError(f"{column!r} is not a column of this DataFrame.")
+    # barh draws the first bar at the bottom: ascending counts put the largest on top,
+    # and ties read alphabetically from top to bottom.
+    counts = df[column].value_counts()
+    order = sorted(counts.index, key=lambda t: (counts[t], _reverse_key(str(t))))
+    counts = counts[order]
+    ax = _axes(ax, figsize=(6, 0.3 * len(counts) + 1.2))
+    if class_column is not None and class_column in df.columns:
+        class_of = df.groupby(column)[class_column].agg(lambda s: s.mode().iat[0])
+        classes = sorted(class_of.unique(), key=str)
+        colour = {c: f"C{i}" for i, c in enumerate(classes)}
+        bars = ax.barh(
+            counts.index.astype(str),
+            counts.to_numpy(),
+            color=[colour[class_of[t]] for t in counts.index],
+        )
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colour[c]) for c in classes]
+        ax.legend(handles, classes, title=class_column, fontsize="small", loc="lower right")
+    else:
+        bars = ax.barh(counts.index.astype(str), counts.to_numpy())
+    ax.bar_label(bars, padding=2, fontsize="small")
+    ax.set_xlabel("number of rows")
+    ax.set_ylabel(column)
+    ax.margins(x=0.12)
+    return ax
+
+
+def plot_synapses_per_partner(counts: pd.DataFrame, *, column: str = "syn_count", ax=None):
+    """Histogram of how many synapses each partner receives (or sends), one bar per count.
+
+    ``counts`` is a frame with one row per connection, such as the result of
+    :func:`microns_helpers.synapses.connection_counts`. The count axis is logarithmic,
+    because most partners get one synapse and a few get many. Returns the Axes.
+
+    Example::
+
+        ax = plot_synapses_per_partner(connection_counts(outputs))
+    """
+    if column not in counts.columns:
+        raise InvalidInputError(
+            f"{column!r} is not a column of this DataFrame. Pass the result of "
+            "connection_counts(...) or synapse_partners(...)."
+        )
+    values = counts[column].to_numpy()
+    ax = _axes(ax)
+    top = int(values.max()) if len(values) else 1
+    ax.hist(values, bins=np.arange(0.5, top + 1.5), edgecolor="white")
+    ax.set_yscale("log")
+    ax.set_xlabel("synapses per partner")
+    ax.set_ylabel("number of partners")
+    return ax
+
+
+def plot_synapse_sizes(synapses: pd.DataFrame, *, column: str = "size", bins: int = 40, ax=None):
+    """Histogram of synapse sizes on a logarithmic axis.
+
+    In ``synapses_pni_2``, ``size`` counts the voxels of the synaptic cleft (a voxel is
+    4 x 4 x 40 nm). Sizes of zero or less cannot be drawn on a log axis and are left out.
+    Returns the Axes.
+
+    Example::
+
+        ax = plot_synapse_sizes(outputs)
+    """
+    if column not in synapses.columns:
+        raise InvalidInputError(f"{column!r} is not a column of this DataFrame.")
+    sizes = synapses[column].to_numpy(dtype=float)
+    sizes = sizes[sizes > 0]
+    ax = _axes(ax)
+    if len(sizes):
+        edges = (
+            np.geomspace(sizes.min(), sizes.max(), bins + 1) if sizes.max() > sizes.min() else bins
+        )
+        ax.hist(sizes, bins=edges, edgecolor="white")
+    ax.set_xscale("log")
+    ax.set_xlabel("synapse size (voxels)")
+    ax.set_ylabel("number of synapses")
+    return ax

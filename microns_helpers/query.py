@@ -1,0 +1,121 @@
+"""Query a table for a long list of root ids, a chunk at a time, with a progress bar.
+
+One request with ten thousand ids is slow to send, slow to answer, and its answer may be
+cut at the server's row limit without you noticing. :func:`query_by_root_ids` sends the ids
+in chunks, shows how far it has got, and joins the answers into one DataFrame::
+
+    from microns_helpers.query import query_by_root_ids
+    cells = query_by_root_ids(client, "aibs_metamodel_celltypes_v661", root_ids)
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidInputError
+
+#: The most rows the public materialization server returns for one query; a chunk that
+#: comes back with this many rows has almost certainly been cut short.
+SERVER_ROW_LIMIT = 200_000
+
+
+def _progress_bar(total: int, desc: str, disable: bool):
+    """A tqdm bar: a widget in Jupyter when ipywidgets is installed, else plain text."""
+    from tqdm import TqdmWarning
+
+    with warnings.catch_warnings():
+        # Without ipywidgets, tqdm.auto warns and falls back to the text bar, which is
+        # all we need: the warning would only be noise in a chapter's output.
+        warnings.simplefilter("ignore", TqdmWarning)
+        from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="chunk", disable=disable)
+
+
+def _as_root_ids(root_ids) -> list[int]:
+    """The ids as a list of Python ints, duplicates dropped, order kept."""
+    if isinstance(root_ids, (str, bytes)) or not isinstance(root_ids, Iterable):
+        hint = f"[{root_ids}]" if isinstance(root_ids, numbers.Integral) else "[...]"
+        raise InvalidInputError(
+            f"root_ids must be a list (or array, or Series) of root ids, got "
+            f"{type(root_ids).__name__}. For a single neuron, pass a list of one: {hint}."
+        )
+    ids = np.asarray(list(root_ids))
+    if ids.size == 0:
+        raise InvalidInputError("root_ids is empty: there is nothing to query.")
+    if ids.dtype.kind not in "iu":
+        bad = next(i for i in ids.tolist() if not isinstance(i, numbers.Integral))
+        raise InvalidInputError(
+            f"root ids must be integers, but {bad!r} is a {type(bad).__name__}. A float "
+            "cannot hold an 18-digit root id exactly: keep ids as int64 from the start."
+        )
+    return list(dict.fromkeys(int(i) for i in ids.ravel()))
+
+
+def query_by_root_ids(
+    client,
+    table: str,
+    root_ids,
+    *,
+    column: str = "pt_root_id",
+    chunk_size: int = 500,
+    progress: bool = True,
+    **query_kwargs,
+) -> pd.DataFrame:
+    """Rows of ``table`` whose ``column`` is one of ``root_ids``, queried chunk by chunk.
+
+    Each chunk is one ``client.materialize.query_table(table, filter_in_dict={column:
+    chunk}, **query_kwargs)``; the results are concatenated in the order of the chunks,
+    with a fresh 0..n-1 index. Duplicate ids are queried once. A chunk that reaches the
+    server's row limit raises :class:`~microns_helpers.errors.InvalidInputError` rather than
+    silently returning a partial table.
+
+    ``query_kwargs`` go to ``query_table`` unchanged (``select_columns``,
+    ``desired_resolution``, ``split_positions``...). For synapses, use
+    ``table="synapses_pni_2"`` with ``column="pre_pt_root_id"`` or ``"post_pt_root_id"``.
+
+    Example::
+
+        cells = query_by_root_ids(
+            client, "aibs_metamodel_celltypes_v661", partner_ids, chunk_size=200
+        )
+    """
+    ids = _as_root_ids(root_ids)
+    if not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise InvalidInputError(
+            f"chunk_size must be a whole number of at least 1, got {chunk_size!r}."
+        )
+    filters = dict(query_kwargs.pop("filter_in_dict", None) or {})
+    if column in filters:
+        raise InvalidInputError(
+            f"filter_in_dict already filters {column!r}, the column the chunks filter on. "
+            "Put those ids in root_ids instead."
+        )
+
+    chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
+    frames = []
+    with _progress_bar(len(chunks), desc=table, disable=not progress) as bar:
+        for number, chunk in enumerate(chunks, start=1):
+            frame = client.materialize.query_table(
+                table, filter_in_dict={**filters, column: chunk}, **query_kwargs
+            )
+            if len(frame) >= SERVER_ROW_LIMIT:
+                raise InvalidInputError(
+                    f"Chunk {number} of {len(chunks)} returned {len(frame)} rows, the server's "
+                    "limit, so some rows are missing. Pass a smaller chunk_size "
+                    f"(now {chunk_size})."
+                )
+            frames.append(frame)
+            bar.update(1)
+    # Empty chunks are left out (pandas warns when concatenating them), unless all are.
+    result = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    # Each chunk's attrs name its own ids, so pandas drops them all; keep the resolution,
+    # which every chunk shares and positions_um() needs.
+    resolutions = {repr(f.attrs.get("dataframe_resolution")) for f in frames}
+    if len(resolutions) == 1 and "dataframe_resolution" in frames[0].attrs:
+        result.attrs["dataframe_resolution"] = frames[0].attrs["dataframe_resolution"]
+    return result

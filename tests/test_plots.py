@@ -1,0 +1,149 @@
+"""Tests of microns_helpers.plots: what a reader of the figure would see."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from microns_helpers import plots  # noqa: E402
+from microns_helpers.errors import InvalidInputError  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def nuclei():
+    """Five nuclei in 4 x 4 x 40 nm voxels, as query_table returns them (attrs included)."""
+    df = pd.DataFrame(
+        {
+            "pt_position": [
+                np.array([250_000, 100_000, 20_000]),
+                np.array([250_000, 150_000, 20_000]),
+                np.array([260_000, 200_000, 21_000]),
+                np.array([270_000, 250_000, 22_000]),
+                np.array([280_000, 250_000, 23_000]),
+            ],
+            "cell_type": ["23P", "23P", "BC", "4P", "astrocyte"],
+            "classification_system": [
+                "excitatory_neuron",
+                "excitatory_neuron",
+                "inhibitory_neuron",
+                "excitatory_neuron",
+                "nonneuron",
+            ],
+        }
+    )
+    df.attrs["dataframe_resolution"] = [4.0, 4.0, 40.0]
+    return df
+
+
+def test_positions_um_converts_voxels_with_the_resolution_in_attrs(nuclei):
+    um = plots.positions_um(nuclei)
+    assert um.loc[0].tolist() == pytest.approx([1000.0, 400.0, 800.0])
+
+
+def test_positions_um_reads_split_columns(nuclei):
+    split = pd.DataFrame(
+        nuclei["pt_position"].tolist(), columns=["pt_position_x", "pt_position_y", "pt_position_z"]
+    )
+    um = plots.positions_um(split, resolution=[1, 1, 1])
+    assert um.loc[0].tolist() == pytest.approx([250.0, 100.0, 20.0])
+
+
+def test_positions_um_asks_for_a_resolution_when_it_cannot_know(nuclei):
+    nuclei.attrs = {}
+    with pytest.raises(InvalidInputError, match="resolution="):
+        plots.positions_um(nuclei)
+
+
+def test_positions_um_lists_the_position_columns_there_are(nuclei):
+    with pytest.raises(InvalidInputError, match="Its position columns are: pt_position"):
+        plots.positions_um(nuclei, "ctr_pt_position")
+
+
+def test_plot_positions_draws_every_row_in_um_with_depth_downwards(nuclei):
+    ax = plots.plot_positions(nuclei)
+    points = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert len(points) == 5
+    assert points[0].tolist() == pytest.approx([1000.0, 400.0])
+    assert "µm" in ax.get_xlabel() and "µm" in ax.get_ylabel()
+    assert ax.yaxis_inverted()
+
+
+def test_plot_positions_colours_by_a_column_with_a_sorted_legend(nuclei):
+    ax = plots.plot_positions(nuclei, hue="classification_system")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["excitatory_neuron", "inhibitory_neuron", "nonneuron"]
+    assert [len(c.get_offsets()) for c in ax.collections] == [3, 1, 1]
+
+
+def test_plot_positions_draws_on_the_axes_it_is_given(nuclei):
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plots.plot_positions(nuclei, ax=right) is right
+    assert not left.collections
+
+
+def test_plot_depth_profile_counts_every_row(nuclei):
+    ax = plots.plot_depth_profile(nuclei, bins=4)
+    # a horizontal histogram: bar widths are counts; y from 400 to 1000 µm in 4 bins
+    assert [bar.get_width() for bar in ax.patches] == [1, 1, 1, 2]
+    assert ax.get_xlabel() == "count"
+    assert "µm" in ax.get_ylabel() and ax.yaxis_inverted()
+
+
+def test_plot_depth_profile_draws_one_outline_per_hue(nuclei):
+    ax = plots.plot_depth_profile(nuclei, hue="classification_system")
+    assert len(ax.patches) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "excitatory_neuron"
+
+
+def test_plot_cell_type_counts_has_the_largest_bar_on_top(nuclei):
+    ax = plots.plot_cell_type_counts(nuclei)
+    bars = ax.containers[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    widths = [bar.get_width() for bar in bars]
+    assert labels[-1] == "23P" and widths[-1] == 2
+    assert sorted(widths) == widths
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["excitatory_neuron", "inhibitory_neuron", "nonneuron"]
+    # bars of one class share a colour
+    colour = dict(zip(labels, (bar.get_facecolor() for bar in bars)))
+    assert colour["23P"] == colour["4P"] != colour["BC"]
+
+
+def test_plot_cell_type_counts_needs_the_column(nuclei):
+    with pytest.raises(InvalidInputError, match="'subclass'"):
+        plots.plot_cell_type_counts(nuclei, "subclass")
+
+
+def test_plot_synapses_per_partner_has_one_bar_per_count():
+    counts = pd.DataFrame({"syn_count": [5, 2, 2, 1, 1, 1]})
+    ax = plots.plot_synapses_per_partner(counts)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [3, 2, 0, 0, 1]  # counts 1..5
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "synapses per partner"
+
+
+def test_plot_synapse_sizes_leaves_out_sizes_a_log_axis_cannot_show():
+    synapses = pd.DataFrame({"size": [0, 10, 100, 1000, 1000]})
+    ax = plots.plot_synapse_sizes(synapses, bins=3)
+    assert sum(p.get_height() for p in ax.patches) == 4
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "synapse size (voxels)"
+
+
+def test_plots_leave_matplotlib_settings_alone(nuclei):
+    before = dict(matplotlib.rcParams)
+    plots.plot_positions(nuclei, hue="cell_type")
+    plots.plot_depth_profile(nuclei, hue="cell_type")
+    plots.plot_cell_type_counts(nuclei)
+    assert dict(matplotlib.rcParams) == before
