@@ -1,0 +1,252 @@
+"""``microns-helpers record``: record every chapter's requests, then store replayed outputs.
+
+For each chapter notebook, in a fresh kernel each time:
+
+1. run it top to bottom in ``record`` mode, against the loopback stand-in
+   (``--standin``, the default) or the live CAVE servers (``--live``, needs a token),
+   which writes ``recordings/<chapter>.json`` and its manifest entry;
+2. run it again in ``replay`` mode, with no token, and save the notebook with those
+   outputs (execution counts 1..n), which is what nbval and the book compare against.
+
+Example, from the repository root::
+
+    microns-helpers record                 # every notebook in chapters/
+    microns-helpers record 02_basics       # one chapter
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from . import recording
+from ._cassette import base64_forms, display_path, read_manifest, update_manifest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the modes read; cleared from the kernels' environment unless set on purpose.
+_MODE_VARIABLES = ("MICRONS_MODE", "MICRONS_RECORD_NAME", "MICRONS_RECORD_TARGET", "CAVE_TOKEN")
+
+
+def add_arguments(parser) -> None:
+    """Add the ``record`` options to an argparse parser."""
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        help="chapters to record, as names (02_basics) or paths; default: all of chapters/",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--standin",
+        dest="source",
+        action="store_const",
+        const="standin",
+        default="standin",
+        help="record the loopback stand-in and its sample data (default)",
+    )
+    source.add_argument(
+        "--live",
+        dest="source",
+        action="store_const",
+        const="live",
+        help="record the live CAVE servers (needs a network and a CAVE token)",
+    )
+    parser.add_argument(
+        "--chapters", type=Path, default=None, help="folder of the notebooks (default: chapters/)"
+    )
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        help="folder to write the recordings to (default: MICRONS_RECORDINGS or the package's)",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=300, help="seconds a cell may run (default: 300)"
+    )
+
+
+def run(args) -> int:
+    """Record, then replay, every chosen notebook; returns the exit status."""
+    try:
+        notebooks = _chosen_notebooks(args.notebooks, args.chapters)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    folder = Path(args.recordings) if args.recordings else recording.recordings_dir()
+    if args.source == "live" and not _has_token():
+        print(
+            "error: recording the live service needs a CAVE token, and none was found in "
+            "~/.cloudvolume/secrets/. Get one as the Setup chapter shows, or record the "
+            "stand-in instead (--standin).",
+            file=sys.stderr,
+        )
+        return 2
+    if args.source == "standin":
+        try:
+            standin_class = _import_standin()
+        except ImportError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="microns-record-") as tmp, ExitStack() as stack:
+        record_home, replay_home = Path(tmp, "record-home"), Path(tmp, "replay-home")
+        replay_home.mkdir()
+        token, record_env = None, {}
+        if args.source == "standin":
+            # A planted token: the stand-in demands it, so the scrubbing is exercised.
+            token = secrets.token_hex(16)
+            _write_token(record_home, token)
+            server = stack.enter_context(
+                standin_class(local_server=recording.PUBLIC_LOCAL, required_token=token)
+            )
+            record_env = {
+                "HOME": str(record_home),
+                "CAVE_TOKEN": token,
+                "MICRONS_RECORD_TARGET": server.url,
+            }
+        print(f"Recording {len(notebooks)} notebook(s) from {_source_words(args.source)}:")
+        for notebook in notebooks:
+            failures += not _record_and_replay(
+                notebook, folder, record_env, replay_home, args.timeout
+            )
+        if token and _token_found(folder, token):
+            print("error: the planted token was found in the recordings!", file=sys.stderr)
+            return 1
+    print(f"Recordings in {display_path(folder)}: {_total_size(folder) / 1e6:.2f} MB in total.")
+    return 1 if failures else 0
+
+
+def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, timeout) -> bool:
+    """Record one notebook, then store its replayed outputs; prints one line. True if fine."""
+    name = notebook.stem
+    recording_file = folder / f"{name}.json"
+    old_bytes = recording_file.read_bytes() if recording_file.is_file() else None
+    old_entry = read_manifest(folder).get(recording_file.name)
+    recording_file.unlink(missing_ok=True)
+    start = time.perf_counter()
+    try:
+        env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
+        _execute(notebook, folder, env, timeout)
+    except Exception as err:
+        # Put the previous recording back rather than leave a partial one.
+        if old_bytes is not None:
+            recording_file.write_bytes(old_bytes)
+            update_manifest(folder, recording_file.name, old_entry)
+        print(f"FAILED {notebook.name} while recording: {_short(err)}", flush=True)
+        return False
+    recorded = time.perf_counter() - start
+
+    start = time.perf_counter()
+    try:
+        executed = _execute(
+            notebook, folder, {"MICRONS_MODE": "replay", "HOME": str(replay_home)}, timeout
+        )
+    except Exception as err:
+        print(f"FAILED {notebook.name} while replaying: {_short(err)}", flush=True)
+        return False
+    replayed = time.perf_counter() - start
+    import nbformat
+
+    nbformat.write(executed, str(notebook))
+    entry = read_manifest(folder).get(recording_file.name, {})
+    print(
+        f"{notebook.name:<28} recorded {entry.get('interactions', 0):>3} requests "
+        f"({entry.get('bytes', 0) / 1e3:.0f} kB) in {recorded:.1f} s, replayed in {replayed:.1f} s",
+        flush=True,
+    )
+    return True
+
+
+def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
+    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
+    env.update(env_changes, MICRONS_RECORDINGS=str(folder.resolve()))
+    # The kernels import the same microns_helpers as this process, installed or not.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    nb = nbformat.read(str(notebook), as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(notebook.parent)}},
+    )
+    return client.execute(env=env)
+
+
+def _chosen_notebooks(names, chapters) -> list[Path]:
+    folder = Path(chapters) if chapters else _default_chapters()
+    if not names:
+        found = sorted(folder.glob("*.ipynb"))
+        if not found:
+            raise ValueError(f"no notebooks in {folder}; pass --chapters or notebook paths")
+        return found
+    chosen = []
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            path = folder / (path.stem + ".ipynb")
+        if not path.is_file():
+            raise ValueError(f"no notebook {name!r} (looked in {folder})")
+        chosen.append(path)
+    return chosen
+
+
+def _default_chapters() -> Path:
+    in_repo = REPO_ROOT / "chapters"
+    return in_repo if in_repo.is_dir() else Path("chapters")
+
+
+def _import_standin():
+    if not (REPO_ROOT / "tests" / "standin" / "__init__.py").is_file():
+        raise ImportError(
+            "the stand-in server lives in the repository's tests/standin/, which this "
+            "installation does not have. Run the command from a clone of the repository, "
+            "or record the live service with --live."
+        )
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from tests.standin import StandIn
+
+    return StandIn
+
+
+def _has_token() -> bool:
+    # Presence only: caveclient reads the token itself.
+    secrets_dir = Path.home() / ".cloudvolume" / "secrets"
+    return bool(os.environ.get("CAVE_TOKEN")) or any(secrets_dir.glob("*cave-secret.json"))
+
+
+def _write_token(home: Path, token: str) -> None:
+    secrets_dir = home / ".cloudvolume" / "secrets"
+    secrets_dir.mkdir(parents=True)
+    (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": token}))
+
+
+def _token_found(folder: Path, token: str) -> bool:
+    needles = [token.encode()] + base64_forms(token.encode())
+    return any(needle in path.read_bytes() for path in folder.glob("*.json") for needle in needles)
+
+
+def _total_size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("*.json"))
+
+
+def _source_words(source: str) -> str:
+    return "the loopback stand-in" if source == "standin" else "the live CAVE servers"
+
+
+def _short(err: Exception) -> str:
+    """The last line of an nbclient error (the exception in the cell), or the error itself."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()
+    return text[-1] if text else type(err).__name__
