@@ -1,0 +1,139 @@
+"""The built site in a real browser: Debian's headless Chromium, driven by Selenium.
+
+The site is served by ``http.server`` on 127.0.0.1 from a thread of this test; Chromium
+resolves every other host to nothing, so a page that needs the network shows up as an
+error in the browser log instead of reaching out. Screenshots land in
+``_build/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.site_build import REPO_ROOT, toc_docnames
+
+INSTALL_HINT = "apt-get install -y chromium chromium-driver"
+SCREENSHOTS = REPO_ROOT / "_build" / "screenshots"
+SEARCH_WORD = "synapse"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--window-size=1280,900",
+    # Only the local server is reachable: any other host fails to resolve.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site):
+    """The built site, served on 127.0.0.1 by a thread for the duration of this module."""
+    handler = partial(_QuietHandler, directory=str(built_site))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+
+
+def _find(name: str) -> str | None:
+    found = shutil.which(name)
+    return found or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless Chromium with a fresh profile; fails (never skips) when it is not installed."""
+    chromium, chromedriver = _find("chromium"), _find("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.fail(
+            "The browser check needs Debian's chromium and chromedriver, which are not "
+            f"installed. Install them with: {INSTALL_HINT}",
+            pytrace=False,
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path: Selenium Manager (which downloads drivers) never runs.
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _severe_messages(driver) -> list[str]:
+    """Errors the browser logged since the last call (uncaught exceptions, failed loads).
+
+    A 404 for ``/favicon.ico`` is left out: the browser asks for it on its own when a page
+    declares no icon, so it says nothing about the page.
+    """
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "/favicon.ico " not in entry["message"]
+    ]
+
+
+def _wait_until_loaded(driver) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_page_renders_without_javascript_error(browser, site_url, docname):
+    _severe_messages(browser)  # drop what earlier pages logged
+    browser.get(f"{site_url}/{docname}.html")
+    _wait_until_loaded(browser)
+    assert browser.find_elements("css selector", "article h1"), f"{docname} shows no title"
+    errors = _severe_messages(browser)
+    assert errors == [], f"{docname}: the browser logged errors:\n" + "\n".join(errors)
+
+
+def test_search_finds_results(browser, site_url):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _severe_messages(browser)
+    browser.get(f"{site_url}/search.html?q={SEARCH_WORD}")
+    results = WebDriverWait(browser, 30).until(
+        lambda d: d.find_elements("css selector", "#search-results ul.search li")
+    )
+    assert len(results) >= 1, f"searching {SEARCH_WORD!r} found nothing"
+    assert _severe_messages(browser) == []
+
+
+def test_screenshots(browser, site_url):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # The querying chapter (it has a figure), else the first chapter.
+    chapters = [name for name in toc_docnames() if name.startswith("chapters/")]
+    chapter = next((name for name in chapters if "querying" in name), chapters[0])
+    for name, docname in [("intro", toc_docnames()[0]), (Path(chapter).name, chapter)]:
+        browser.get(f"{site_url}/{docname}.html")
+        _wait_until_loaded(browser)
+        shot = SCREENSHOTS / f"{name}.png"
+        assert browser.save_screenshot(str(shot)), f"no screenshot of {docname}"
+        assert shot.stat().st_size > 10_000, f"{shot.name} is suspiciously small (a blank page?)"
