@@ -6,6 +6,8 @@ in chunks, shows how far it has got, and joins the answers into one DataFrame::
 
     from microns_helpers.query import query_by_root_ids
     cells = query_by_root_ids(client, "aibs_metamodel_celltypes_v661", root_ids)
+
+The chunks go through ``client.materialize.tables``, the filtering interface of chapter 4.
 """
 
 from __future__ import annotations
@@ -56,6 +58,19 @@ def _as_root_ids(root_ids) -> list[int]:
     return list(dict.fromkeys(int(i) for i in ids.ravel()))
 
 
+def _table_filter(client, table: str):
+    """The filter class of ``client.materialize.tables`` for ``table``, or a clear error."""
+    tables = client.materialize.tables
+    if table not in tables:
+        close = tables.find(table.split("_")[0]) if table else []
+        hint = f" Tables with a similar name: {', '.join(close)}." if close else ""
+        raise InvalidInputError(
+            f"There is no table {table!r} in this materialization version.{hint} "
+            "client.materialize.get_tables() lists them all."
+        )
+    return getattr(tables, table)
+
+
 def query_by_root_ids(
     client,
     table: str,
@@ -63,46 +78,53 @@ def query_by_root_ids(
     *,
     column: str = "pt_root_id",
     chunk_size: int = 500,
+    filters: dict | None = None,
     progress: bool = True,
     **query_kwargs,
 ) -> pd.DataFrame:
     """Rows of ``table`` whose ``column`` is one of ``root_ids``, queried chunk by chunk.
 
-    Each chunk is one ``client.materialize.query_table(table, filter_in_dict={column:
-    chunk}, **query_kwargs)``; the results are concatenated in the order of the chunks,
-    with a fresh 0..n-1 index. Duplicate ids are queried once. A chunk that reaches the
+    Each chunk is one query through the tables interface of chapter 4,
+    ``client.materialize.tables.<table>(<column>=chunk, **filters).query(**query_kwargs)``,
+    so reference tables such as the cell-type tables are joined to their nuclei and can be
+    filtered on ``pt_root_id``. The results are concatenated in the order of the chunks,
+    with a fresh 0..n-1 index; duplicate ids are queried once. A chunk that reaches the
     server's row limit raises :class:`~microns_helpers.errors.InvalidInputError` rather than
     silently returning a partial table.
 
-    ``query_kwargs`` go to ``query_table`` unchanged (``select_columns``,
-    ``desired_resolution``, ``split_positions``...). For synapses, use
-    ``table="synapses_pni_2"`` with ``column="pre_pt_root_id"`` or ``"post_pt_root_id"``.
+    ``filters`` are further filters of the same table (``{"cell_type": "BC"}``);
+    ``query_kwargs`` go to ``.query()`` (``select_columns``, ``desired_resolution``,
+    ``split_positions``...). For synapses, use ``table="synapses_pni_2"`` with
+    ``column="pre_pt_root_id"`` or ``"post_pt_root_id"``.
 
     Example::
 
-        cells = query_by_root_ids(
-            client, "aibs_metamodel_celltypes_v661", partner_ids, chunk_size=200
-        )
+        cells = query_by_root_ids(client, "aibs_metamodel_celltypes_v661", partner_ids)
     """
     ids = _as_root_ids(root_ids)
     if not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
         raise InvalidInputError(
             f"chunk_size must be a whole number of at least 1, got {chunk_size!r}."
         )
-    filters = dict(query_kwargs.pop("filter_in_dict", None) or {})
+    filters = dict(filters or {})
     if column in filters:
         raise InvalidInputError(
-            f"filter_in_dict already filters {column!r}, the column the chunks filter on. "
+            f"filters already filters {column!r}, the column the chunks filter on. "
             "Put those ids in root_ids instead."
+        )
+    table_filter = _table_filter(client, table)
+    unknown = [name for name in [column, *filters] if name not in table_filter.fields]
+    if unknown:
+        raise InvalidInputError(
+            f"{table} cannot be filtered on {', '.join(map(repr, unknown))}. "
+            f"Its filter arguments are: {', '.join(table_filter.fields)}."
         )
 
     chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
     frames = []
     with _progress_bar(len(chunks), desc=table, disable=not progress) as bar:
         for number, chunk in enumerate(chunks, start=1):
-            frame = client.materialize.query_table(
-                table, filter_in_dict={**filters, column: chunk}, **query_kwargs
-            )
+            frame = table_filter(**{column: chunk}, **filters).query(**query_kwargs)
             if len(frame) >= SERVER_ROW_LIMIT:
                 raise InvalidInputError(
                     f"Chunk {number} of {len(chunks)} returned {len(frame)} rows, the server's "

@@ -1,5 +1,7 @@
 """Tests of microns_helpers.query with a fake client that answers from a small table."""
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
@@ -10,26 +12,55 @@ from microns_helpers.query import query_by_root_ids
 FIRST_ID = 864691135000000000
 
 
-class FakeMaterialize:
-    """Answers query_table from ``table`` by applying filter_in_dict, and logs each call."""
+class FakeTables:
+    """Stands for client.materialize.tables with one table, ``cells``, answered from a frame.
 
-    def __init__(self, table):
-        self.table = table
+    Each query applies its filters the way caveclient does (a list means "is in", anything
+    else "equals") and is logged in ``calls``.
+    """
+
+    def __init__(self, frame):
+        self.frame = frame
         self.calls = []
 
-    def query_table(self, table, filter_in_dict=None, **kwargs):
-        self.calls.append({"table": table, "filter_in_dict": filter_in_dict, **kwargs})
-        rows = self.table
-        for column, allowed in (filter_in_dict or {}).items():
-            rows = rows[rows[column].isin(allowed)]
-        rows = rows.copy()
-        rows.attrs = {"dataframe_resolution": [4, 4, 40], "filters": filter_in_dict}
-        return rows
+    def __contains__(self, name):
+        return name == "cells"
+
+    def find(self, text):
+        return ["cells"] if text.lower() in "cells" else []
+
+    @property
+    def cells(self):
+        tables = self
+
+        class CellsFilter:
+            fields = list(tables.frame.columns)
+
+            def __init__(self, **filters):
+                self.filters = filters
+
+            def query(self, **options):
+                tables.calls.append({"filters": self.filters, "options": options})
+                rows = tables.frame
+                for column, wanted in self.filters.items():
+                    if isinstance(wanted, list):
+                        rows = rows[rows[column].isin(wanted)]
+                    else:
+                        rows = rows[rows[column] == wanted]
+                rows = rows.copy()
+                rows.attrs = {"dataframe_resolution": [4, 4, 40], "filters": self.filters}
+                return rows
+
+        return CellsFilter
 
 
 class FakeClient:
-    def __init__(self, table):
-        self.materialize = FakeMaterialize(table)
+    def __init__(self, frame):
+        self.materialize = SimpleNamespace(tables=FakeTables(frame))
+
+    @property
+    def calls(self):
+        return self.materialize.tables.calls
 
 
 @pytest.fixture
@@ -41,7 +72,7 @@ def client():
 def test_queries_in_chunks_and_concatenates_in_order(client):
     ids = [FIRST_ID + i for i in range(1199, -1, -1)]  # every id, in reverse order
     result = query_by_root_ids(client, "cells", ids, chunk_size=500, progress=False)
-    sizes = [len(call["filter_in_dict"]["pt_root_id"]) for call in client.materialize.calls]
+    sizes = [len(call["filters"]["pt_root_id"]) for call in client.calls]
     assert sizes == [500, 500, 200]
     assert len(result) == 1200
     assert result.index.tolist() == list(range(1200))
@@ -52,23 +83,23 @@ def test_queries_in_chunks_and_concatenates_in_order(client):
 def test_duplicate_ids_are_queried_once(client):
     ids = [FIRST_ID, FIRST_ID + 1, FIRST_ID, FIRST_ID + 1]
     result = query_by_root_ids(client, "cells", ids, progress=False)
-    assert client.materialize.calls[0]["filter_in_dict"] == {"pt_root_id": ids[:2]}
+    assert client.calls[0]["filters"] == {"pt_root_id": ids[:2]}
     assert len(result) == 2
 
 
-def test_passes_query_options_and_merges_other_filters(client):
-    query_by_root_ids(
+def test_passes_query_options_and_other_filters(client):
+    result = query_by_root_ids(
         client,
         "cells",
         [FIRST_ID, FIRST_ID + 1],
-        column="pt_root_id",
+        filters={"cell_type": "BC"},
         select_columns=["pt_root_id"],
-        filter_in_dict={"cell_type": ["BC"]},
         progress=False,
     )
-    call = client.materialize.calls[0]
-    assert call["select_columns"] == ["pt_root_id"]
-    assert call["filter_in_dict"] == {"cell_type": ["BC"], "pt_root_id": [FIRST_ID, FIRST_ID + 1]}
+    call = client.calls[0]
+    assert call["options"] == {"select_columns": ["pt_root_id"]}
+    assert call["filters"] == {"pt_root_id": [FIRST_ID, FIRST_ID + 1], "cell_type": "BC"}
+    assert result["pt_root_id"].tolist() == [FIRST_ID + 1]  # the ids are 23P, BC, MC...
 
 
 def test_keeps_the_resolution_the_chunks_share(client):
@@ -114,7 +145,7 @@ def test_a_chunk_at_the_row_limit_is_an_error_not_a_silent_cut(client, monkeypat
 def test_bad_root_ids_say_what_to_pass(client, root_ids, message):
     with pytest.raises(InvalidInputError, match=message):
         query_by_root_ids(client, "cells", root_ids, progress=False)
-    assert client.materialize.calls == []
+    assert client.calls == []
 
 
 def test_bad_chunk_size(client):
@@ -124,6 +155,15 @@ def test_bad_chunk_size(client):
 
 def test_filtering_the_chunked_column_twice_is_refused(client):
     with pytest.raises(InvalidInputError, match="already filters 'pt_root_id'"):
-        query_by_root_ids(
-            client, "cells", [FIRST_ID], filter_in_dict={"pt_root_id": [1]}, progress=False
-        )
+        query_by_root_ids(client, "cells", [FIRST_ID], filters={"pt_root_id": [1]}, progress=False)
+
+
+def test_an_unknown_table_names_the_close_ones(client):
+    with pytest.raises(InvalidInputError, match="no table 'cell'.*similar name: cells"):
+        query_by_root_ids(client, "cell", [FIRST_ID], progress=False)
+
+
+def test_an_unknown_filter_lists_the_filters_there_are(client):
+    with pytest.raises(InvalidInputError, match="'root_id'.*are: pt_root_id, cell_type"):
+        query_by_root_ids(client, "cells", [FIRST_ID], column="root_id", progress=False)
+    assert client.calls == []
