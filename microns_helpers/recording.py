@@ -56,6 +56,7 @@ _REDACTED = "REDACTED"
 # The state of the process. _context holds the entered cassette (and so the patch).
 _active_mode = "live"
 _active_folder: Path | None = None
+_active_name: str | None = None  # the recording file's stem, in record mode
 _context = None
 _cassette = None
 _original_send = None
@@ -99,25 +100,27 @@ def activate(mode: str, recordings=None, *, name: str | None = None) -> None:
     >>> activate("replay")            # every CAVE request now answered from recordings/
     >>> activate("live")              # back to the network
     """
-    global _active_mode, _active_folder
+    global _active_mode, _active_folder, _active_name
     if mode not in MODES:
         raise ModeError(f"mode={mode!r} is not a mode. Use one of: {', '.join(MODES)}.")
-    if recordings is not None:
-        folder = Path(recordings)
-    elif _active_folder is not None and mode == _active_mode:
-        folder = _active_folder
-    else:
-        folder = recordings_dir()
-    if mode == _active_mode and (mode == "live" or (folder == _active_folder and mode == "replay")):
+    if mode == "live":
+        _deactivate()
         return
+    same_mode = mode == _active_mode
+    folder = Path(recordings) if recordings is not None else None
+    folder = folder or (_active_folder if same_mode else None) or recordings_dir()
+    if mode == "record":
+        name = name or (_active_name if same_mode else None)
+        name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
+    if same_mode and folder == _active_folder and name == _active_name:
+        return  # e.g. connect() in a process that import already switched
     _deactivate()
     if mode == "replay":
         _enter_replay(folder)
         _show_notice(folder)
-    elif mode == "record":
-        _enter_record(folder, name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME)
-    _active_mode = mode
-    _active_folder = None if mode == "live" else folder
+    else:
+        _enter_record(folder, name)
+    _active_mode, _active_folder, _active_name = mode, folder, name
 
 
 def activate_from_environment() -> None:
@@ -328,7 +331,7 @@ def _enter(cassette_class, **kwargs) -> None:
 
 def _deactivate() -> None:
     """Leave the current mode: save, unpatch, restore requests' adapter."""
-    global _context, _cassette, _original_send, _active_mode, _active_folder
+    global _context, _cassette, _original_send, _active_mode, _active_folder, _active_name
     if _context is not None:
         context, _context, _cassette = _context, None, None
         context.__exit__(None, None, None)
@@ -337,7 +340,7 @@ def _deactivate() -> None:
 
         requests.adapters.HTTPAdapter.send = _original_send
         _original_send = None
-    _active_mode, _active_folder = "live", None
+    _active_mode, _active_folder, _active_name = "live", None, None
 
 
 def _flush() -> None:
