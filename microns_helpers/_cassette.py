@@ -368,17 +368,18 @@ class ReplayCassette(Cassette):
 
 
 class RecordCassette(Cassette):
-    """Records every request of the process into one file, written after each response.
+    """Records every request of the process into one file.
 
-    Writing through means a kernel that is killed rather than shut down still leaves
-    a complete recording. ``secrets`` is a live collection of strings that must never
-    reach the file; ``forbidden`` likewise (loopback addresses).
+    The file is written by :meth:`save`: after each notebook cell, at exit, and when
+    the mode changes (see ``recording``), so a long chapter is not slowed down by a
+    rewrite after every response. ``secrets`` is a live collection of strings that
+    must never reach the file; ``forbidden`` likewise (loopback addresses).
     """
 
     def __init__(self, path, *, source="live", secrets=(), forbidden=(), **kwargs):
         kwargs.update(record_mode=RecordMode.ALL)
         super().__init__(path, **kwargs)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._source = source
         self._secrets = secrets
         self._forbidden = forbidden
@@ -388,19 +389,20 @@ class RecordCassette(Cassette):
         pass  # a new recording replaces the old one
 
     def append(self, request, response):
-        with self._lock:
+        with self._lock:  # caveclient records from worker threads too
             super().append(request, response)
-            self._save()
 
     def _save(self, force=False):
-        if not (self.dirty or force):
-            return
-        path = Path(self._path)
-        size = write_recording(
-            path, self.data, secrets=list(self._secrets), forbidden=list(self._forbidden)
-        )
-        entry = manifest_entry(
-            unique_sorted(self.data), source=self._source, recorded_at=self._recorded_at, size=size
-        )
-        update_manifest(path.parent, path.name, entry)
-        self.dirty = False
+        with self._lock:
+            if not (self.dirty or force):
+                return
+            path = Path(self._path)
+            interactions = unique_sorted(self.data)
+            size = write_recording(
+                path, interactions, secrets=list(self._secrets), forbidden=list(self._forbidden)
+            )
+            entry = manifest_entry(
+                interactions, source=self._source, recorded_at=self._recorded_at, size=size
+            )
+            update_manifest(path.parent, path.name, entry)
+            self.dirty = False

@@ -25,9 +25,11 @@ kept in this module: once garbage-collected, the patch would be undone.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -61,6 +63,7 @@ _context = None
 _cassette = None
 _original_send = None
 _notice_shown = False
+_flush_registered = False
 # Tokens seen in requests while recording; never written anywhere.
 _secrets: set = set()
 
@@ -197,6 +200,19 @@ def _enter_record(folder: Path, name: str) -> None:
         before_record_request=_stored_request,
         before_record_response=lambda response: _stored_response(response, target),
     )
+    _save_after_each_cell()
+
+
+def _save_after_each_cell() -> None:
+    """Write the recording after every notebook cell and at exit (once per process)."""
+    global _flush_registered
+    if _flush_registered:
+        return
+    _flush_registered = True
+    atexit.register(_flush)
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    if shell is not None:
+        shell.events.register("post_run_cell", lambda *_: _flush())
 
 
 def _redirect_to(target: str) -> None:
@@ -344,6 +360,6 @@ def _deactivate() -> None:
 
 
 def _flush() -> None:
-    """Write the recording now (record mode); used by the tests and the recorder."""
+    """Write the recording now, if anything new was recorded (record mode only)."""
     if _cassette is not None and _active_mode == "record":
-        _cassette._save(force=True)
+        _cassette._save()
