@@ -1,0 +1,39 @@
+"""Serve the stand-in in the foreground: ``python -m tests.standin [--port N]``."""
+
+import argparse
+import time
+
+from .server import StandIn
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.standin",
+        description="Serve the loopback stand-in of the CAVE services until Ctrl-C.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
+    parser.add_argument("--token", default=None, help="require this token (default: none)")
+    parser.add_argument(
+        "--bulk-metadata-without-reference",
+        action="store_true",
+        help="omit nucleus_detection_v0 from the bulk metadata (caveclient 5.17.1-5.23.0 "
+        "then hits its RecursionError)",
+    )
+    args = parser.parse_args(argv)
+    with StandIn(
+        port=args.port,
+        required_token=args.token,
+        bulk_metadata_without_reference=args.bulk_metadata_without_reference,
+    ) as s:
+        print(f"CAVE stand-in serving minnie65_public sample data at {s.url}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

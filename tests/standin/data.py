@@ -1,0 +1,449 @@
+"""The stand-in's sample data, and the query engine that applies what a client sends.
+
+The sample lives in ``sample_data/`` (built by ``python -m tests.standin.build_sample_data``):
+JSON for the datastack info, versions, table lists, table metadata and schemas, and one Parquet
+file of rows per table that has rows. Rows are stored the way the materialization server holds
+them: positions split into ``*_position_x/y/z`` columns in voxels of the table's resolution.
+
+Example::
+
+    data = load_sample_data()
+    df, warnings = data.simple_query("nucleus_detection_v0", {"limit": 10}, split=True)
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
+
+# The real server caps every query at QUERY_LIMIT_SIZE (200000 by default in
+# MaterializationEngine's config) and says so in a Warning header when it bites.
+MAX_LIMIT = 200_000
+
+# Columns a join query drops (MaterializationEngine's collect_crud_columns).
+CRUD_COLUMNS = ("superceded_id", "deleted")
+
+# Rows of a table carrying a rank in this column come first when a query selects columns:
+# the real server answers a select query in another row order than the full query, and the
+# published outputs of both are reproduced. Never served.
+SELECT_ORDER = "_select_order"
+
+SELECT_COLUMNS_DEPRECATED = (
+    "Select_columns is deprecated for join queries, please use select_column_map a dictionary "
+    "which is more explicit about what columns to select from what tables. This query result "
+    "will attempt to select the first column it finds of this name in any table, but if there "
+    "are more than one such column it will not select both. Upgrade caveclient to >=5.0.0 ."
+)
+SUFFIXES_DEPRECATED = " ".join(
+    textwrap.dedent(
+        """\
+        Suffixes is deprecated for complex queries as it
+        can be ambiguous what you desire,
+        please pass suffix_map as a dictionary to explicitly
+        set suffixes for individual tables.
+        Upgrade caveclient to >=5.0.0 """
+    ).splitlines()
+)
+
+
+class QueryError(Exception):
+    """A request the real server would refuse; carries the HTTP status and message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def limit_warning(n: int) -> str:
+    # The unbalanced quote is what the real server sends.
+    return f'201 - "Limited query to {n} rows'
+
+
+def notice_warning(table: str, metadata: dict) -> list[str]:
+    text = metadata.get("notice_text")
+    return [f"Table Owner Notice on {table}: {text}"] if text else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Schemas -> columns
+
+
+def columns_from_schema(schema: dict) -> dict[str, str]:
+    """Column name -> pandas dtype of a table of this JSON schema, in the server's order."""
+    name = schema["$ref"].split("/")[-1]
+    props = schema["definitions"][name]["properties"]
+    columns = {"id": "int64", "created": "datetime64[ns, UTC]", "superceded_id": "float64"}
+    columns["valid"] = "bool"
+    segmentation = {}
+    for field, spec in props.items():
+        ref = spec.get("$ref", "")
+        if field == "valid":
+            continue
+        if ref.endswith("/BoundSpatialPoint"):
+            for axis in "xyz":
+                columns[f"{field}_position_{axis}"] = "int64"
+            segmentation[f"{field}_supervoxel_id"] = "int64"
+            segmentation[f"{field}_root_id"] = "int64"
+        elif ref.endswith("/SpatialPoint"):
+            for axis in "xyz":
+                columns[f"{field}_position_{axis}"] = "float64"
+        else:
+            kind = spec.get("format", spec.get("type"))
+            columns[field] = {
+                "float": "float64",
+                "integer": "int64",
+                "boolean": "bool",
+            }.get(kind, "object")
+    columns.update(segmentation)
+    return columns
+
+
+def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+
+
+def position_bases(columns) -> list[str]:
+    """``['pt_position', ...]`` for every complete x/y/z group of columns."""
+    cols = set(columns)
+    bases = []
+    for c in columns:
+        if c.endswith("_position_x"):
+            base = c[:-2]
+            if f"{base}_y" in cols and f"{base}_z" in cols:
+                bases.append(base)
+    return bases
+
+
+# ---------------------------------------------------------------------------------------------
+# The sample
+
+
+class SampleData:
+    """Everything the stand-in serves, loaded from ``sample_data/``."""
+
+    def __init__(self, directory: Path = SAMPLE_DIR):
+        directory = Path(directory)
+        if not (directory / "table_metadata.json").exists():
+            raise FileNotFoundError(
+                f"No sample data in {directory}. "
+                "Build it with: python -m tests.standin.build_sample_data"
+            )
+
+        def read(name):
+            return json.loads((directory / name).read_text())
+
+        self.datastack_info = read("datastack_info.json")
+        self.versions = {v["version"]: v for v in read("versions.json")}
+        self.tables_by_version = {int(k): v for k, v in read("tables_by_version.json").items()}
+        meta = read("table_metadata.json")
+        self._metadata = meta["all_versions"]
+        self._metadata_by_version = {int(k): v for k, v in meta["by_version"].items()}
+        self.schemas = read("schemas.json")
+        self._rows = {}
+        for table, md in self._metadata.items():
+            path = directory / "rows" / f"{table}.parquet"
+            columns = columns_from_schema(self.schemas[md["schema_type"]])
+            if path.exists():
+                df = pd.read_parquet(path)
+                missing = set(columns) - set(df.columns)
+                if missing:
+                    raise ValueError(f"{path.name} lacks columns {sorted(missing)}")
+            else:
+                df = empty_frame(columns)
+            self._rows[table] = df
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def table_names(self, version: int) -> list[str]:
+        """The table list of a version (the v1078 list where no list was published)."""
+        return list(self.tables_by_version.get(version, self.tables_by_version[1078]))
+
+    def metadata(self, table: str, version: int) -> dict | None:
+        """Server-form metadata (``voxel_resolution_x/y/z``), or None if not in that version."""
+        if table not in self.table_names(version):
+            return None
+        md = self._metadata_by_version.get(version, {}).get(table) or self._metadata[table]
+        return dict(md)
+
+    def rows(self, table: str) -> pd.DataFrame:
+        return self._rows[table]
+
+    def count(self, table: str) -> int:
+        return len(self._rows[table])
+
+    def _require(self, table, version, datastack):
+        md = self.metadata(table, version)
+        if md is None:
+            raise QueryError(
+                404,
+                f"analysis table {table} not found for version {version} "
+                f"in datastack {datastack}",
+            )
+        return md
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def simple_query(self, table, body, *, version=1078, datastack="minnie65_public", args=None):
+        """Query one table. Returns (DataFrame, warnings, desired_resolution)."""
+        args = args or {}
+        md = self._require(table, version, datastack)
+        df = self.rows(table)
+        df = _filter(df, table, body, table)
+        select = body.get("select_columns")
+        if select:
+            df = _select_order_first(df)
+            df = _select(df, table, select)
+        df = _drop_private(df)
+        df = _page(df, body, args)
+        res = _resolution(body, md)
+        df = _scale(df, md, res)
+        df = _finish(df, args)
+        warnings = []
+        if len(df) == _limit(body):
+            warnings.append(limit_warning(len(df)))
+        warnings += notice_warning(table, md)
+        return df, warnings, res
+
+    def join_query(self, body, *, version=1078, datastack="minnie65_public", args=None):
+        """Join two tables as the server's complex query does. Returns like simple_query."""
+        args = args or {}
+        (t1, c1), (t2, c2) = body["tables"][0][:2], body["tables"][1][:2]
+        md1 = self._require(t1, version, datastack)
+        md2 = self._require(t2, version, datastack)
+        warnings = notice_warning(t1, md1) + notice_warning(t2, md2)
+
+        if "suffixes" in body:
+            warnings.append(SUFFIXES_DEPRECATED)
+            s1, s2 = (list(body["suffixes"]) + ["", ""])[:2]
+            suffix = {t1: _underscore(s1), t2: _underscore(s2)}
+        else:
+            suffix = {t1: "", t2: "_y"}
+            suffix.update(body.get("suffix_map") or {})
+
+        frames = {}
+        for t in (t1, t2):
+            df = _filter(self.rows(t), t, body, t)
+            frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
+        shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
+        renamed = {t: {c: c + suffix.get(t, "") for c in frames[t].columns if c in shared}
+                   for t in (t1, t2)}
+
+        left = frames[t1].rename(columns=renamed[t1])
+        right = frames[t2].drop(columns=[SELECT_ORDER], errors="ignore").rename(
+            columns=renamed[t2])
+        key1, key2 = renamed[t1].get(c1, c1), renamed[t2].get(c2, c2)
+        for key, frame, t in ((key1, left, t1), (key2, right, t2)):
+            if key not in frame.columns:
+                raise QueryError(400, f"column {key} not found in {t}")
+        joined = left.merge(right, left_on=key1, right_on=key2, how="inner", sort=False)
+
+        # The order of the two tables' columns follows what the published outputs show.
+        filtered = {t for t in (t1, t2) if _has_filters(body, t)}
+        select = body.get("select_columns")
+        select_map = body.get("select_column_map")
+        if filtered == {t2} or (
+            not filtered and not select and not select_map and suffix.get(t1)
+        ):
+            order = [(t2, right), (t1, left)]
+        else:
+            order = [(t1, left), (t2, right)]
+        columns = [c for _, f in order for c in f.columns if c != SELECT_ORDER]
+
+        if select or select_map:
+            joined = _select_order_first(joined)
+            wanted = []
+            if select:
+                warnings.insert(len(warnings), SELECT_COLUMNS_DEPRECATED)
+                for col in select:
+                    for t in (t1, t2):
+                        names = _expand(frames[t].columns, col)
+                        if names:
+                            wanted += [renamed[t].get(n, n) for n in names]
+                            break
+                    else:
+                        raise QueryError(400, f"column {col} not found in any table referenced")
+            else:
+                for t, cols in select_map.items():
+                    if t not in frames:
+                        raise QueryError(400, f"table {t} not part of this query")
+                    for col in cols:
+                        names = _expand(frames[t].columns, col)
+                        if not names:
+                            raise QueryError(400, f"column {col} not found in {t}")
+                        wanted += [renamed[t].get(n, n) for n in names]
+            columns = [c for c in columns if c in set(wanted)]
+        joined = joined[columns]
+        joined = _page(joined, body, args)
+        res = _resolution(body, md1)
+        joined = _scale(joined, md1, res)
+        joined = _finish(joined, args)
+        if len(joined) == _limit(body):
+            warnings.append(limit_warning(len(joined)))
+        return joined, warnings, res
+
+
+@functools.lru_cache(maxsize=None)
+def load_sample_data(directory: str = str(SAMPLE_DIR)) -> SampleData:
+    """The sample, loaded once per process."""
+    return SampleData(Path(directory))
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps of a query
+
+
+def _underscore(s):
+    return s if not s or s.startswith("_") else "_" + s
+
+
+def _has_filters(body, table):
+    return any(
+        (body.get(k) or {}).get(table)
+        for k in body
+        if k.startswith("filter_") and k.endswith("_dict")
+    )
+
+
+def _expand(columns, name):
+    """A column as the client names it -> the stored columns (a position -> its x/y/z)."""
+    if name in columns:
+        return [name]
+    split = [f"{name}_{a}" for a in "xyz"]
+    return split if all(c in columns for c in split) else []
+
+
+def _coerce(series: pd.Series, value):
+    """Compare like Postgres would: 't'/'f' are booleans, numbers in strings are numbers."""
+    if pd.api.types.is_bool_dtype(series.dtype) and isinstance(value, str):
+        return value.strip().lower() in ("t", "true", "1", "yes")
+    if pd.api.types.is_integer_dtype(series.dtype) and isinstance(value, (str, float)):
+        return int(value)
+    return value
+
+
+def _filter(df, table, body, key):
+    """Apply every filter of ``body`` addressed to ``key`` (the table's name)."""
+    mask = np.ones(len(df), dtype=bool)
+
+    def column(col):
+        if col not in df.columns:
+            raise QueryError(400, f"column {col} not found in {table}")
+        return df[col]
+
+    for kind in ("filter_equal_dict", "filter_in_dict", "filter_notin_dict", "filter_out_dict",
+                 "filter_greater_dict", "filter_less_dict", "filter_greater_equal_dict",
+                 "filter_less_equal_dict", "filter_spatial_dict", "filter_regex_dict"):
+        for col, value in ((body.get(kind) or {}).get(key) or {}).items():
+            if kind == "filter_spatial_dict":
+                (lo, hi) = value
+                for axis, a, b in zip("xyz", lo, hi):
+                    s = column(f"{col}_{axis}")
+                    mask &= ((s >= a) & (s < b)).to_numpy()
+                continue
+            s = column(col)
+            if kind in ("filter_in_dict", "filter_notin_dict", "filter_out_dict"):
+                values = [_coerce(s, v) for v in value]
+                hit = s.isin(values).to_numpy()
+                mask &= hit if kind == "filter_in_dict" else ~hit
+            elif kind == "filter_equal_dict":
+                mask &= (s == _coerce(s, value)).to_numpy()
+            elif kind == "filter_regex_dict":
+                mask &= s.astype(str).str.contains(value, regex=True).to_numpy()
+            else:
+                v = _coerce(s, value)
+                op = {"filter_greater_dict": s.gt, "filter_less_dict": s.lt,
+                      "filter_greater_equal_dict": s.ge, "filter_less_equal_dict": s.le}[kind]
+                mask &= op(v).to_numpy()
+    return df[mask]
+
+
+def _select_order_first(df):
+    if SELECT_ORDER not in df.columns:
+        return df
+    return df.sort_values(SELECT_ORDER, kind="stable", na_position="last")
+
+
+def _select(df, table, select):
+    wanted = set()
+    for col in select:
+        names = _expand(df.columns, col)
+        if not names:
+            raise QueryError(400, f"column {col} not found in {table}")
+        wanted.update(names)
+    return df[[c for c in df.columns if c in wanted]]
+
+
+def _drop_private(df):
+    return df.drop(columns=[SELECT_ORDER], errors="ignore")
+
+
+def _limit(body):
+    return min(int(body.get("limit") or MAX_LIMIT), MAX_LIMIT)
+
+
+def _page(df, body, args):
+    df = _drop_private(df)
+    if args.get("random_sample"):
+        n = min(int(args["random_sample"]), len(df))
+        df = df.sample(n=n, random_state=0)
+    offset = int(body.get("offset") or 0)
+    return df.iloc[offset: offset + _limit(body)]
+
+
+def _resolution(body, md):
+    res = body.get("desired_resolution")
+    if res:
+        return list(res)
+    return [md["voxel_resolution_x"], md["voxel_resolution_y"], md["voxel_resolution_z"]]
+
+
+def _scale(df, md, res):
+    """Convert positions from the table's voxels to ``res`` (nm per unit)."""
+    voxel = [md["voxel_resolution_x"], md["voxel_resolution_y"], md["voxel_resolution_z"]]
+    factors = [v / r for v, r in zip(voxel, res)]
+    if all(f == 1 for f in factors):
+        return df
+    df = df.copy()
+    for base in position_bases(df.columns):
+        for axis, f in zip("xyz", factors):
+            col = f"{base}_{axis}"
+            if pd.api.types.is_integer_dtype(df[col].dtype) and float(f).is_integer():
+                df[col] = df[col] * int(f)
+            else:
+                df[col] = df[col].astype("float64") * f
+    return df
+
+
+def _finish(df, args):
+    """Shape the answer as the client asked: split positions or not, booleans or 't'/'f'."""
+    df = df.reset_index(drop=True)
+    if not _true(args.get("split_positions")):
+        df = df.copy()
+        for base in position_bases(df.columns):
+            cols = [f"{base}_{a}" for a in "xyz"]
+            first = df.columns.get_loc(cols[0])
+            merged = pd.Series([list(v) for v in df[cols].to_numpy().tolist()], dtype=object)
+            df = df.drop(columns=cols)
+            df.insert(first, base, merged)
+    if not _true(args.get("direct_sql_pandas")):
+        # Before caveclient 8 the server streamed results through CSV, and booleans came
+        # back as 't'/'f' (FACTS.md, "caveclient 8.x returns real booleans").
+        df = df.copy()
+        for col in df.columns:
+            if pd.api.types.is_bool_dtype(df[col].dtype):
+                df[col] = df[col].map({True: "t", False: "f"}).astype(object)
+    if _true(args.get("count")):
+        df = pd.DataFrame({"count": [len(df)]})
+    return df
+
+
+def _true(value) -> bool:
+    return str(value).lower() in ("true", "1", "t", "yes")
