@@ -4,6 +4,9 @@ import pytest
 
 from tests.standin import StandIn
 
+# The site build (one per session) and the `built_site` fixture of the site checks.
+pytest_plugins = ["tests.site_build"]
+
 
 @pytest.fixture(scope="session")
 def standin():
