@@ -260,7 +260,8 @@ def _pin_version(client, version: int, caveclient) -> None:
         materialize.version = version
     except ValueError:  # caveclient: "Version not in materialized database"
         raise _version_not_available(client, version, expired=not old_family) from None
-    if old_family and not isinstance(inspect.getattr_static(type(materialize), "tables"), property):
+    lazy_tables = isinstance(inspect.getattr_static(type(materialize), "tables", None), property)
+    if old_family and not lazy_tables:
         # 5.17.1 and 5.17.2 fill a plain `tables` attribute in __init__, which the stub
         # left empty: build it now that client.materialize exists and the version is set.
         from caveclient.tools.table_manager import TableManager
@@ -368,8 +369,11 @@ def _origin(url: str) -> str:
 def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     """Our error for what went wrong while building the client, or None if it is not ours."""
     import requests
-    from caveclient.base import AuthException, ServerIncompatibilityError
+    from caveclient import base
 
+    AuthException = base.AuthException
+    # caveclient 5.17 has no ServerIncompatibilityError yet.
+    ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
     token_sent = token_source != "nowhere"
     if isinstance(exc, AuthException) or (
         isinstance(exc, requests.HTTPError)
