@@ -42,24 +42,39 @@ CLASS_OF = {t: c for c, types in CLASSES.items() for t in types}
 # Depth bands (y, voxels of 4 nm) of the synthetic somata, from the published rows: 23P at
 # y 108656-149472, 5P-IT at 180832, BC from 90336 to 262944, white matter below ~280000.
 DEPTH = {
-    "23P": (100_000, 150_000), "4P": (150_000, 180_000), "5P-IT": (180_000, 225_000),
-    "5P-ET": (185_000, 225_000), "5P-NP": (185_000, 225_000), "6P-IT": (225_000, 275_000),
+    "23P": (100_000, 150_000),
+    "4P": (150_000, 180_000),
+    "5P-IT": (180_000, 225_000),
+    "5P-ET": (185_000, 225_000),
+    "5P-NP": (185_000, 225_000),
+    "6P-IT": (225_000, 275_000),
     "6P-CT": (228_000, 280_000),
 }
 VOLUME_UM3 = {  # median, spread (log) of the synthetic nucleus volumes, after the real rows
-    "excitatory_neuron": (285.0, 0.18), "inhibitory_neuron": (420.0, 0.25),
-    "astrocyte": (160.0, 0.2), "oligo": (95.0, 0.2), "OPC": (130.0, 0.2),
-    "microglia": (80.0, 0.25), "pericyte": (65.0, 0.25), None: (120.0, 0.8),
+    "excitatory_neuron": (285.0, 0.18),
+    "inhibitory_neuron": (420.0, 0.25),
+    "astrocyte": (160.0, 0.2),
+    "oligo": (95.0, 0.2),
+    "OPC": (130.0, 0.2),
+    "microglia": (80.0, 0.25),
+    "pericyte": (65.0, 0.25),
+    None: (120.0, 0.8),
 }
 X_RANGE, Y_RANGE, Z_RANGE = (60_000, 385_000), (85_000, 285_000), (15_000, 27_500)
 
 PROOFREAD_STRATEGY_AXON_V1078 = {  # aggregates.json (SWDB24): all 1375 rows at v1078
-    "axon_column_truncated": 598, "axon_partially_extended": 341, "none": 213,
-    "axon_interareal": 146, "axon_fully_extended": 77,
+    "axon_column_truncated": 598,
+    "axon_partially_extended": 341,
+    "none": 213,
+    "axon_interareal": 146,
+    "axon_fully_extended": 77,
 }
 TOP_PARTNERS_V1181 = {  # syn_count head of the example neuron's outputs (TUT-1181b)
-    864691135865557118: 20, 864691135214122296: 16, 864691136578647572: 15,
-    864691136066504856: 13, 864691135841325283: 11,
+    864691135865557118: 20,
+    864691135214122296: 16,
+    864691136578647572: 15,
+    864691136066504856: 13,
+    864691135841325283: 11,
 }
 N_OUTPUTS, N_OUTPUT_PARTNERS, N_INPUTS = 1498, 1035, 4628  # FACTS.md
 N_INPUT_PARTNERS = 3500  # not published: an assumption, most inputs are single contacts
@@ -78,8 +93,11 @@ NOTICES = {  # FACTS.md, "Table Owner Notice"
     "caution.",
 }
 CELL_TYPE_REFERENCE_TABLES = (  # reference tables on nucleus_detection_v0
-    "aibs_metamodel_celltypes_v661", "aibs_metamodel_mtypes_v661_v2",
-    "allen_v1_column_types_slanted_ref", "aibs_column_nonneuronal_ref", "nucleus_ref_neuron_svm",
+    "aibs_metamodel_celltypes_v661",
+    "aibs_metamodel_mtypes_v661_v2",
+    "allen_v1_column_types_slanted_ref",
+    "aibs_column_nonneuronal_ref",
+    "nucleus_ref_neuron_svm",
 )
 KNOWN_SCHEMA = {
     "nucleus_detection_v0": "nucleus_detection",
@@ -104,22 +122,42 @@ PLACEHOLDER_KNOWN_SCHEMA = (
 
 
 def _point(bound: bool) -> dict:
-    props = {"position": {"title": "position", "type": "array",
-                          "description": "spatial position in voxels of x,y,z of annotation"}}
+    props = {
+        "position": {
+            "title": "position",
+            "type": "array",
+            "description": "spatial position in voxels of x,y,z of annotation",
+        }
+    }
     if bound:
-        props["supervoxel_id"] = {"title": "supervoxel_id", "type": "integer",
-                                  "description": "supervoxel id of this point"}
-        props["root_id"] = {"title": "root_id", "type": "integer",
-                            "description": "root id of the bound point"}
-    return {"type": "object", "additionalProperties": False, "properties": props,
-            "required": ["position"]}
+        props["supervoxel_id"] = {
+            "title": "supervoxel_id",
+            "type": "integer",
+            "description": "supervoxel id of this point",
+        }
+        props["root_id"] = {
+            "title": "root_id",
+            "type": "integer",
+            "description": "root id of the bound point",
+        }
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": props,
+        "required": ["position"],
+    }
 
 
 def _schema(class_name: str, fields: dict) -> dict:
-    kinds = {"float": {"type": "number", "format": "float"}, "integer": {"type": "integer"},
-             "string": {"type": "string"}, "boolean": {"type": "boolean"}}
-    props = {"valid": {"title": "valid", "type": "boolean",
-                       "description": "is this annotation valid"}}
+    kinds = {
+        "float": {"type": "number", "format": "float"},
+        "integer": {"type": "integer"},
+        "string": {"type": "string"},
+        "boolean": {"type": "boolean"},
+    }
+    props = {
+        "valid": {"title": "valid", "type": "boolean", "description": "is this annotation valid"}
+    }
     for name, kind in fields.items():
         if kind in ("BoundSpatialPoint", "SpatialPoint"):
             props[name] = {"type": "object", "$ref": f"#/definitions/{kind}"}
@@ -128,8 +166,12 @@ def _schema(class_name: str, fields: dict) -> dict:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "definitions": {
-            class_name: {"type": "object", "additionalProperties": True, "properties": props,
-                         "required": [n for n in fields if n != "valid"]},
+            class_name: {
+                "type": "object",
+                "additionalProperties": True,
+                "properties": props,
+                "required": [n for n in fields if n != "valid"],
+            },
             "BoundSpatialPoint": _point(True),
             "SpatialPoint": _point(False),
         },
@@ -138,20 +180,48 @@ def _schema(class_name: str, fields: dict) -> dict:
 
 
 SCHEMAS = {
-    "nucleus_detection": _schema("NucleusDetection", {
-        "volume": "float", "pt": "BoundSpatialPoint", "bb_start": "SpatialPoint",
-        "bb_end": "SpatialPoint"}),
-    "cell_type_reference": _schema("CellTypeReference", {
-        "target_id": "integer", "classification_system": "string", "cell_type": "string"}),
-    "synapse": _schema("SynapseSchema", {
-        "pre_pt": "BoundSpatialPoint", "post_pt": "BoundSpatialPoint",
-        "ctr_pt": "SpatialPoint", "size": "integer"}),
-    "proofreading_status_and_strategy": _schema("ProofreadingStatusAndStrategy", {
-        "valid_id": "integer", "status_dendrite": "boolean", "status_axon": "boolean",
-        "strategy_dendrite": "string", "strategy_axon": "string", "pt": "BoundSpatialPoint"}),
-    "compartment_proofread_status": _schema("CompartmentProofreadStatus", {
-        "pt": "BoundSpatialPoint", "valid_id": "integer", "status_dendrite": "string",
-        "status_axon": "string"}),
+    "nucleus_detection": _schema(
+        "NucleusDetection",
+        {
+            "volume": "float",
+            "pt": "BoundSpatialPoint",
+            "bb_start": "SpatialPoint",
+            "bb_end": "SpatialPoint",
+        },
+    ),
+    "cell_type_reference": _schema(
+        "CellTypeReference",
+        {"target_id": "integer", "classification_system": "string", "cell_type": "string"},
+    ),
+    "synapse": _schema(
+        "SynapseSchema",
+        {
+            "pre_pt": "BoundSpatialPoint",
+            "post_pt": "BoundSpatialPoint",
+            "ctr_pt": "SpatialPoint",
+            "size": "integer",
+        },
+    ),
+    "proofreading_status_and_strategy": _schema(
+        "ProofreadingStatusAndStrategy",
+        {
+            "valid_id": "integer",
+            "status_dendrite": "boolean",
+            "status_axon": "boolean",
+            "strategy_dendrite": "string",
+            "strategy_axon": "string",
+            "pt": "BoundSpatialPoint",
+        },
+    ),
+    "compartment_proofread_status": _schema(
+        "CompartmentProofreadStatus",
+        {
+            "pt": "BoundSpatialPoint",
+            "valid_id": "integer",
+            "status_dendrite": "string",
+            "status_axon": "string",
+        },
+    ),
     "bound_tag": _schema("BoundTagAnnotation", {"tag": "string", "pt": "BoundSpatialPoint"}),
 }
 
@@ -232,10 +302,19 @@ ANNOTATION_CREATED_0 = ts("2023-12-19 22:38:00.472115+00:00")  # annotation id 1
 
 
 def nucleus_row(nid, created, volume, pos, sv, root, real):
-    return {"id": int(nid), "created": created, "superceded_id": np.nan, "valid": True,
-            "volume": float(volume), "pt_position": [int(v) for v in pos],
-            "bb_start_position": [np.nan] * 3, "bb_end_position": [np.nan] * 3,
-            "pt_supervoxel_id": int(sv), "pt_root_id": int(root), "_real": real}
+    return {
+        "id": int(nid),
+        "created": created,
+        "superceded_id": np.nan,
+        "valid": True,
+        "volume": float(volume),
+        "pt_position": [int(v) for v in pos],
+        "bb_start_position": [np.nan] * 3,
+        "bb_end_position": [np.nan] * 3,
+        "pt_supervoxel_id": int(sv),
+        "pt_root_id": int(root),
+        "_real": real,
+    }
 
 
 def build_cells(rng):
@@ -250,22 +329,50 @@ def build_cells(rng):
         nuclei.setdefault(row["id"], row)
 
     def add_annotation(aid, created, target, cell_type):
-        annotations.setdefault(int(aid), {
-            "id": int(aid), "created": created, "superceded_id": np.nan, "valid": True,
-            "target_id": int(target), "classification_system": CLASS_OF[cell_type],
-            "cell_type": cell_type, "_real": True})
+        annotations.setdefault(
+            int(aid),
+            {
+                "id": int(aid),
+                "created": created,
+                "superceded_id": np.nan,
+                "valid": True,
+                "target_id": int(target),
+                "classification_system": CLASS_OF[cell_type],
+                "cell_type": cell_type,
+                "_real": True,
+            },
+        )
 
     # v1078 nucleus head(5): split positions in voxels (SWDB24)
     for _, r in read_csv("v1078/nucleus_detection_v0__query_split_positions__head5.csv").iterrows():
-        add_nucleus(nucleus_row(r.id, ts(r.created), r.volume, voxels(r, "pt_position", False),
-                                r.pt_supervoxel_id, r.pt_root_id, True))
+        add_nucleus(
+            nucleus_row(
+                r.id,
+                ts(r.created),
+                r.volume,
+                voxels(r, "pt_position", False),
+                r.pt_supervoxel_id,
+                r.pt_root_id,
+                True,
+            )
+        )
         order_nucleus_first.append(int(r.id))
 
     # v1078 merged cell-type head(5) (SWDB24), positions at desired_resolution [1,1,1]
-    for _, r in read_csv("v1078/aibs_metamodel_celltypes_v661__merged__dedup__head5.csv").iterrows():
-        add_nucleus(nucleus_row(r.id_ref, ts(r.created_ref), r.volume,
-                                voxels(r, "pt_position", True), r.pt_supervoxel_id,
-                                r.pt_root_id, True))
+    for _, r in read_csv(
+        "v1078/aibs_metamodel_celltypes_v661__merged__dedup__head5.csv"
+    ).iterrows():
+        add_nucleus(
+            nucleus_row(
+                r.id_ref,
+                ts(r.created_ref),
+                r.volume,
+                voxels(r, "pt_position", True),
+                r.pt_supervoxel_id,
+                r.pt_root_id,
+                True,
+            )
+        )
         add_annotation(r.id, ts(r.created), r.target_id, r.cell_type)
         order_ann_head.append(int(r.id))
 
@@ -274,26 +381,47 @@ def build_cells(rng):
     allen = read_csv("v1078/allen_v1_column_types_slanted_ref__merged__dedup__head5.csv")
     allen_types = {}
     for _, r in allen.iterrows():
-        add_nucleus(nucleus_row(r.id_ref, ts(r.created_ref), r.volume,
-                                voxels(r, "pt_position", True), r.pt_supervoxel_id,
-                                r.pt_root_id, True))
+        add_nucleus(
+            nucleus_row(
+                r.id_ref,
+                ts(r.created_ref),
+                r.volume,
+                voxels(r, "pt_position", True),
+                r.pt_supervoxel_id,
+                r.pt_root_id,
+                True,
+            )
+        )
         allen_types[int(r.id_ref)] = r.cell_type
 
     # v1181 BC head and tail, and the three-root rows (TUT-1181a), positions in voxels
     bc = read_csv("v1181/aibs_metamodel_celltypes_v661__cell_type_BC__head5_tail5.csv")
     roots3 = read_csv("v1181/aibs_metamodel_celltypes_v661__pt_root_id_3_roots.csv")
-    for frame, bucket in ((bc.iloc[:5], order_ann_bc_head), (bc.iloc[5:], order_ann_bc_tail),
-                          (roots3, order_ann_roots)):
+    for frame, bucket in (
+        (bc.iloc[:5], order_ann_bc_head),
+        (bc.iloc[5:], order_ann_bc_tail),
+        (roots3, order_ann_roots),
+    ):
         for _, r in frame.iterrows():
-            add_nucleus(nucleus_row(r.id, ts(r.created), r.volume, vec(r.pt_position),
-                                    r.pt_supervoxel_id, r.pt_root_id, True))
+            add_nucleus(
+                nucleus_row(
+                    r.id,
+                    ts(r.created),
+                    r.volume,
+                    vec(r.pt_position),
+                    r.pt_supervoxel_id,
+                    r.pt_root_id,
+                    True,
+                )
+            )
             add_annotation(r.id_ref, ts(r.created_ref), r.target_id, r.cell_type)
             bucket.append(int(r.id_ref))
 
     # Rows published without ids: the nucleus select/limit-10 rows and the cell-type
     # select/limit-10 rows (TUT-1181a). Their ids, volumes, dates are synthetic below.
     nuc_select = read_csv(
-        "v1181/nucleus_detection_v0__limit10__split__res1__select_pt_position_pt_root_id.csv")
+        "v1181/nucleus_detection_v0__limit10__split__res1__select_pt_position_pt_root_id.csv"
+    )
     for _, r in read_csv(
         "v1181/aibs_metamodel_celltypes_v661__tables_query__limit10__split__res1__select.csv"
     ).iterrows():
@@ -301,8 +429,11 @@ def build_cells(rng):
 
     nucleus_ids = Ids(rng, nuclei)
     ann_ids = Ids(rng, annotations)
-    roots = Ids(rng, [n["pt_root_id"] for n in nuclei.values()] + [EXAMPLE_NEURON, SKEL_ROOT,
-                                                                    *TOP_PARTNERS_V1181])
+    roots = Ids(
+        rng,
+        [n["pt_root_id"] for n in nuclei.values()]
+        + [EXAMPLE_NEURON, SKEL_ROOT, *TOP_PARTNERS_V1181],
+    )
 
     def new_nucleus(pos, root, kind):
         median, spread = VOLUME_UM3[kind]
@@ -314,17 +445,23 @@ def build_cells(rng):
     def new_annotation(target, cell_type):
         aid = ann_ids.take(1, 94_500)
         created = ANNOTATION_CREATED_0 + pd.to_timedelta(
-            (aid - 1070) * 0.015246 + rng.uniform(0, 0.5), unit="s")
+            (aid - 1070) * 0.015246 + rng.uniform(0, 0.5), unit="s"
+        )
         annotations[aid] = {
-            "id": aid, "created": created, "superceded_id": np.nan, "valid": True,
-            "target_id": int(target), "classification_system": CLASS_OF[cell_type],
-            "cell_type": cell_type, "_real": False}
+            "id": aid,
+            "created": created,
+            "superceded_id": np.nan,
+            "valid": True,
+            "target_id": int(target),
+            "classification_system": CLASS_OF[cell_type],
+            "cell_type": cell_type,
+            "_real": False,
+        }
         return aid
 
     def random_position(cell_type):
         lo, hi = DEPTH.get(cell_type, Y_RANGE)
-        return [int(rng.integers(*X_RANGE)), int(rng.integers(lo, hi)),
-                int(rng.integers(*Z_RANGE))]
+        return [int(rng.integers(*X_RANGE)), int(rng.integers(lo, hi)), int(rng.integers(*Z_RANGE))]
 
     def kind_of(cell_type):
         c = CLASS_OF[cell_type]
@@ -362,16 +499,20 @@ def build_cells(rng):
 
     # Synthetic cells up to the v1078 cell-type counts / SCALE, with a few merged nuclei
     # (two nuclei, one root) so that drop_duplicates('pt_root_id', keep=False) has work.
-    counts = next(a["value"] for a in json.loads(shared("aggregates.json").read_text())
-                  if a["what"].endswith("cell_type value_counts")
-                  and a["materialization_version"] == 1078)
+    counts = next(
+        a["value"]
+        for a in json.loads(shared("aggregates.json").read_text())
+        if a["what"].endswith("cell_type value_counts") and a["materialization_version"] == 1078
+    )
     have = pd.Series([a["cell_type"] for a in annotations.values()]).value_counts()
     for cell_type, real_count in counts.items():
         quota = int(np.ceil(real_count / SCALE))
         for _ in range(max(0, quota - int(have.get(cell_type, 0)))):
-            n = new_nucleus(random_position(cell_type), roots.take(864691135_000_000_000,
-                                                                   864691137_300_000_000),
-                            kind_of(cell_type))
+            n = new_nucleus(
+                random_position(cell_type),
+                roots.take(864691135_000_000_000, 864691137_300_000_000),
+                kind_of(cell_type),
+            )
             add_nucleus(n)
             new_annotation(n["id"], cell_type)
         for _ in range(int(round(quota * 0.0083))):
@@ -385,8 +526,9 @@ def build_cells(rng):
     # about a third of all nuclei as in the real table; a third of them have no root (0).
     n_typed = len(nuclei)
     for _ in range(int(n_typed * 0.55)):
-        root = 0 if rng.random() < 0.33 else roots.take(864691135_000_000_000,
-                                                        864691137_300_000_000)
+        root = (
+            0 if rng.random() < 0.33 else roots.take(864691135_000_000_000, 864691137_300_000_000)
+        )
         add_nucleus(new_nucleus(random_position("unclassified"), root, None))
 
     # Row order: the published heads first, as the real server returned them.
@@ -394,10 +536,9 @@ def build_cells(rng):
     rng.shuffle(rest)
     nucleus_order = order_nucleus_first + rest
     t = NUCLEUS_CREATED_0
-    for k, nid in enumerate(nucleus_order):
+    for nid in nucleus_order:
         n = nuclei[nid]
-        n[SELECT_ORDER] = (order_select_nucleus.index(nid)
-                           if nid in order_select_nucleus else np.nan)
+        n[SELECT_ORDER] = order_select_nucleus.index(nid) if nid in order_select_nucleus else np.nan
         if n["created"] is None:
             t = t + pd.to_timedelta(rng.uniform(0.01, 0.07), unit="s")
             n["created"] = t
@@ -407,8 +548,9 @@ def build_cells(rng):
     rng.shuffle(rest)
     ann_order = order_ann_head + order_ann_bc_head + order_ann_roots + rest + order_ann_bc_tail
     for aid in ann_order:
-        annotations[aid][SELECT_ORDER] = (select_ann_ids.index(aid)
-                                          if aid in select_ann_ids else np.nan)
+        annotations[aid][SELECT_ORDER] = (
+            select_ann_ids.index(aid) if aid in select_ann_ids else np.nan
+        )
     return ([nuclei[i] for i in nucleus_order], [annotations[i] for i in ann_order])
 
 
@@ -420,8 +562,14 @@ def to_frame(rows: list[dict], schema: str) -> pd.DataFrame:
         xyz = np.array(df[base].tolist(), dtype=float)
         for i, a in enumerate("xyz"):
             df[f"{base}_{a}"] = xyz[:, i]
-    out = pd.DataFrame({c: df[c].astype(t) if t != "datetime64[ns, UTC]"
-                        else pd.to_datetime(df[c], utc=True).dt.round("us") for c, t in columns.items()})
+    out = pd.DataFrame(
+        {
+            c: df[c].astype(t)
+            if t != "datetime64[ns, UTC]"
+            else pd.to_datetime(df[c], utc=True).dt.round("us")
+            for c, t in columns.items()
+        }
+    )
     for c in out.columns:  # positions are whole voxels wherever they are known
         if c.endswith(("_position_x", "_position_y", "_position_z")) and out[c].notna().all():
             out[c] = out[c].astype("int64")
@@ -434,11 +582,20 @@ def to_frame(rows: list[dict], schema: str) -> pd.DataFrame:
 
 
 def synapse_row(sid, created, size, pre, post, ctr, pre_sv, pre_root, post_sv, post_root):
-    return {"id": int(sid), "created": created, "superceded_id": np.nan, "valid": True,
-            "pre_pt_position": list(pre), "post_pt_position": list(post),
-            "ctr_pt_position": list(ctr), "size": int(size),
-            "pre_pt_supervoxel_id": int(pre_sv), "pre_pt_root_id": int(pre_root),
-            "post_pt_supervoxel_id": int(post_sv), "post_pt_root_id": int(post_root)}
+    return {
+        "id": int(sid),
+        "created": created,
+        "superceded_id": np.nan,
+        "valid": True,
+        "pre_pt_position": list(pre),
+        "post_pt_position": list(post),
+        "ctr_pt_position": list(ctr),
+        "size": int(size),
+        "pre_pt_supervoxel_id": int(pre_sv),
+        "pre_pt_root_id": int(pre_root),
+        "post_pt_supervoxel_id": int(post_sv),
+        "post_pt_root_id": int(post_root),
+    }
 
 
 def _spread(rng, n_items: int, total: int, cap: int) -> np.ndarray:
@@ -465,35 +622,75 @@ def build_synapses(rng, cell_roots: list[int]):
 
     # The 10 rows a limit=10 query returns (v1078 = v1181 = v1718), at resolution [1,1,1].
     for _, r in read_csv("v1078/synapses_pni_2__limit10__split__res1.csv").iterrows():
-        add(synapse_row(r.id, ts(r.created), r["size"], voxels(r, "pre_pt_position", True),
-                        voxels(r, "post_pt_position", True), voxels(r, "ctr_pt_position", True),
-                        r.pre_pt_supervoxel_id, r.pre_pt_root_id, r.post_pt_supervoxel_id,
-                        r.post_pt_root_id), first=True)
+        add(
+            synapse_row(
+                r.id,
+                ts(r.created),
+                r["size"],
+                voxels(r, "pre_pt_position", True),
+                voxels(r, "post_pt_position", True),
+                voxels(r, "ctr_pt_position", True),
+                r.pre_pt_supervoxel_id,
+                r.pre_pt_root_id,
+                r.post_pt_supervoxel_id,
+                r.post_pt_root_id,
+            ),
+            first=True,
+        )
     # synapse_query heads of the example neuron: outputs v1181 then v1300, inputs v1300.
-    for name in ("v1181/synapse_query__pre_864691135808473885__head5.csv",
-                 "v1300/synapse_query__pre_864691135808473885__head5.csv",
-                 "v1300/synapse_query__post_864691135808473885__head5.csv"):
+    for name in (
+        "v1181/synapse_query__pre_864691135808473885__head5.csv",
+        "v1300/synapse_query__pre_864691135808473885__head5.csv",
+        "v1300/synapse_query__post_864691135808473885__head5.csv",
+    ):
         for _, r in read_csv(name).iterrows():
-            add(synapse_row(r.id, ts(r.created), r["size"], vec(r.pre_pt_position),
-                            vec(r.post_pt_position), vec(r.ctr_pt_position),
-                            r.pre_pt_supervoxel_id, r.pre_pt_root_id, r.post_pt_supervoxel_id,
-                            r.post_pt_root_id), first=True)
+            add(
+                synapse_row(
+                    r.id,
+                    ts(r.created),
+                    r["size"],
+                    vec(r.pre_pt_position),
+                    vec(r.post_pt_position),
+                    vec(r.ctr_pt_position),
+                    r.pre_pt_supervoxel_id,
+                    r.pre_pt_root_id,
+                    r.post_pt_supervoxel_id,
+                    r.post_pt_root_id,
+                ),
+                first=True,
+            )
     # Real synapses of 864691136040432126 (pcg_skel test data, v795), without created/valid.
-    pcg = pd.concat([pd.read_feather(shared(f"synapses_{PCG_NEURON}_{s}.feather"))
-                     for s in ("pre", "post")])
+    pcg = pd.concat(
+        [pd.read_feather(shared(f"synapses_{PCG_NEURON}_{s}.feather")) for s in ("pre", "post")]
+    )
     created_pool = sorted({r["created"] for r in rows.values()})
     for r in pcg.itertuples():
-        add(synapse_row(r.id, created_pool[int(rng.integers(len(created_pool)))], r.size,
-                        r.pre_pt_position, r.post_pt_position, r.ctr_pt_position,
-                        r.pre_pt_supervoxel_id, r.pre_pt_root_id, r.post_pt_supervoxel_id,
-                        r.post_pt_root_id))
+        add(
+            synapse_row(
+                r.id,
+                created_pool[int(rng.integers(len(created_pool)))],
+                r.size,
+                r.pre_pt_position,
+                r.post_pt_position,
+                r.ctr_pt_position,
+                r.pre_pt_supervoxel_id,
+                r.pre_pt_root_id,
+                r.post_pt_supervoxel_id,
+                r.post_pt_root_id,
+            )
+        )
     sizes = pcg["size"].to_numpy()  # real size distribution to draw synthetic sizes from
 
     ids = Ids(rng, rows)
-    roots = Ids(rng, set(cell_roots) | {EXAMPLE_NEURON, PCG_NEURON}
-                | set(pcg.pre_pt_root_id) | set(pcg.post_pt_root_id)
-                | {r["pre_pt_root_id"] for r in rows.values()}
-                | {r["post_pt_root_id"] for r in rows.values()})
+    roots = Ids(
+        rng,
+        set(cell_roots)
+        | {EXAMPLE_NEURON, PCG_NEURON}
+        | set(pcg.pre_pt_root_id)
+        | set(pcg.post_pt_root_id)
+        | {r["pre_pt_root_id"] for r in rows.values()}
+        | {r["post_pt_root_id"] for r in rows.values()},
+    )
     partners_pool = [r for r in cell_roots if r not in (EXAMPLE_NEURON, 0)]
 
     def partner_roots(n, fixed):
@@ -514,19 +711,34 @@ def build_synapses(rng, cell_roots: list[int]):
         ctr = (pre + post) / 2 + np.array([rng.normal(0, 20), rng.normal(0, 20), 0])
         pre, post, ctr = (np.round(p).astype(int).tolist() for p in (pre, post, ctr))
         sid = ids.near(1525.1 * pre[0] - 80_600_000, 20_000_000, low=10_000)
-        return synapse_row(sid, created_pool[int(rng.integers(len(created_pool)))],
-                           sizes[int(rng.integers(len(sizes)))], pre, post, ctr,
-                           supervoxel(rng, pre[0]), pre_root, supervoxel(rng, post[0]),
-                           post_root)
+        return synapse_row(
+            sid,
+            created_pool[int(rng.integers(len(created_pool)))],
+            sizes[int(rng.integers(len(sizes)))],
+            pre,
+            post,
+            ctr,
+            supervoxel(rng, pre[0]),
+            pre_root,
+            supervoxel(rng, post[0]),
+            post_root,
+        )
 
     # Outputs of the example neuron: 1498 synapses onto 1035 partners, top counts
     # 20, 16, 15, 13, 11, a tail of single contacts; the axon climbs from layer 5 to 2/3.
     real_out = [r for r in rows.values() if r["pre_pt_root_id"] == EXAMPLE_NEURON]
     real_partners = list(dict.fromkeys(r["post_pt_root_id"] for r in real_out))
-    tail_v1181 = [864691136926552138, 864691136952088543, 864691135241125665,
-                  864691136952690399, 864691136974682652]
-    others = partner_roots(N_OUTPUT_PARTNERS - len(TOP_PARTNERS_V1181),
-                           [p for p in real_partners if p not in TOP_PARTNERS_V1181])
+    tail_v1181 = [
+        864691136926552138,
+        864691136952088543,
+        864691135241125665,
+        864691136952690399,
+        864691136974682652,
+    ]
+    others = partner_roots(
+        N_OUTPUT_PARTNERS - len(TOP_PARTNERS_V1181),
+        [p for p in real_partners if p not in TOP_PARTNERS_V1181],
+    )
     others = [p for p in others if p not in tail_v1181][: N_OUTPUT_PARTNERS - 10] + tail_v1181
     n_rest = N_OUTPUTS - sum(TOP_PARTNERS_V1181.values())
     counts = _spread(rng, len(others) - len(tail_v1181), n_rest - len(tail_v1181), cap=9)
@@ -538,8 +750,13 @@ def build_synapses(rng, cell_roots: list[int]):
     for partner, n in plan.items():
         for _ in range(n):
             y = rng.uniform(104_000, 195_000)
-            add(synth(EXAMPLE_NEURON, partner,
-                      [rng.normal(178_000, 7_000), y, rng.normal(19_800, 400)]))
+            add(
+                synth(
+                    EXAMPLE_NEURON,
+                    partner,
+                    [rng.normal(178_000, 7_000), y, rng.normal(19_800, 400)],
+                )
+            )
 
     # Inputs of the example neuron: 4628 synapses on its dendrites around the soma.
     real_in = [r for r in rows.values() if r["post_pt_root_id"] == EXAMPLE_NEURON]
@@ -553,7 +770,10 @@ def build_synapses(rng, cell_roots: list[int]):
             y = 193_000 - abs(rng.normal(0, 45_000)) if apical else rng.normal(193_000, 9_000)
             post = [rng.normal(179_600, 5_000), y, rng.normal(20_100, 800)]
             r = synth(partner, EXAMPLE_NEURON, post)
-            r["pre_pt_position"], r["post_pt_position"] = r["post_pt_position"], r["pre_pt_position"]
+            r["pre_pt_position"], r["post_pt_position"] = (
+                r["post_pt_position"],
+                r["pre_pt_position"],
+            )
             add(r)
 
     rest = [i for i in rows if i not in head]
@@ -579,13 +799,24 @@ def build_proofreading(rng, nuclei: list[dict], annotations: list[dict]):
     created0 = ts("2024-05-30 15:00:00.000000+00:00")
     rows = []
     for k, (n, strategy) in enumerate(zip(picked, strategies)):
-        rows.append({
-            "id": k + 1, "created": created0 + pd.to_timedelta(k * 0.8, unit="s"),
-            "superceded_id": np.nan, "valid": True, "valid_id": n["pt_root_id"],
-            "status_dendrite": True, "status_axon": strategy != "none",
-            "strategy_dendrite": "dendrite_extended" if rng.random() < 0.8 else "dendrite_clean",
-            "strategy_axon": strategy, "pt_position": n["pt_position"],
-            "pt_supervoxel_id": n["pt_supervoxel_id"], "pt_root_id": n["pt_root_id"]})
+        rows.append(
+            {
+                "id": k + 1,
+                "created": created0 + pd.to_timedelta(k * 0.8, unit="s"),
+                "superceded_id": np.nan,
+                "valid": True,
+                "valid_id": n["pt_root_id"],
+                "status_dendrite": True,
+                "status_axon": strategy != "none",
+                "strategy_dendrite": "dendrite_extended"
+                if rng.random() < 0.8
+                else "dendrite_clean",
+                "strategy_axon": strategy,
+                "pt_position": n["pt_position"],
+                "pt_supervoxel_id": n["pt_supervoxel_id"],
+                "pt_root_id": n["pt_root_id"],
+            }
+        )
     return rows
 
 
@@ -602,9 +833,12 @@ def server_form(md: dict) -> dict:
 
 
 def build_metadata(tables_by_version: dict[int, list[str]]):
-    real = {v: server_form(json.loads(shared(
-        f"table_metadata_nucleus_detection_v0_v{v}.json").read_text()))
-        for v in (795, 1078, 1181, 1300, 1507, 1718)}
+    real = {
+        v: server_form(
+            json.loads(shared(f"table_metadata_nucleus_detection_v0_v{v}.json").read_text())
+        )
+        for v in (795, 1078, 1181, 1300, 1507, 1718)
+    }
     nucleus = real[1078]
     all_tables = sorted({t for names in tables_by_version.values() for t in names})
     metadata = {}
@@ -624,8 +858,9 @@ def build_metadata(tables_by_version: dict[int, list[str]]):
             "user_id": "0",
             "description": PLACEHOLDER_KNOWN_SCHEMA if t in KNOWN_SCHEMA else PLACEHOLDER,
             "notice_text": NOTICES.get(t),
-            "reference_table": ("nucleus_detection_v0"
-                                if t in CELL_TYPE_REFERENCE_TABLES else None),
+            "reference_table": (
+                "nucleus_detection_v0" if t in CELL_TYPE_REFERENCE_TABLES else None
+            ),
             "flat_segmentation_source": None,
             "write_permission": "PRIVATE",
             "read_permission": "PUBLIC",
@@ -633,7 +868,9 @@ def build_metadata(tables_by_version: dict[int, list[str]]):
             "segmentation_source": "",
             "pcg_table_name": nucleus["pcg_table_name"],
             "last_updated": nucleus["last_updated"],
-            "voxel_resolution_x": 4.0, "voxel_resolution_y": 4.0, "voxel_resolution_z": 40.0,
+            "voxel_resolution_x": 4.0,
+            "voxel_resolution_y": 4.0,
+            "voxel_resolution_z": 40.0,
         }
     by_version = {str(v): {"nucleus_detection_v0": md} for v, md in real.items() if v != 1078}
     return {"all_versions": metadata, "by_version": by_version}
@@ -643,12 +880,14 @@ def build_versions():
     out = []
     for v in json.loads(shared("versions.json").read_text()):
         stamp = pd.Timestamp(v["time_stamp_iso"]).tz_convert("UTC").tz_localize(None)
-        out.append({
-            "version": v["version"],
-            "time_stamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-            # expires_on was never published; long-term versions get a far date here.
-            "expires_on": (stamp + pd.DateOffset(years=100)).strftime("%Y-%m-%dT%H:%M:%S.%f"),
-        })
+        out.append(
+            {
+                "version": v["version"],
+                "time_stamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                # expires_on was never published; long-term versions get a far date here.
+                "expires_on": (stamp + pd.DateOffset(years=100)).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            }
+        )
     return out
 
 
@@ -670,8 +909,10 @@ def build(out: Path = OUT) -> dict:
             "../shared/data next to the repository; copy it there and run again."
         )
     rng = np.random.default_rng(SEED)
-    tables_by_version = {v: json.loads(shared(f"tables_v{v}.json").read_text())
-                         for v in (795, 1078, 1181, 1300, 1507, 1718)}
+    tables_by_version = {
+        v: json.loads(shared(f"tables_v{v}.json").read_text())
+        for v in (795, 1078, 1181, 1300, 1507, 1718)
+    }
     nuclei, annotations = build_cells(rng)
     synapses = build_synapses(rng, [n["pt_root_id"] for n in nuclei if n["pt_root_id"]])
     proofreading = build_proofreading(rng, nuclei, annotations)
@@ -679,8 +920,10 @@ def build(out: Path = OUT) -> dict:
     if out.exists():
         shutil.rmtree(out / "rows", ignore_errors=True)
     (out / "rows").mkdir(parents=True, exist_ok=True)
-    write_json(out / "datastack_info.json",
-               json.loads(shared("datastack_info_minnie65_public.json").read_text()))
+    write_json(
+        out / "datastack_info.json",
+        json.loads(shared("datastack_info_minnie65_public.json").read_text()),
+    )
     write_json(out / "versions.json", build_versions())
     write_json(out / "tables_by_version.json", {str(k): v for k, v in tables_by_version.items()})
     write_json(out / "table_metadata.json", build_metadata(tables_by_version))
@@ -689,8 +932,9 @@ def build(out: Path = OUT) -> dict:
         "nucleus_detection_v0": to_frame(nuclei, "nucleus_detection"),
         "aibs_metamodel_celltypes_v661": to_frame(annotations, "cell_type_reference"),
         "synapses_pni_2": to_frame(synapses, "synapse"),
-        "proofreading_status_and_strategy": to_frame(proofreading,
-                                                     "proofreading_status_and_strategy"),
+        "proofreading_status_and_strategy": to_frame(
+            proofreading, "proofreading_status_and_strategy"
+        ),
     }
     for name, df in frames.items():
         write_rows(out / "rows" / f"{name}.parquet", df)
@@ -701,8 +945,9 @@ def build(out: Path = OUT) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.standin.build_sample_data",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.standin.build_sample_data", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     args = parser.parse_args(argv)
     counts = build(args.out)

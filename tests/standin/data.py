@@ -184,8 +184,7 @@ class SampleData:
         if md is None:
             raise QueryError(
                 404,
-                f"analysis table {table} not found for version {version} "
-                f"in datastack {datastack}",
+                f"analysis table {table} not found for version {version} in datastack {datastack}",
             )
         return md
 
@@ -233,12 +232,13 @@ class SampleData:
             df = _filter(self.rows(t), t, body, t)
             frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
         shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
-        renamed = {t: {c: c + suffix.get(t, "") for c in frames[t].columns if c in shared}
-                   for t in (t1, t2)}
+        renamed = {
+            t: {c: c + suffix.get(t, "") for c in frames[t].columns if c in shared}
+            for t in (t1, t2)
+        }
 
         left = frames[t1].rename(columns=renamed[t1])
-        right = frames[t2].drop(columns=[SELECT_ORDER], errors="ignore").rename(
-            columns=renamed[t2])
+        right = frames[t2].drop(columns=[SELECT_ORDER], errors="ignore").rename(columns=renamed[t2])
         key1, key2 = renamed[t1].get(c1, c1), renamed[t2].get(c2, c2)
         for key, frame, t in ((key1, left, t1), (key2, right, t2)):
             if key not in frame.columns:
@@ -249,9 +249,7 @@ class SampleData:
         filtered = {t for t in (t1, t2) if _has_filters(body, t)}
         select = body.get("select_columns")
         select_map = body.get("select_column_map")
-        if filtered == {t2} or (
-            not filtered and not select and not select_map and suffix.get(t1)
-        ):
+        if filtered == {t2} or (not filtered and not select and not select_map and suffix.get(t1)):
             order = [(t2, right), (t1, left)]
         else:
             order = [(t1, left), (t2, right)]
@@ -290,7 +288,7 @@ class SampleData:
         return joined, warnings, res
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_sample_data(directory: str = str(SAMPLE_DIR)) -> SampleData:
     """The sample, loaded once per process."""
     return SampleData(Path(directory))
@@ -338,9 +336,18 @@ def _filter(df, table, body, key):
             raise QueryError(400, f"column {col} not found in {table}")
         return df[col]
 
-    for kind in ("filter_equal_dict", "filter_in_dict", "filter_notin_dict", "filter_out_dict",
-                 "filter_greater_dict", "filter_less_dict", "filter_greater_equal_dict",
-                 "filter_less_equal_dict", "filter_spatial_dict", "filter_regex_dict"):
+    for kind in (
+        "filter_equal_dict",
+        "filter_in_dict",
+        "filter_notin_dict",
+        "filter_out_dict",
+        "filter_greater_dict",
+        "filter_less_dict",
+        "filter_greater_equal_dict",
+        "filter_less_equal_dict",
+        "filter_spatial_dict",
+        "filter_regex_dict",
+    ):
         for col, value in ((body.get(kind) or {}).get(key) or {}).items():
             if kind == "filter_spatial_dict":
                 (lo, hi) = value
@@ -359,8 +366,12 @@ def _filter(df, table, body, key):
                 mask &= s.astype(str).str.contains(value, regex=True).to_numpy()
             else:
                 v = _coerce(s, value)
-                op = {"filter_greater_dict": s.gt, "filter_less_dict": s.lt,
-                      "filter_greater_equal_dict": s.ge, "filter_less_equal_dict": s.le}[kind]
+                op = {
+                    "filter_greater_dict": s.gt,
+                    "filter_less_dict": s.lt,
+                    "filter_greater_equal_dict": s.ge,
+                    "filter_less_equal_dict": s.le,
+                }[kind]
                 mask &= op(v).to_numpy()
     return df[mask]
 
@@ -395,7 +406,7 @@ def _page(df, body, args):
         n = min(int(args["random_sample"]), len(df))
         df = df.sample(n=n, random_state=0)
     offset = int(body.get("offset") or 0)
-    return df.iloc[offset: offset + _limit(body)]
+    return df.iloc[offset : offset + _limit(body)]
 
 
 def _resolution(body, md):

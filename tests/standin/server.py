@@ -91,7 +91,7 @@ class StandIn:
         self._server = _QuietServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="cave-standin", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="cave-standin", daemon=True
         )
         self._thread.start()
         return self
@@ -208,7 +208,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         given = None
         auth = self.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
-            given = auth[len("Bearer "):]
+            given = auth[len("Bearer ") :]
         if given is None and self.headers.get("Cookie"):
             cookie = SimpleCookie(self.headers["Cookie"])
             if "middle_auth_token" in cookie:
@@ -302,8 +302,15 @@ def schema_multi(s, args, **_):
 
 @route("GET", r"/auth/api/v1/user/cache")
 def auth_user(s, **_):
-    return json_reply({"id": 1, "name": "stand-in learner", "email": "learner@example.org",
-                       "admin": False, "groups": ["default"]})
+    return json_reply(
+        {
+            "id": 1,
+            "name": "stand-in learner",
+            "email": "learner@example.org",
+            "admin": False,
+            "groups": ["default"],
+        }
+    )
 
 
 # -- materialization service ---------------------------------------------------------------------
@@ -328,10 +335,20 @@ def mat_versions(s, ds, **_):
 def _version_metadata(s, ds, v):
     meta = s.data.versions.get(v)
     if meta is None:  # a version the caller invented: give it a plausible record
-        meta = {"version": v, "time_stamp": "2024-06-05T10:10:01.203215",
-                "expires_on": "2124-06-05T10:10:01.203215"}
-    return {"id": v, "datastack": ds, "valid": True, "status": "AVAILABLE",
-            "is_merged": True, "parent_version": None, **meta}
+        meta = {
+            "version": v,
+            "time_stamp": "2024-06-05T10:10:01.203215",
+            "expires_on": "2124-06-05T10:10:01.203215",
+        }
+    return {
+        "id": v,
+        "datastack": ds,
+        "valid": True,
+        "status": "AVAILABLE",
+        "is_merged": True,
+        "parent_version": None,
+        **meta,
+    }
 
 
 @route("GET", _MAT + r"/version/" + _V)
