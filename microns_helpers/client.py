@@ -424,12 +424,15 @@ def _network_failure(exc, timeout: float) -> str:
 
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    # NewConnectionError subclasses urllib3's ConnectTimeoutError: look at it first.
+    if isinstance(reason, urllib3_errors.NewConnectionError):
+        if type(reason).__name__ == "NameResolutionError" or "resolve" in str(reason).lower():
+            return "the host name could not be resolved"
+        if "refused" in str(reason).lower():
+            return "the connection was refused"
+        return "the connection failed"
     if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3_errors.TimeoutError):
         return f"no answer within {timeout:g} s (MICRONS_TIMEOUT sets this limit)"
-    if type(reason).__name__ == "NameResolutionError" or "resolve" in str(reason).lower():
-        return "the host name could not be resolved"
-    if "refused" in str(reason).lower():
-        return "the connection was refused"
     return "the connection failed"
 
 
