@@ -404,8 +404,11 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     if isinstance(exc, requests.RequestException):
         request = getattr(exc, "request", None)
         where = _origin(request.url) if request is not None and request.url else server_address
+        why = _network_failure(exc, timeout)
+        if why.startswith("no answer"):
+            why += " (MICRONS_TIMEOUT sets this limit)"
         return ServerUnreachableError(
-            f"Could not reach the CAVE server at {where}: {_network_failure(exc, timeout)}. "
+            f"Could not reach the CAVE server at {where}: {why}. "
             f"Check your network connection, {_REPLAY_HINT}."
         )
     if isinstance(exc, ServerIncompatibilityError):
@@ -432,7 +435,7 @@ def _network_failure(exc, timeout: float) -> str:
             return "the connection was refused"
         return "the connection failed"
     if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3_errors.TimeoutError):
-        return f"no answer within {timeout:g} s (MICRONS_TIMEOUT sets this limit)"
+        return f"no answer within {timeout:g} s"
     return "the connection failed"
 
 

@@ -68,7 +68,7 @@ def run(args) -> int:
     if any(not c.counts for c in checks):
         print("Replay mode: the token, server and version lines are informational.")
     if blocked:
-        print("Something above blocks the book; each line says what to do.")
+        print("Something above needs fixing first; each line says what to do.")
     return 1 if blocked else 0
 
 
@@ -163,13 +163,14 @@ def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
+    from .client import _network_failure
+
     started = time.perf_counter()
     try:
         answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
     except requests.RequestException as err:
-        reason = "no answer in time" if isinstance(err, requests.Timeout) else "no connection"
         return False, (
-            f"server {server} does not answer ({reason}); "
+            f"server {server} does not answer ({_network_failure(err, timeout)}); "
             "check the network, or work offline with MICRONS_MODE=replay"
         )
     ms = (time.perf_counter() - started) * 1000

@@ -1,0 +1,184 @@
+"""``microns-helpers doctor`` against the stand-in: lines, exit status, never the token."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from microns_helpers import cli, recording
+from tests.standin import StandIn
+
+REPO = Path(__file__).resolve().parent.parent
+PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A fresh HOME and none of the developer's CAVE_TOKEN / MICRONS_* settings."""
+    previous_mode = recording.active_mode()
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in list(os.environ):
+        if name == "CAVE_TOKEN" or name.startswith("MICRONS_"):
+            monkeypatch.delenv(name)
+    yield home
+    monkeypatch.undo()
+    recording.activate(previous_mode)
+
+
+def closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def doctor(capsys, *args):
+    """Run the doctor in this process: (exit status, printed lines)."""
+    status = cli.main(["doctor", *args])
+    return status, capsys.readouterr().out.splitlines()
+
+
+def line(lines, words):
+    """The one printed line that contains ``words``."""
+    found = [text for text in lines if words in text]
+    assert len(found) == 1, (words, lines)
+    return found[0]
+
+
+def test_a_good_setup_passes(home, monkeypatch, capsys):
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    with StandIn(required_token=PLANTED_TOKEN) as s:
+        started = time.perf_counter()
+        status, lines = doctor(capsys, "--server-address", s.url)
+        elapsed = time.perf_counter() - started
+        assert "answers (HTTP" in line(lines, f"server {s.url}")
+    assert status == 0
+    assert all(text.startswith("✓ ") for text in lines), lines
+    assert [text.split()[1] for text in lines[:3]] == ["Python", "caveclient", "pandas"]
+    line(lines, "RecursionError")
+    line(lines, "mode: live")
+    assert line(lines, "CAVE token found in").endswith("the CAVE_TOKEN variable")
+    line(lines, "version 1078 of minnie65_public is available")
+    assert PLANTED_TOKEN not in "\n".join(lines)
+    assert elapsed < 3
+
+
+def test_a_token_in_the_secret_file_is_found(home, capsys):
+    secrets = home / ".cloudvolume" / "secrets"
+    secrets.mkdir(parents=True)
+    (secrets / "cave-secret.json").write_text(f'{{"token": "{PLANTED_TOKEN}"}}')
+    with StandIn(required_token=PLANTED_TOKEN) as s:
+        status, lines = doctor(capsys, "--server-address", s.url)
+    assert status == 0
+    assert line(lines, "CAVE token found in").endswith("caveclient's secret file")
+    assert PLANTED_TOKEN not in "\n".join(lines)
+
+
+def test_a_missing_token_blocks_live_use(home, capsys):
+    with StandIn(required_token=PLANTED_TOKEN) as s:
+        status, lines = doctor(capsys, "--server-address", s.url)
+        assert line(lines, f"server {s.url}").startswith("✓ ")
+    assert status == 1
+    token_line = line(lines, "no CAVE token found")
+    assert token_line.startswith("✗ ") and "setup_token(make_new=True)" in token_line
+    assert "not checked" in line(lines, "version 1078")
+
+
+def test_an_unreachable_server_blocks_live_use(home, monkeypatch, capsys):
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    url = f"http://127.0.0.1:{closed_port()}"
+    status, lines = doctor(capsys, "--server-address", url)
+    assert status == 1
+    server_line = line(lines, f"server {url}")
+    assert server_line.startswith("✗ ") and "MICRONS_MODE=replay" in server_line
+    assert "not checked" in line(lines, "version 1078")
+
+
+def test_a_version_no_longer_served_is_reported_with_the_choices(home, capsys):
+    with StandIn(versions=[1300, 117, 1718]) as s:
+        status, lines = doctor(capsys, "--server-address", s.url, "--version", "1078")
+    assert status == 1
+    version_line = line(lines, "version 1078 of minnie65_public")
+    assert version_line.startswith("✗ ") and "117, 1300, 1718" in version_line
+
+
+def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    with StandIn() as s:
+        status, lines = doctor(
+            capsys, "--server-address", s.url, "--datastack", "minnie65_public", "--version", "1181"
+        )
+        assert status == 0
+        line(lines, "version 1181 of minnie65_public is available")
+        status, lines = doctor(capsys, "--server-address", s.url, "--datastack", "minnie99")
+    assert status == 1
+    assert "'minnie99'" in line(lines, "version 1078 of minnie99")
+
+
+def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys, tmp_path):
+    # Record connect() from the stand-in into a folder of our own, then replay it.
+    folder = tmp_path / "recordings"
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
+    with StandIn(local_server=recording.PUBLIC_LOCAL) as s:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", s.url)
+        from microns_helpers import connect
+
+        connect(mode="record")
+        recording.activate("live")  # writes the recording
+    monkeypatch.delenv("MICRONS_RECORD_TARGET")
+    monkeypatch.setenv("MICRONS_MODE", "replay")
+    url = f"http://127.0.0.1:{closed_port()}"
+    status, lines = doctor(capsys, "--server-address", url)
+    assert status == 0, lines
+    assert line(lines, "replay: connect()").startswith("✓ ")
+    assert line(lines, f"server {url}").startswith("✗ ")
+    line(lines, "the token, server and version lines are informational")
+
+
+def test_an_empty_recordings_folder_fails_in_replay_mode(home, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path))
+    monkeypatch.setenv("MICRONS_MODE", "replay")
+    status, lines = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
+    assert status == 1
+    assert line(lines, "replay: connect()").startswith("✗ ")
+
+
+def test_python_m_and_a_console_that_cannot_print_checkmarks(home):
+    """``python -m microns_helpers doctor`` falls back to ASCII; doctor never loads the recorder."""
+    env = {k: v for k, v in os.environ.items() if k != "CAVE_TOKEN" and not k.startswith("MICRONS")}
+    env.update(HOME=str(home), PYTHONIOENCODING="ascii", PYTHONPATH=str(REPO))
+    url = f"http://127.0.0.1:{closed_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "microns_helpers", "doctor", "--server-address", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("OK Python") and line(lines, f"server {url}").startswith("NO ")
+    probe = (
+        "import sys; from microns_helpers import cli; "
+        f"cli.main(['doctor', '--server-address', '{url}']); "
+        "print('recorder loaded:', 'microns_helpers.recorder' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.stdout.splitlines()[-1] == "recorder loaded: False"
+
+
+def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "microns_helpers.recorder", None)
+    assert cli.main(["record"]) == 1
+    assert "microns_helpers.recorder could not be imported" in capsys.readouterr().err
