@@ -8,7 +8,9 @@ them: positions split into ``*_position_x/y/z`` columns in voxels of the table's
 Example::
 
     data = load_sample_data()
-    df, warnings = data.simple_query("nucleus_detection_v0", {"limit": 10}, split=True)
+    df, warnings, resolution = data.simple_query(
+        "nucleus_detection_v0", {"limit": 10}, args={"split_positions": "True"}
+    )
 """
 
 from __future__ import annotations
@@ -259,7 +261,7 @@ class SampleData:
             joined = _select_order_first(joined)
             wanted = []
             if select:
-                warnings.insert(len(warnings), SELECT_COLUMNS_DEPRECATED)
+                warnings.append(SELECT_COLUMNS_DEPRECATED)
                 for col in select:
                     for t in (t1, t2):
                         names = _expand(frames[t].columns, col)

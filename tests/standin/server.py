@@ -52,9 +52,10 @@ class StandIn:
     ``delay`` seconds to wait before each answer; ``datastacks`` the datastack names served;
     ``port`` 0 for a free port.
 
-    >>> with StandIn(versions=[1300, 117]) as s:
-    ...     s.url
-    'http://127.0.0.1:...'
+    Example::
+
+        with StandIn(versions=[1300, 117]) as s:  # a service that no longer lists 1078
+            requests.get(s.url + "/materialize/api/versions").json()   # [2, 3]
     """
 
     def __init__(
