@@ -1,0 +1,110 @@
+"""connect() beside the documentation's raw init, on the loopback stand-in.
+
+Per method, the median and fastest time over N runs and the number of HTTP requests
+the stand-in served for one run. The raw init is ``CAVEclient("minnie65_public")``
+then ``client.materialize.version = 1078``. Targets: connect() makes no more requests
+than the raw init, and its median stays under 0.3 s.
+
+    python benchmarks/bench_connect.py            # 20 runs each
+    python benchmarks/bench_connect.py --runs 50
+
+Exits 1 when a target is missed (requests: the fewest a run needed, see below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+MAX_MEDIAN_S = 0.3
+DATASTACK, VERSION = "minnie65_public", 1078
+
+
+def raw_init(url):
+    from caveclient import CAVEclient
+
+    # write_server_cache=False only keeps the home folder clean; it makes no request.
+    client = CAVEclient(DATASTACK, server_address=url, write_server_cache=False)
+    client.materialize.version = VERSION
+    return client
+
+
+def helper_init(url):
+    from microns_helpers import connect
+
+    return connect(DATASTACK, VERSION, server_address=url, mode="live")
+
+
+def measure(inits, standin, runs):
+    """{name: (seconds of each run, requests of each run)}, the methods taking turns."""
+    results = {name: ([], []) for name in inits}
+    for _ in range(runs):
+        for name, init in inits.items():
+            before = len(standin.requests)
+            started = time.perf_counter()
+            client = init(standin.url)
+            results[name][0].append(time.perf_counter() - started)
+            results[name][1].append(len(standin.requests) - before)
+            assert client.materialize.version == VERSION
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="runs per method (default: 20)")
+    args = parser.parse_args(argv)
+
+    # Nothing of the developer's: a scratch HOME, no token, live mode on loopback.
+    os.environ["HOME"] = tempfile.mkdtemp(prefix="bench-connect-home-")
+    for name in [n for n in os.environ if n == "CAVE_TOKEN" or n.startswith("MICRONS_")]:
+        del os.environ[name]
+
+    import caveclient
+
+    from microns_helpers import recording
+    from tests.standin import StandIn
+
+    recording.activate("live")
+    inits = {"raw documented init": raw_init, "connect()": helper_init}
+    with StandIn() as standin:
+        for init in inits.values():  # warm up imports and caveclient's first-use work
+            init(standin.url)
+        results = measure(inits, standin, args.runs)
+
+    print(f"caveclient {caveclient.__version__}, {args.runs} runs each, loopback stand-in")
+    print(f"{'':22}{'median s':>10}{'fastest s':>11}{'requests':>10}")
+    for name, (seconds, requests) in results.items():
+        low, high = min(requests), max(requests)
+        counts = f"{low}" if low == high else f"{low}-{high}"
+        print(f"{name:22}{statistics.median(seconds):>10.3f}{min(seconds):>11.3f}{counts:>10}")
+
+    # caveclient < 5.24 asks for the latest version from several threads at once while it
+    # builds client.materialize, so a run may repeat that request (raw and connect() alike):
+    # compare the fewest requests a run needed.
+    raw_requests = min(results["raw documented init"][1])
+    helper_seconds, helper_requests = results["connect()"]
+    failures = []
+    if min(helper_requests) > raw_requests:
+        failures.append(
+            f"connect() needed {min(helper_requests)} requests, the raw init {raw_requests}"
+        )
+    if statistics.median(helper_seconds) >= MAX_MEDIAN_S:
+        failures.append(
+            f"connect() took {statistics.median(helper_seconds):.3f} s (median), "
+            f"the target is under {MAX_MEDIAN_S} s"
+        )
+    for failure in failures:
+        print(f"MISSED: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
