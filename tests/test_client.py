@@ -41,6 +41,7 @@ VERSIONS_2026 = [1300, 117, 943, 1507, 1621, 1718]
 def home(tmp_path, monkeypatch):
     """A fresh HOME and none of the developer's CAVE_TOKEN / MICRONS_* settings."""
     previous_mode = recording.active_mode()
+    recording.activate("live")  # MICRONS_MODE of `make test` switched the import to replay
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))

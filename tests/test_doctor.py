@@ -22,6 +22,7 @@ PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"
 def home(tmp_path, monkeypatch):
     """A fresh HOME and none of the developer's CAVE_TOKEN / MICRONS_* settings."""
     previous_mode = recording.active_mode()
+    recording.activate("live")  # MICRONS_MODE of `make test` switched the import to replay
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
