@@ -58,13 +58,14 @@ def html_pages(html_dir: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=256)
-def _soup(path: Path, mtime: float) -> BeautifulSoup:
+def _soup(path: Path, mtime_ns: int, size: int) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def soup(path: Path) -> BeautifulSoup:
     """The parsed page (cached while the file is unchanged)."""
-    return _soup(path, path.stat().st_mtime)
+    stat = path.stat()
+    return _soup(path, stat.st_mtime_ns, stat.st_size)
 
 
 def _anchors(path: Path) -> set[str]:
@@ -268,10 +269,22 @@ def test_analysis_chapter_has_a_figure(built_site, topic):
 
 
 # ---------------------------------------------------- the checks catch what they exist for
+@pytest.fixture(scope="module")
+def _shared_copy(built_site, tmp_path_factory) -> Path:
+    return Path(shutil.copytree(built_site, tmp_path_factory.mktemp("site") / "html"))
+
+
 @pytest.fixture
-def site_copy(built_site, tmp_path) -> Path:
-    """A throwaway copy of the built site to break."""
-    return Path(shutil.copytree(built_site, tmp_path / "html"))
+def site_copy(_shared_copy) -> Path:
+    """A copy of the built site to break; the files the tests break are restored after each.
+
+    One copy per module (copying and parsing every page for each test would take seconds).
+    """
+    breakable = [_first_chapter(_shared_copy), _shared_copy / "searchindex.js"]
+    originals = {path: path.read_bytes() for path in breakable}
+    yield _shared_copy
+    for path, content in originals.items():
+        path.write_bytes(content)
 
 
 def _first_chapter(html_dir: Path) -> Path:
