@@ -1,8 +1,9 @@
 """The figures more than one chapter draws, with labelled axes and units.
 
-Every function draws on the Axes you pass (``ax=``) or on a new figure, and returns the
-Axes; none changes matplotlib's global settings. Positions are converted to micrometres
-with :func:`positions_um`, which reads the resolution caveclient stores in ``df.attrs``::
+Every function draws on the Axes you pass (``ax=``) or on a new figure, sets ``title`` if
+given, and returns the Axes; none changes matplotlib's global settings. Positions are
+converted to micrometres with :func:`positions_um`, which reads the resolution caveclient
+stores in ``df.attrs``::
 
     from microns_helpers import plots
     nuclei = client.materialize.query_table("nucleus_detection_v0")
@@ -16,6 +17,7 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .errors import InvalidInputError
 
@@ -74,9 +76,12 @@ def positions_um(
     return pd.DataFrame(nm / 1000.0, columns=["x", "y", "z"], index=df.index)
 
 
-def _axes(ax, figsize=(6, 4)):
+def _axes(ax, title=None, figsize=(6, 4)):
+    """``ax``, or the Axes of a new figure; titled if ``title`` is given."""
     if ax is None:
         _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    if title is not None:
+        ax.set_title(title)
     return ax
 
 
@@ -96,6 +101,7 @@ def plot_positions(
     *,
     resolution: Sequence | None = None,
     hue: str | None = None,
+    title: str | None = None,
     ax=None,
     **scatter_kwargs,
 ):
@@ -109,7 +115,7 @@ def plot_positions(
         ax = plot_positions(nuclei, hue="classification_system")
     """
     um = positions_um(df, column, resolution=resolution)
-    ax = _axes(ax, figsize=(6, 5))
+    ax = _axes(ax, title, figsize=(6, 5))
     style = {"s": 6, "alpha": 0.7, "linewidths": 0} | scatter_kwargs
     for label, rows in _groups(df, hue):
         ax.scatter(um["x"][rows], um["y"][rows], label=label, **style)
@@ -119,7 +125,7 @@ def plot_positions(
     if not ax.yaxis_inverted():
         ax.invert_yaxis()
     if hue is not None:
-        ax.legend(title=hue, markerscale=2, fontsize="small", loc="best")
+        ax.legend(title=hue, markerscale=3, fontsize="small", loc="best")
     return ax
 
 
@@ -130,6 +136,7 @@ def plot_depth_profile(
     resolution: Sequence | None = None,
     hue: str | None = None,
     bins: int = 40,
+    title: str | None = None,
     ax=None,
 ):
     """How many rows of ``df`` lie at each depth: a histogram along y, in µm.
@@ -142,7 +149,7 @@ def plot_depth_profile(
         ax = plot_depth_profile(nuclei)
     """
     y = positions_um(df, column, resolution=resolution)["y"].to_numpy()
-    ax = _axes(ax, figsize=(4, 5))
+    ax = _axes(ax, title, figsize=(4, 5))
     edges = np.histogram_bin_edges(y, bins=bins) if len(y) else bins
     for label, rows in _groups(df, hue):
         ax.hist(
@@ -171,6 +178,7 @@ def plot_cell_type_counts(
     column: str = "cell_type",
     *,
     class_column: str | None = "classification_system",
+    title: str | None = None,
     ax=None,
 ):
     """Horizontal bars: how many rows of ``df`` have each value of ``column``.
@@ -190,7 +198,7 @@ def plot_cell_type_counts(
     counts = df[column].value_counts()
     order = sorted(counts.index, key=lambda t: (counts[t], _reverse_key(str(t))))
     counts = counts[order]
-    ax = _axes(ax, figsize=(6, 0.3 * len(counts) + 1.2))
+    ax = _axes(ax, title, figsize=(6, 0.3 * len(counts) + 1.2))
     if class_column is not None and class_column in df.columns:
         class_of = df.groupby(column)[class_column].agg(lambda s: s.mode().iat[0])
         classes = sorted(class_of.unique(), key=str)
@@ -211,7 +219,9 @@ def plot_cell_type_counts(
     return ax
 
 
-def plot_synapses_per_partner(counts: pd.DataFrame, *, column: str = "syn_count", ax=None):
+def plot_synapses_per_partner(
+    counts: pd.DataFrame, *, column: str = "syn_count", title: str | None = None, ax=None
+):
     """Histogram of how many synapses each partner receives (or sends), one bar per count.
 
     ``counts`` is a frame with one row per connection, such as the result of
@@ -228,16 +238,24 @@ def plot_synapses_per_partner(counts: pd.DataFrame, *, column: str = "syn_count"
             "connection_counts(...) or synapse_partners(...)."
         )
     values = counts[column].to_numpy()
-    ax = _axes(ax)
+    ax = _axes(ax, title)
     top = int(values.max()) if len(values) else 1
     ax.hist(values, bins=np.arange(0.5, top + 1.5), edgecolor="white")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_yscale("log")
     ax.set_xlabel("synapses per partner")
     ax.set_ylabel("number of partners")
     return ax
 
 
-def plot_synapse_sizes(synapses: pd.DataFrame, *, column: str = "size", bins: int = 40, ax=None):
+def plot_synapse_sizes(
+    synapses: pd.DataFrame,
+    *,
+    column: str = "size",
+    bins: int = 40,
+    title: str | None = None,
+    ax=None,
+):
     """Histogram of synapse sizes on a logarithmic axis.
 
     In ``synapses_pni_2``, ``size`` counts the voxels of the synaptic cleft (a voxel is
@@ -252,7 +270,7 @@ def plot_synapse_sizes(synapses: pd.DataFrame, *, column: str = "size", bins: in
         raise InvalidInputError(f"{column!r} is not a column of this DataFrame.")
     sizes = synapses[column].to_numpy(dtype=float)
     sizes = sizes[sizes > 0]
-    ax = _axes(ax)
+    ax = _axes(ax, title)
     if len(sizes):
         edges = (
             np.geomspace(sizes.min(), sizes.max(), bins + 1) if sizes.max() > sizes.min() else bins

@@ -85,6 +85,18 @@ def test_plot_positions_colours_by_a_column_with_a_sorted_legend(nuclei):
     assert [len(c.get_offsets()) for c in ax.collections] == [3, 1, 1]
 
 
+def test_every_plot_takes_a_title(nuclei):
+    counts = pd.DataFrame({"syn_count": [1, 2], "size": [10, 20]})
+    axes = [
+        plots.plot_positions(nuclei, title="a"),
+        plots.plot_depth_profile(nuclei, title="a"),
+        plots.plot_cell_type_counts(nuclei, title="a"),
+        plots.plot_synapses_per_partner(counts, title="a"),
+        plots.plot_synapse_sizes(counts, title="a"),
+    ]
+    assert [ax.get_title() for ax in axes] == ["a"] * 5
+
+
 def test_plot_positions_draws_on_the_axes_it_is_given(nuclei):
     fig, (left, right) = plt.subplots(1, 2)
     assert plots.plot_positions(nuclei, ax=right) is right
@@ -131,6 +143,8 @@ def test_plot_synapses_per_partner_has_one_bar_per_count():
     assert heights == [3, 2, 0, 0, 1]  # counts 1..5
     assert ax.get_yscale() == "log"
     assert ax.get_xlabel() == "synapses per partner"
+    ax.figure.canvas.draw()
+    assert all(float(t.get_text()).is_integer() for t in ax.get_xticklabels() if t.get_text())
 
 
 def test_plot_synapse_sizes_leaves_out_sizes_a_log_axis_cannot_show():
