@@ -308,6 +308,42 @@ def utc_now() -> str:
 
 # --- cassettes ------------------------------------------------------------------
 
+_connection_setup = threading.RLock()
+
+
+def serialize_connection_setup() -> None:
+    """Close a window through which a worker thread could reach the network.
+
+    While vcrpy builds a real connection it briefly un-patches the whole process
+    (``vcr.patch.force_reset``); a thread opening a connection in that instant gets
+    an unpatched one, and in replay mode goes to the network (seen with 8 threads).
+    Both now happen under one lock. Idempotent.
+    """
+    import contextlib
+
+    import urllib3.connectionpool as pools
+    import vcr.patch
+
+    if getattr(vcr.patch.force_reset, "microns_serialized", False):
+        return
+    unlocked_reset = vcr.patch.force_reset
+
+    @contextlib.contextmanager
+    def force_reset():
+        with _connection_setup, unlocked_reset():
+            yield
+
+    force_reset.microns_serialized = True
+    vcr.patch.force_reset = force_reset
+    for pool in (pools.HTTPConnectionPool, pools.HTTPSConnectionPool):
+        unlocked_new_conn = pool.__dict__["_new_conn"]
+
+        def _new_conn(self, _unlocked=unlocked_new_conn):
+            with _connection_setup:
+                return _unlocked(self)
+
+        pool._new_conn = _new_conn
+
 
 class ReplayCassette(Cassette):
     """Answers requests from every recording of a folder, as often as asked.

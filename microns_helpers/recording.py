@@ -340,6 +340,9 @@ def _scrub_json(value):
 
 def _enter(cassette_class, **kwargs) -> None:
     global _context, _cassette
+    from ._cassette import serialize_connection_setup
+
+    serialize_connection_setup()
     context = cassette_class.use(**kwargs)
     _cassette = context.__enter__()
     _context = context

@@ -1,0 +1,97 @@
+"""The documentation's calls, written as the documentation writes them.
+
+Used by the recording tests, the offline test and the replay benchmark: record these
+from the stand-in, then replay them. ``run_documented_calls()`` returns every result
+by name, so that a recording and its replay can be compared.
+
+    python -m tests.documented_calls     # runs them in the current MICRONS_MODE
+"""
+
+from __future__ import annotations
+
+from caveclient import CAVEclient
+
+NEURON = 864691135808473885
+PARTNER = 864691135560505569
+ROOT_IDS = [864691135771677771, 864691135560505569, 864691136723556861]
+FORMAT = dict(split_positions=True, desired_resolution=[1, 1, 1], limit=10)
+
+
+def run_documented_calls(connect=None) -> dict:
+    """Every documented call, verbatim; with ``connect``, also the same through it."""
+    results = {}
+    client = CAVEclient("minnie65_public")
+    client.materialize.version = 1078
+    results.update(_calls(client, "caveclient"))
+    if connect is not None:
+        results.update(_calls(connect(), "connect"))
+    return results
+
+
+def _calls(client, prefix: str) -> dict:
+    r = {}
+    r["datastack_info"] = client.info.get_datastack_info()
+    r["tables"] = client.materialize.get_tables()
+    r["nucleus_metadata"] = client.materialize.get_table_metadata("nucleus_detection_v0")
+    r["nucleus"] = client.materialize.query_table("nucleus_detection_v0")
+    r["nucleus_formatted"] = client.materialize.query_table(
+        "nucleus_detection_v0",
+        split_positions=True,
+        desired_resolution=[1, 1, 1],
+        select_columns=["pt_position", "pt_root_id"],
+        limit=10,
+    )
+    cell_types = client.materialize.tables.aibs_metamodel_celltypes_v661
+    r["cell_types"] = cell_types().query()
+    r["cell_types_formatted"] = cell_types().query(
+        split_positions=True,
+        desired_resolution=[1, 1, 1],
+        select_columns=["pt_position", "pt_root_id", "cell_type"],
+        limit=10,
+    )
+    r["basket_cells"] = cell_types(cell_type="BC").query()
+    r["three_neurons"] = cell_types(pt_root_id=ROOT_IDS).query()
+    r["outputs"] = client.materialize.synapse_query(pre_ids=NEURON)
+    r["inputs"] = client.materialize.synapse_query(post_ids=NEURON)
+    r["between"] = client.materialize.synapse_query(pre_ids=NEURON, post_ids=PARTNER)
+    return {f"{prefix}:{name}": value for name, value in r.items()}
+
+
+def record_from_standin(folder, home, token: str, *, name="documented_calls", connect=None):
+    """Record the documented calls from a fresh stand-in into ``folder``; returns the results.
+
+    The stand-in demands ``token``, which caveclient finds in ``home`` (and which is also
+    in ``CAVE_TOKEN``), so the recording has secrets to scrub. The process is left in
+    ``live`` mode and the environment as it was.
+    """
+    import json
+    import os
+    from pathlib import Path
+    from unittest import mock
+
+    from microns_helpers import recording
+    from tests.standin import StandIn
+
+    secrets_dir = Path(home) / ".cloudvolume" / "secrets"
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": token}))
+    with StandIn(local_server=recording.PUBLIC_LOCAL, required_token=token) as standin:
+        env = {
+            "HOME": str(home),
+            "CAVE_TOKEN": token,
+            "MICRONS_RECORD_TARGET": standin.url,
+            "MICRONS_MODE": "record",  # what connect() reads
+        }
+        with mock.patch.dict(os.environ, env):
+            recording.activate("record", recordings=folder, name=name)
+            try:
+                return run_documented_calls(connect)
+            finally:
+                recording.activate("live")
+
+
+if __name__ == "__main__":
+    import microns_helpers
+
+    for name, value in run_documented_calls(microns_helpers.connect).items():
+        print(name, getattr(value, "shape", type(value).__name__))

@@ -1,0 +1,352 @@
+"""Record from the stand-in with a planted token, then replay with the stand-in stopped."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import re
+import secrets
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import requests
+
+from microns_helpers import recorder, recording
+from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
+from tests.documented_calls import record_from_standin, run_documented_calls
+from tests.standin import StandIn
+
+try:
+    from microns_helpers import connect
+except ImportError:  # client.py not written yet
+    connect = None
+
+
+@pytest.fixture(autouse=True)
+def restore_mode():
+    """Each test leaves the process in the mode it found (make test runs in replay)."""
+    mode, folder = recording.active_mode(), recording._active_folder
+    yield
+    recording.activate("live")
+    if mode != "live":
+        recording.activate(mode, recordings=folder)
+
+
+@pytest.fixture(scope="module")
+def token():
+    return "planted-" + secrets.token_hex(20)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, token):
+    """A recordings folder made from the stand-in, and the results seen while recording."""
+    folder = tmp_path_factory.mktemp("recordings")
+    home = tmp_path_factory.mktemp("home")
+    results = record_from_standin(folder, home, token, connect=connect)
+    return folder, results
+
+
+@pytest.fixture
+def replaying(recorded, tmp_path, monkeypatch):
+    """Replay mode on the recorded folder, with no token anywhere and the stand-in stopped."""
+    folder, _ = recorded
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CAVE_TOKEN", raising=False)
+    monkeypatch.setenv("MICRONS_MODE", "replay")  # what connect() reads
+    recording.activate("replay", recordings=folder)
+    return folder
+
+
+def all_bytes(folder: Path) -> bytes:
+    return b"\n".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def base64_variants(secret: bytes) -> list[bytes]:
+    """What the secret looks like base64-encoded at each of the three byte alignments."""
+    variants = []
+    for pad in range(3):
+        encoded = base64.b64encode(b"x" * pad + secret + b"xx")
+        core = encoded[4 if pad else 0 : -8]
+        variants += [core, core.replace(b"+", b"-").replace(b"/", b"_")]
+    return variants
+
+
+def stored_interactions(folder: Path) -> list[dict]:
+    items = []
+    for path in sorted(folder.glob("*.json")):
+        if path.name != "manifest.json":
+            items += json.loads(path.read_text())["interactions"]
+    return items
+
+
+def assert_same(recorded_value, replayed_value):
+    if isinstance(recorded_value, pd.DataFrame):
+        pd.testing.assert_frame_equal(replayed_value, recorded_value)
+    else:
+        assert replayed_value == recorded_value
+
+
+# --- what is stored -------------------------------------------------------------------
+
+
+def test_recording_holds_every_documented_call(recorded):
+    folder, results = recorded
+    assert (folder / "documented_calls.json").is_file()
+    assert results["caveclient:nucleus_formatted"].shape[0] == 10
+    assert not results["caveclient:basket_cells"].empty
+    uris = [item["request"]["uri"] for item in stored_interactions(folder)]
+    assert any("/synapses_pni_2/query" in uri for uri in uris)
+
+
+def test_planted_token_is_nowhere_in_the_recordings(recorded, token):
+    folder, _ = recorded
+    data = all_bytes(folder)
+    assert token.encode() not in data
+    for variant in base64_variants(token.encode()):
+        assert variant not in data
+    # ...although the stand-in refused every request that lacked it: it was sent.
+    assert stored_interactions(folder)
+
+
+def test_no_loopback_address_and_only_public_urls(recorded):
+    folder, _ = recorded
+    data = all_bytes(folder)
+    assert b"127.0.0.1" not in data
+    assert b"localhost" not in data
+    for item in stored_interactions(folder):
+        assert item["request"]["uri"].startswith((recording.PUBLIC_GLOBAL, recording.PUBLIC_LOCAL))
+
+
+def test_only_the_headers_replay_needs_are_stored(recorded):
+    folder, _ = recorded
+    names = set()
+    for item in stored_interactions(folder):
+        assert "headers" not in item["request"]
+        names.update(name.lower() for name in item["response"]["headers"])
+    assert "content-type" in names
+    assert not names & {"set-cookie", "authorization", "cookie", "content-length", "date"}
+
+
+def test_manifest_says_where_each_recording_came_from(recorded):
+    folder, _ = recorded
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = manifest["recordings"]["documented_calls.json"]
+    assert entry["source"] == "standin-sample-data"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["recorded_at"])
+    assert entry["datastacks"] == ["minnie65_public"]
+    assert 1078 in entry["materialization_versions"]
+    assert entry["interactions"] == len(stored_interactions(folder))
+    assert entry["bytes"] == (folder / "documented_calls.json").stat().st_size
+    assert entry["caveclient_version"]
+
+
+# --- replay -------------------------------------------------------------------------------
+
+
+def test_replay_gives_identical_results_with_the_standin_stopped(recorded, replaying):
+    _, results = recorded
+    replayed = run_documented_calls(connect)
+    assert replayed.keys() == results.keys()
+    for name, value in results.items():
+        assert_same(value, replayed[name])
+
+
+def test_an_unrecorded_request_raises_our_error(replaying):
+    from caveclient import CAVEclient
+
+    client = CAVEclient("minnie65_public")
+    client.materialize.version = 1078
+    with pytest.raises(NotRecordedError) as caught:
+        client.materialize.query_table("nucleus_detection_v0", limit=3)
+    message = str(caught.value)
+    assert "POST /materialize/api/v3/datastack/minnie65_public/version/1078/table/" in message
+    assert "nucleus_detection_v0/query" in message
+    assert '"limit":3' in message
+    assert "microns-helpers record" in message and "make record" in message
+
+
+def test_an_unrecorded_request_from_a_worker_thread_raises_our_error(replaying):
+    url = recording.PUBLIC_LOCAL + "/materialize/api/v2/never/recorded"
+    with ThreadPoolExecutor(2) as pool:
+        with pytest.raises(NotRecordedError, match="GET /materialize/api/v2/never/recorded"):
+            pool.submit(requests.get, url).result()
+
+
+def test_a_damaged_recording_names_the_file_and_the_fix(recorded, tmp_path):
+    folder, _ = recorded
+    damaged = tmp_path / "damaged"
+    shutil.copytree(folder, damaged)
+    path = damaged / "documented_calls.json"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    recording.activate("replay", recordings=damaged)
+    with pytest.raises(RecordingDamagedError) as caught:
+        requests.get(recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public")
+    message = str(caught.value)
+    assert "documented_calls.json" in message
+    assert "git checkout" in message and "microns-helpers record" in message
+    assert caught.value.__suppress_context__  # no JSON traceback chained to it
+
+
+def recorded_query(folder: Path) -> dict:
+    for item in stored_interactions(folder):
+        body = item["request"].get("body", {}).get("json")
+        if item["request"]["method"] == "POST" and isinstance(body, dict) and len(body) > 1:
+            return item
+    raise AssertionError("no POST with a JSON body was recorded")
+
+
+def test_json_bodies_match_whatever_the_key_order_and_whitespace(replaying):
+    item = recorded_query(replaying)
+    body = item["request"]["body"]["json"]
+    reordered = dict(reversed(list(body.items())))
+    text = json.dumps(reordered, indent=4)
+    assert text != json.dumps(body)
+    answer = requests.post(item["request"]["uri"], data=text)
+    expected = base64.b64decode(item["response"]["body"]["base64"])
+    assert answer.content == expected  # Arrow bytes, byte for byte
+
+
+def test_a_changed_body_is_not_matched(replaying):
+    item = recorded_query(replaying)
+    body = dict(item["request"]["body"]["json"], limit=123456)
+    with pytest.raises(NotRecordedError):
+        requests.post(item["request"]["uri"], json=body)
+
+
+def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
+    url = recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public"
+    start = threading.Barrier(8, timeout=30)
+    answers, errors = [], []
+
+    def fetch_five_times():
+        try:
+            start.wait()  # all threads ask at once
+            answers.extend(requests.get(url, timeout=10).json() for _ in range(5))
+        except Exception as err:  # reported below, with the thread's error
+            errors.append(err)
+
+    threads = [threading.Thread(target=fetch_five_times) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert len(answers) == 40 and all(answer == answers[0] for answer in answers)
+    assert answers[0]["local_server"] == recording.PUBLIC_LOCAL
+
+
+def test_loopback_traffic_passes_through_replay(replaying):
+    # Other tests run their own stand-in while MICRONS_MODE=replay: it must still answer.
+    with StandIn() as standin:
+        answer = requests.get(standin.url + "/info/api/v2/datastack/full/minnie65_public")
+    assert answer.status_code == 200
+    assert ("GET", "/info/api/v2/datastack/full/minnie65_public") in standin.requests
+
+
+# --- modes and the notice ----------------------------------------------------------------
+
+
+def test_replay_prints_one_line_once(recorded, capsys, monkeypatch):
+    folder, _ = recorded
+    monkeypatch.setattr(recording, "_notice_shown", False)
+    recording.activate("replay", recordings=folder)
+    recording.activate("live")
+    recording.activate("replay", recordings=folder)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert "stand-in's sample data" in lines[0] and "MICRONS_MODE=live" in lines[0]
+
+
+def test_activate_is_idempotent_and_keeps_the_folder_in_use(recorded):
+    folder, _ = recorded
+    recording.activate("replay", recordings=folder)
+    cassette = recording._cassette
+    recording.activate("replay")  # what connect() does
+    assert recording._cassette is cassette and recording._active_folder == folder
+    recording.activate("live")
+    assert recording.active_mode() == "live" and recording._cassette is None
+
+
+def test_bad_mode_and_bad_target_are_refused(monkeypatch):
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    with pytest.raises(ModeError, match="MICRONS_MODE='offline'"):
+        recording.current_mode()
+    with pytest.raises(ModeError):
+        recording.activate("offline")
+    monkeypatch.setenv("MICRONS_RECORD_TARGET", "https://example.org")
+    with pytest.raises(ModeError, match="loopback"):
+        recording.activate("record")
+    assert recording.active_mode() == "live"
+
+
+def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("MICRONS_RECORDINGS", raising=False)
+    assert recording.recordings_dir() == Path(recording.__file__).parent / "recordings"
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path))
+    assert recording.recordings_dir() == tmp_path
+
+
+def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+        for path in ("/info/version", "/materialize/version"):
+            recording.activate("record", recordings=tmp_path / "rec", name="again")
+            requests.get(recording.PUBLIC_GLOBAL + path)
+            recording.activate("live")
+    uris = [item["request"]["uri"] for item in stored_interactions(tmp_path / "rec")]
+    assert uris == [recording.PUBLIC_GLOBAL + "/materialize/version"]
+
+
+# --- the recorder command ------------------------------------------------------------------
+
+
+def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import microns_helpers"),
+        nbformat.v4.new_markdown_cell("Plain caveclient, as the documentation writes it:"),
+        nbformat.v4.new_code_cell(
+            "from caveclient import CAVEclient\n"
+            "client = CAVEclient('minnie65_public')\n"
+            "client.materialize.version = 1078\n"
+            "len(client.materialize.get_tables()) > 0"
+        ),
+    ]
+    nbformat.write(nb, str(chapters / "01_demo.ipynb"))
+    parser = argparse.ArgumentParser()
+    recorder.add_arguments(parser)
+    args = parser.parse_args(["--chapters", str(chapters), "--recordings", str(tmp_path / "rec")])
+
+    assert recorder.run(args) == 0
+
+    out = capsys.readouterr().out
+    assert re.search(r"01_demo\.ipynb .* recorded +\d+ requests .* replayed in", out)
+    saved = nbformat.read(str(chapters / "01_demo.ipynb"), as_version=4)
+    code = [cell for cell in saved.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == [1, 2]
+    assert code[0].outputs[0]["text"].startswith("Replaying recorded responses from the stand-in")
+    assert code[1].outputs[0]["data"]["text/plain"] == "True"
+    manifest = json.loads((tmp_path / "rec" / "manifest.json").read_text())
+    assert manifest["recordings"]["01_demo.json"]["source"] == "standin-sample-data"
+    assert b"127.0.0.1" not in all_bytes(tmp_path / "rec")
+
+
+def test_recorder_live_refuses_without_a_token(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CAVE_TOKEN", raising=False)
+    (tmp_path / "chapters").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "chapters" / "x.ipynb"))
+    parser = argparse.ArgumentParser()
+    recorder.add_arguments(parser)
+    args = parser.parse_args(["--live", "--chapters", str(tmp_path / "chapters")])
+    assert recorder.run(args) == 2
+    assert "needs a CAVE token" in capsys.readouterr().err
