@@ -12,7 +12,6 @@ from __future__ import annotations
 from caveclient import CAVEclient
 
 NEURON = 864691135808473885
-PARTNER = 864691135560505569
 ROOT_IDS = [864691135771677771, 864691135560505569, 864691136723556861]
 FORMAT = dict(split_positions=True, desired_resolution=[1, 1, 1], limit=10)
 
@@ -53,7 +52,9 @@ def _calls(client, prefix: str) -> dict:
     r["three_neurons"] = cell_types(pt_root_id=ROOT_IDS).query()
     r["outputs"] = client.materialize.synapse_query(pre_ids=NEURON)
     r["inputs"] = client.materialize.synapse_query(post_ids=NEURON)
-    r["between"] = client.materialize.synapse_query(pre_ids=NEURON, post_ids=PARTNER)
+    # Both ends: the neuron and its strongest output partner, as the Synapses chapter does.
+    partner = r["outputs"]["post_pt_root_id"].value_counts().index[0]
+    r["between"] = client.materialize.synapse_query(pre_ids=NEURON, post_ids=partner)
     return {f"{prefix}:{name}": value for name, value in r.items()}
 
 

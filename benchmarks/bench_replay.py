@@ -1,0 +1,155 @@
+"""How much time replay adds, and how big the recordings are.
+
+Per chapter, the cells' execution time in a fresh kernel against the loopback
+stand-in (record mode into a scratch folder: real HTTP, as live as this machine
+allows) and in replay mode from the committed recordings, and the difference.
+Before any chapter exists, the documented calls (tests/documented_calls.py) are
+timed instead, in this process. Targets: replay adds at most 0.5 s per chapter;
+all recordings together at most 10 MB.
+
+    python benchmarks/bench_replay.py              # every chapter
+    python benchmarks/bench_replay.py 02_basics    # some chapters
+    python benchmarks/bench_replay.py --calls      # the documented calls only
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from unittest import mock
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from microns_helpers import recording  # noqa: E402
+from microns_helpers._cassette import ReplayCassette, recording_files  # noqa: E402
+
+MAX_OVERHEAD_S = 0.5
+MAX_TOTAL_MB = 10.0
+
+
+def cell_seconds(notebook: Path, env_changes: dict) -> float:
+    """Sum of the code cells' execution times, in a fresh kernel with the given variables."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(env_changes, PYTHONPATH=str(REPO))
+    nb = nbformat.read(str(notebook), as_version=4)
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=True,
+        resources={"metadata": {"path": str(notebook.parent)}},
+    ).execute(env=env)
+    total = 0.0
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start = datetime.datetime.fromisoformat(timing["iopub.execute_input"].rstrip("Z"))
+            end = datetime.datetime.fromisoformat(timing["shell.execute_reply"].rstrip("Z"))
+            total += (end - start).total_seconds()
+    return total
+
+
+def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, float, float]]:
+    from tests.standin import StandIn
+
+    rows = []
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        StandIn(local_server=recording.PUBLIC_LOCAL) as standin,
+    ):
+        for notebook in notebooks:
+            live = cell_seconds(
+                notebook,
+                {
+                    "MICRONS_MODE": "record",
+                    "MICRONS_RECORD_TARGET": standin.url,
+                    "MICRONS_RECORDINGS": scratch,
+                    "MICRONS_RECORD_NAME": notebook.stem,
+                    "HOME": scratch,
+                },
+            )
+            replayed = cell_seconds(
+                notebook,
+                {"MICRONS_MODE": "replay", "MICRONS_RECORDINGS": str(recordings), "HOME": scratch},
+            )
+            rows.append((notebook.stem, live, replayed))
+            print(f"  {notebook.stem}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def bench_documented_calls() -> tuple[list[tuple[str, float, float]], Path]:
+    """The documented calls in this process: against the stand-in, then replayed."""
+    from tests.documented_calls import record_from_standin, run_documented_calls
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-recordings-"))
+    home = Path(tempfile.mkdtemp(prefix="bench-home-"))
+    token = "planted-" + secrets.token_hex(16)
+    record_from_standin(folder / "warm-up", home, token)  # imports, caches
+    start = time.perf_counter()
+    record_from_standin(folder, home, token)
+    live = time.perf_counter() - start
+    with mock.patch.dict(os.environ, {"MICRONS_MODE": "replay", "HOME": str(home)}):
+        recording.activate("replay", recordings=folder)
+        start = time.perf_counter()
+        run_documented_calls()
+        replayed = time.perf_counter() - start
+        recording.activate("live")
+    return [("documented calls", live, replayed)], folder
+
+
+def load_seconds(folder: Path) -> float:
+    """What replay pays once per process: reading and indexing every recording."""
+    start = time.perf_counter()
+    ReplayCassette(str(folder))._ensure_loaded()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("chapters", nargs="*", help="chapter names; default: all")
+    parser.add_argument("--calls", action="store_true", help="time the documented calls only")
+    args = parser.parse_args(argv)
+
+    recordings = recording.recordings_dir()
+    notebooks = sorted((REPO / "chapters").glob("*.ipynb"))
+    if args.chapters:
+        notebooks = [n for n in notebooks if n.stem in args.chapters]
+    if args.calls or not notebooks or not recording_files(recordings):
+        rows, recordings = bench_documented_calls()
+        title = "the documented calls, in this process"
+    else:
+        rows = bench_chapters(notebooks, recordings)
+        title = "chapters: cell time in a fresh kernel"
+    load = load_seconds(recordings)
+    files = recording_files(recordings)
+    total_mb = sum(path.stat().st_size for path in recordings.glob("*.json")) / 1e6
+
+    print(f"\nReplay vs live against the stand-in ({title})")
+    print(f"{'':<24}{'stand-in s':>12}{'replay s':>10}{'difference s':>14}")
+    for name, live, replayed in rows:
+        verdict = "ok" if replayed - live <= MAX_OVERHEAD_S else "OVER TARGET"
+        print(f"{name:<24}{live:>12.2f}{replayed:>10.2f}{replayed - live:>+14.2f}  {verdict}")
+    print(
+        f"\nRecordings: {len(files)} file(s), {total_mb:.2f} MB "
+        f"(target <= {MAX_TOTAL_MB:g} MB): {'ok' if total_mb <= MAX_TOTAL_MB else 'OVER TARGET'}"
+    )
+    print(
+        f"Reading and indexing them all, once per process: {load:.3f} s "
+        f"(target: replay adds <= {MAX_OVERHEAD_S} s per chapter): "
+        f"{'ok' if load <= MAX_OVERHEAD_S else 'OVER TARGET'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
