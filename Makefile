@@ -28,6 +28,11 @@ book: $(VENV)/.installed
 test: $(VENV)/.installed $(VENV_OLD)/.installed
 	$(PY) -m pytest
 
+# Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,
+# or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.
+record: $(VENV)/.installed
+	MICRONS_MODE=live $(VENV)/bin/microns-helpers record $(ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
