@@ -31,7 +31,7 @@ from ._cassette import base64_forms, display_path, read_manifest, update_manifes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.
-_MODE_VARIABLES = ("MICRONS_MODE", "MICRONS_RECORD_NAME", "MICRONS_RECORD_TARGET", "CAVE_TOKEN")
+_MODE_VARIABLES = ("MICRONS_MODE", "MICRONS_RECORD_NAME", "MICRONS_RECORD_TARGET")
 
 
 def add_arguments(parser) -> None:
@@ -79,11 +79,12 @@ def run(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     folder = Path(args.recordings) if args.recordings else recording.recordings_dir()
-    if args.source == "live" and not _has_token():
+    token = _users_token() if args.source == "live" else None
+    if args.source == "live" and token is None:
         print(
-            "error: recording the live service needs a CAVE token, and none was found in "
-            "~/.cloudvolume/secrets/. Get one as the Setup chapter shows, or record the "
-            "stand-in instead (--standin).",
+            "error: recording the live service needs a CAVE token, and there is none in "
+            "CAVE_TOKEN or ~/.cloudvolume/secrets/. Get one as the Setup chapter shows, "
+            "or record the stand-in instead (--standin).",
             file=sys.stderr,
         )
         return 2
@@ -98,7 +99,7 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix="microns-record-") as tmp, ExitStack() as stack:
         record_home, replay_home = Path(tmp, "record-home"), Path(tmp, "replay-home")
         replay_home.mkdir()
-        token, record_env = None, {}
+        record_env = {}
         if args.source == "standin":
             # A planted token: the stand-in demands it, so the scrubbing is exercised.
             token = secrets.token_hex(16)
@@ -117,7 +118,7 @@ def run(args) -> int:
                 notebook, folder, record_env, replay_home, args.timeout
             )
         if token and _token_found(folder, token):
-            print("error: the planted token was found in the recordings!", file=sys.stderr)
+            print("error: the token is in the recordings! Do not commit them.", file=sys.stderr)
             return 1
     print(f"Recordings in {display_path(folder)}: {_total_size(folder) / 1e6:.2f} MB in total.")
     return 1 if failures else 0
@@ -146,7 +147,10 @@ def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, ti
     start = time.perf_counter()
     try:
         executed = _execute(
-            notebook, folder, {"MICRONS_MODE": "replay", "HOME": str(replay_home)}, timeout
+            notebook,
+            folder,
+            {"MICRONS_MODE": "replay", "HOME": str(replay_home), "CAVE_TOKEN": None},
+            timeout,
         )
     except Exception as err:
         print(f"FAILED {notebook.name} while replaying: {_short(err)}", flush=True)
@@ -171,6 +175,7 @@ def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
 
     env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
     env.update(env_changes, MICRONS_RECORDINGS=str(folder.resolve()))
+    env = {k: v for k, v in env.items() if v is not None}  # None: unset it
     # The kernels import the same microns_helpers as this process, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     nb = nbformat.read(str(notebook), as_version=4)
@@ -221,10 +226,11 @@ def _import_standin():
     return StandIn
 
 
-def _has_token() -> bool:
-    # Presence only: caveclient reads the token itself.
-    secrets_dir = Path.home() / ".cloudvolume" / "secrets"
-    return bool(os.environ.get("CAVE_TOKEN")) or any(secrets_dir.glob("*cave-secret.json"))
+def _users_token() -> str | None:
+    """The token connect() would use (CAVE_TOKEN or caveclient's file), never shown."""
+    from .client import find_token
+
+    return find_token()[0]
 
 
 def _write_token(home: Path, token: str) -> None:

@@ -187,9 +187,10 @@ def _enter_record(folder: Path, name: str) -> None:
     token = os.environ.get("CAVE_TOKEN")
     if token:
         _secrets.add(token)
-    forbidden = ["127.0.0.1", "localhost"]
+    forbidden = []
     if target:
-        forbidden.append(urlsplit(target).netloc)
+        # Everything stored must name the public hosts; a live server's data is left alone.
+        forbidden = ["127.0.0.1", "localhost", urlsplit(target).netloc]
         _redirect_to(target)
     _enter(
         RecordCassette,
