@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import requests
 
-from microns_helpers import recorder, recording
+from microns_helpers import recording
 from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
 from tests.documented_calls import record_from_standin, run_documented_calls
 from tests.standin import StandIn
@@ -121,6 +121,23 @@ def test_no_loopback_address_and_only_public_urls(recorded):
     assert b"localhost" not in data
     for item in stored_interactions(folder):
         assert item["request"]["uri"].startswith((recording.PUBLIC_GLOBAL, recording.PUBLIC_LOCAL))
+
+
+def test_arrow_bodies_survive_byte_for_byte(tmp_path, monkeypatch):
+    url = (
+        recording.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1078"
+        "/table/nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True"
+    )
+    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+        recording.activate("record", recordings=tmp_path, name="arrow")
+        live = requests.post(url, json={"limit": 5})
+        recording.activate("live")
+    assert live.headers["Content-Type"] == "data.arrow" and len(live.content) > 100
+    recording.activate("replay", recordings=tmp_path)
+    replayed = requests.post(url, json={"limit": 5})
+    assert replayed.content == live.content
+    assert replayed.headers["Content-Type"] == "data.arrow"
 
 
 def test_only_the_headers_replay_needs_are_stored(recorded):
@@ -305,6 +322,15 @@ def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
 
 
 # --- the recorder command ------------------------------------------------------------------
+# (imported in the tests: collection must not import it, test_doctor checks its absence)
+
+
+def record_args(argv):
+    from microns_helpers import recorder
+
+    parser = argparse.ArgumentParser()
+    recorder.add_arguments(parser)
+    return recorder, parser.parse_args(argv)
 
 
 def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
@@ -322,9 +348,8 @@ def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
         ),
     ]
     nbformat.write(nb, str(chapters / "01_demo.ipynb"))
-    parser = argparse.ArgumentParser()
-    recorder.add_arguments(parser)
-    args = parser.parse_args(["--chapters", str(chapters), "--recordings", str(tmp_path / "rec")])
+    rec = str(tmp_path / "rec")
+    recorder, args = record_args(["--chapters", str(chapters), "--recordings", rec])
 
     assert recorder.run(args) == 0
 
@@ -345,8 +370,6 @@ def test_recorder_live_refuses_without_a_token(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CAVE_TOKEN", raising=False)
     (tmp_path / "chapters").mkdir()
     nbformat.write(nbformat.v4.new_notebook(), str(tmp_path / "chapters" / "x.ipynb"))
-    parser = argparse.ArgumentParser()
-    recorder.add_arguments(parser)
-    args = parser.parse_args(["--live", "--chapters", str(tmp_path / "chapters")])
+    recorder, args = record_args(["--live", "--chapters", str(tmp_path / "chapters")])
     assert recorder.run(args) == 2
     assert "needs a CAVE token" in capsys.readouterr().err
