@@ -131,6 +131,7 @@ def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, ti
     old_bytes = recording_file.read_bytes() if recording_file.is_file() else None
     old_entry = read_manifest(folder).get(recording_file.name)
     recording_file.unlink(missing_ok=True)
+    update_manifest(folder, recording_file.name, None)  # a chapter may make no request now
     start = time.perf_counter()
     try:
         env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
