@@ -236,7 +236,12 @@ def unique_sorted(interactions) -> list[tuple[Request, dict]]:
     first = {}
     for request, response in interactions:
         first.setdefault(match_key(request), (request, response))
-    return [first[key] for key in sorted(first, key=lambda k: (k[4], k[5], k[0], k[1:4], k[6]))]
+    method, scheme, host, port, path, query, body = range(7)
+
+    def order(k):  # by path first, so related requests sit together
+        return (k[path], k[query], k[method], k[host] or "", k[scheme], k[port] or 0, k[body])
+
+    return [first[key] for key in sorted(first, key=order)]
 
 
 def write_recording(path: Path, interactions, *, secrets=(), forbidden=()) -> int:

@@ -71,7 +71,7 @@ _secrets: set = set()
 def current_mode() -> str:
     """The mode asked for by ``MICRONS_MODE`` (default ``live``).
 
-    >>> os.environ["MICRONS_MODE"] = "replay"; current_mode()
+    >>> current_mode()  # in a shell where MICRONS_MODE=replay
     'replay'
     """
     mode = os.environ.get("MICRONS_MODE", "").strip().lower() or "live"
@@ -352,15 +352,17 @@ def _enter(cassette_class, **kwargs) -> None:
 def _deactivate() -> None:
     """Leave the current mode: save, unpatch, restore requests' adapter."""
     global _context, _cassette, _original_send, _active_mode, _active_folder, _active_name
-    if _context is not None:
-        context, _context, _cassette = _context, None, None
-        context.__exit__(None, None, None)
-    if _original_send is not None:
-        import requests.adapters
-
-        requests.adapters.HTTPAdapter.send = _original_send
-        _original_send = None
+    context, _context, _cassette = _context, None, None
     _active_mode, _active_folder, _active_name = "live", None, None
+    try:
+        if context is not None:
+            context.__exit__(None, None, None)  # may refuse to save: a token in it
+    finally:
+        if _original_send is not None:
+            import requests.adapters
+
+            requests.adapters.HTTPAdapter.send = _original_send
+            _original_send = None
 
 
 def _flush() -> None:
