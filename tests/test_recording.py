@@ -114,6 +114,25 @@ def test_planted_token_is_nowhere_in_the_recordings(recorded, token):
     assert stored_interactions(folder)
 
 
+def test_a_token_in_a_query_string_or_body_is_scrubbed_and_still_replays(tmp_path, monkeypatch):
+    secret = "planted-" + secrets.token_hex(20)
+    url = recording.PUBLIC_GLOBAL + f"/info/api/v2/datastack/full/minnie65_public?token={secret}"
+    post = recording.PUBLIC_GLOBAL + "/schema/api/v2/types"
+    body = {"note": f"copied {secret} here", "middle_auth_token": secret}
+    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+        monkeypatch.setenv("CAVE_TOKEN", secret)
+        recording.activate("record", recordings=tmp_path, name="query_token")
+        recorded_info = requests.get(url).json()
+        requests.post(post, json=body)
+        recording.activate("live")
+    data = all_bytes(tmp_path)
+    assert secret.encode() not in data
+    assert all(variant not in data for variant in base64_variants(secret.encode()))
+    recording.activate("replay", recordings=tmp_path)
+    assert requests.get(url).json() == recorded_info
+
+
 def test_no_loopback_address_and_only_public_urls(recorded):
     folder, _ = recorded
     data = all_bytes(folder)
