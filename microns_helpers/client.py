@@ -94,8 +94,9 @@ def connect(
     here always wins. ``server_address`` defaults to the public global server. The
     token is ``token``, else ``CAVE_TOKEN``, else caveclient's own secret files; it is
     never printed or stored. ``mode`` (live | replay | record) defaults to
-    ``MICRONS_MODE``; replay needs no token and no network. Nothing is written under
-    the home folder.
+    ``MICRONS_MODE``; replay needs no token and no network. Each request made here gives
+    up after ``MICRONS_TIMEOUT`` seconds (default 10); later queries have no limit.
+    Nothing is written under the home folder.
 
     Every failure a learner can meet raises a subclass of
     :class:`~microns_helpers.errors.MicronsHelpersError` saying what to do next.
