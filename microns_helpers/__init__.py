@@ -14,6 +14,7 @@ is answered from (or written to) the recorded responses.
 from . import recording
 from .client import connect
 from .errors import (
+    InvalidInputError,
     MicronsHelpersError,
     ModeError,
     NoTokenError,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "connect",
     "recording",
+    "InvalidInputError",
     "MicronsHelpersError",
     "ModeError",
     "NoTokenError",

@@ -145,6 +145,21 @@ def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys,
     line(lines, "the token, server and version lines are informational")
 
 
+def test_in_replay_mode_no_server_is_contacted_unless_named(home, monkeypatch, capsys, tmp_path):
+    # Replay must not send a request outside the recordings (a workshop with no wifi,
+    # a site build): without --server-address the live checks are skipped, and say so.
+    monkeypatch.setenv("MICRONS_MODE", "replay")
+    from microns_helpers import doctor as doctor_module
+
+    sent = []
+    monkeypatch.setattr(doctor_module, "_server_answers", lambda *args: sent.append(args))
+    status, lines = doctor(capsys)
+    assert sent == []
+    assert status == 0, lines
+    assert line(lines, "live checks skipped in replay mode").startswith("✓ ")
+    assert not any(text.startswith(("✗ server", "✓ server")) for text in lines)
+
+
 def test_an_empty_recordings_folder_fails_in_replay_mode(home, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path))
     monkeypatch.setenv("MICRONS_MODE", "replay")

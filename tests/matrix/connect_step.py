@@ -1,4 +1,4 @@
-"""One step of the caveclient matrix, run by the interpreter under test (see test_caveclient_matrix).
+"""One step of the caveclient matrix, run by the interpreter under test.
 
     python tests/matrix/connect_step.py raw|connect STANDIN_URL
 
