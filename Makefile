@@ -33,6 +33,10 @@ test: $(VENV)/.installed $(VENV_OLD)/.installed
 record: $(VENV)/.installed
 	MICRONS_MODE=live $(VENV)/bin/microns-helpers record $(ARGS)
 
+# Every speed and size target in one table (benchmarks/run_all.py); a few minutes.
+bench: $(VENV)/.installed
+	$(PY) benchmarks/run_all.py
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -57,17 +57,14 @@ def measure(inits, standin, runs):
     return results
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20, help="runs per method (default: 20)")
-    args = parser.parse_args(argv)
+def connect_results(runs=20):
+    """{"raw documented init" | "connect()": (seconds of each run, requests of each run)}.
 
-    # Nothing of the developer's: a scratch HOME, no token, live mode on loopback.
+    Runs in live mode on a loopback stand-in, with a scratch HOME and no token.
+    """
     os.environ["HOME"] = tempfile.mkdtemp(prefix="bench-connect-home-")
     for name in [n for n in os.environ if n == "CAVE_TOKEN" or n.startswith("MICRONS_")]:
         del os.environ[name]
-
-    import caveclient
 
     from microns_helpers import recording
     from tests.standin import StandIn
@@ -77,7 +74,17 @@ def main(argv=None) -> int:
     with StandIn() as standin:
         for init in inits.values():  # warm up imports and caveclient's first-use work
             init(standin.url)
-        results = measure(inits, standin, args.runs)
+        return measure(inits, standin, runs)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20, help="runs per method (default: 20)")
+    args = parser.parse_args(argv)
+
+    import caveclient
+
+    results = connect_results(args.runs)
 
     print(f"caveclient {caveclient.__version__}, {args.runs} runs each, loopback stand-in")
     print(f"{'':22}{'median s':>10}{'fastest s':>11}{'requests':>10}")

@@ -1,0 +1,138 @@
+"""`make bench`: every speed and size target of the project in one table.
+
+Each row is a figure measured now on this machine, its target, and whether it is met:
+site build time beside the raw execution of the same notebooks, nbval time,
+connect() time and request count beside the documented raw init, replay overhead
+per chapter, and the size of the recordings. The separate scripts in this folder
+print more detail for one topic each.
+
+    python benchmarks/run_all.py
+
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import bench_book  # noqa: E402
+import bench_connect  # noqa: E402
+import bench_replay  # noqa: E402
+
+from microns_helpers import recording  # noqa: E402
+
+
+def _row(what, value, target, met):
+    return (what, value, target, "met" if met else "MISSED")
+
+
+def site_rows():
+    notebooks = bench_book.toc_notebooks()
+    raw = sum(bench_book.execute_seconds(nb) for nb in notebooks)
+    build = bench_book.build_site(REPO)
+    ratio = build.seconds / raw if raw else float("inf")
+    return [
+        _row(f"raw execution, {len(notebooks)} notebooks (nbclient)", f"{raw:.1f} s", "", True),
+        _row(
+            "site build (jupyter-book)",
+            f"{build.seconds:.1f} s",
+            f"< {bench_book.BUILD_TARGET_SECONDS:.0f} s, builds",
+            build.ok and build.seconds < bench_book.BUILD_TARGET_SECONDS,
+        ),
+        _row(
+            "site build / raw execution",
+            f"{ratio:.2f}x",
+            f"<= {bench_book.RATIO_TARGET}x",
+            ratio <= bench_book.RATIO_TARGET,
+        ),
+    ]
+
+
+def nbval_rows():
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "chapters"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    last = (done.stdout.strip().splitlines() or ["no output"])[-1]
+    return [_row("nbval, all chapters (strict)", f"{seconds:.1f} s", last, done.returncode == 0)]
+
+
+def connect_rows(runs=20):
+    results = bench_connect.connect_results(runs)
+    raw_seconds, raw_requests = results["raw documented init"]
+    seconds, requests = results["connect()"]
+    median = statistics.median(seconds)
+    return [
+        _row("raw documented init, median", f"{statistics.median(raw_seconds):.3f} s", "", True),
+        _row("raw documented init, requests", f"{min(raw_requests)}", "", True),
+        _row(
+            "connect(), median",
+            f"{median:.3f} s",
+            f"< {bench_connect.MAX_MEDIAN_S} s",
+            median < bench_connect.MAX_MEDIAN_S,
+        ),
+        _row(
+            "connect(), requests",
+            f"{min(requests)}",
+            f"<= raw ({min(raw_requests)})",
+            min(requests) <= min(raw_requests),
+        ),
+    ]
+
+
+def replay_rows():
+    recordings = recording.recordings_dir()
+    notebooks = bench_book.toc_notebooks()
+    rows = []
+    for name, live, replayed in bench_replay.bench_chapters(notebooks, recordings):
+        overhead = replayed - live
+        rows.append(
+            _row(
+                f"replay overhead, {name}",
+                f"{overhead:+.2f} s",
+                f"<= {bench_replay.MAX_OVERHEAD_S} s (stand-in {live:.2f} s)",
+                overhead <= bench_replay.MAX_OVERHEAD_S,
+            )
+        )
+    size_mb = sum(p.stat().st_size for p in recordings.glob("*.json")) / 1e6
+    rows.append(
+        _row(
+            "recordings on disk",
+            f"{size_mb:.2f} MB",
+            f"<= {bench_replay.MAX_TOTAL_MB:g} MB",
+            size_mb <= bench_replay.MAX_TOTAL_MB,
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    os.environ.setdefault("MICRONS_MODE", "replay")
+    rows = []
+    # connect() last: it scrubs HOME and the MICRONS_* variables of this process.
+    for part in (site_rows, nbval_rows, replay_rows, connect_rows):
+        print(f"measuring: {part.__name__[:-5]} ...", file=sys.stderr, flush=True)
+        rows += part()
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    header = ("figure", "value", "target", "")
+    widths = [max(w, len(h)) for w, h in zip(widths, header)]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
+    return 0 if all(row[3] == "met" for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
