@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 import traceback
 from pathlib import Path
@@ -15,7 +13,6 @@ import requests
 from caveclient import base as caveclient_base
 from caveclient import materializationengine
 
-from microns_helpers import recording
 from microns_helpers.client import connect, find_token, version_tuple
 from microns_helpers.errors import (
     ModeError,
@@ -27,6 +24,7 @@ from microns_helpers.errors import (
     UnsupportedCaveclientError,
     VersionNotAvailableError,
 )
+from tests.conftest import closed_port
 from tests.standin import StandIn
 
 # A token nobody could mistake for anything else; it must never come back out.
@@ -35,31 +33,6 @@ VERSIONS_PATH = "/materialize/api/v3/datastack/minnie65_public/versions?expired=
 SERVER_MAP = Path(".cloudvolume", "secrets", "cave_datastack_to_server_map.json")
 # The list the live service gave in 2026-05, without 1078 (FACTS.md, TUT-1718).
 VERSIONS_2026 = [1300, 117, 943, 1507, 1621, 1718]
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A fresh HOME and none of the developer's CAVE_TOKEN / MICRONS_* settings."""
-    previous_mode = recording.active_mode()
-    recording.activate("live")  # MICRONS_MODE of `make test` switched the import to replay
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for name in list(os.environ):
-        if name == "CAVE_TOKEN" or name.startswith("MICRONS_"):
-            monkeypatch.delenv(name)
-    yield home
-    monkeypatch.undo()
-    recording.activate(previous_mode)  # connect() switched the process to live
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def tree(folder: Path) -> dict:

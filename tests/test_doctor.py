@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from microns_helpers import cli, recording
+from tests.conftest import closed_port
 from tests.standin import StandIn
 
 REPO = Path(__file__).resolve().parent.parent
 PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A fresh HOME and none of the developer's CAVE_TOKEN / MICRONS_* settings."""
-    previous_mode = recording.active_mode()
-    recording.activate("live")  # MICRONS_MODE of `make test` switched the import to replay
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for name in list(os.environ):
-        if name == "CAVE_TOKEN" or name.startswith("MICRONS_"):
-            monkeypatch.delenv(name)
-    yield home
-    monkeypatch.undo()
-    recording.activate(previous_mode)
-
-
-def closed_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 def doctor(capsys, *args):
