@@ -914,7 +914,13 @@ def build(out: Path = OUT) -> dict:
         for v in (795, 1078, 1181, 1300, 1507, 1718)
     }
     nuclei, annotations = build_cells(rng)
-    synapses = build_synapses(rng, [n["pt_root_id"] for n in nuclei if n["pt_root_id"]])
+    # Synthetic synaptic partners are drawn among the sample's neurons only: a synapse
+    # joins two neurons, so a partner typed as a glial cell would teach something false.
+    neuron_nuclei = {
+        a["target_id"] for a in annotations if a["classification_system"] != "nonneuron"
+    }
+    neuron_roots = [n["pt_root_id"] for n in nuclei if n["pt_root_id"] and n["id"] in neuron_nuclei]
+    synapses = build_synapses(rng, neuron_roots)
     proofreading = build_proofreading(rng, nuclei, annotations)
 
     if out.exists():
