@@ -42,9 +42,9 @@ def run_step(python: Path, step: str, url: str, home: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("interpreter", ["caveclient-5.23.0", "current"])
+@pytest.mark.parametrize("interpreter", ["caveclient-5.23.0", "caveclient-pinned-newest"])
 def test_documented_init_and_connect(interpreter, tmp_path):
-    if interpreter == "current":
+    if interpreter == "caveclient-pinned-newest":
         python = Path(sys.executable)
     else:
         python = OLD_PYTHON
