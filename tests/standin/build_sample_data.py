@@ -328,6 +328,20 @@ def build_cells(rng):
     def add_nucleus(row):
         nuclei.setdefault(row["id"], row)
 
+    def add_merged_nucleus(r):
+        """The nucleus of a published merged cell-type row (nucleus columns end in _ref)."""
+        add_nucleus(
+            nucleus_row(
+                r.id_ref,
+                ts(r.created_ref),
+                r.volume,
+                voxels(r, "pt_position", True),
+                r.pt_supervoxel_id,
+                r.pt_root_id,
+                True,
+            )
+        )
+
     def add_annotation(aid, created, target, cell_type):
         annotations.setdefault(
             int(aid),
@@ -362,17 +376,7 @@ def build_cells(rng):
     for _, r in read_csv(
         "v1078/aibs_metamodel_celltypes_v661__merged__dedup__head5.csv"
     ).iterrows():
-        add_nucleus(
-            nucleus_row(
-                r.id_ref,
-                ts(r.created_ref),
-                r.volume,
-                voxels(r, "pt_position", True),
-                r.pt_supervoxel_id,
-                r.pt_root_id,
-                True,
-            )
-        )
+        add_merged_nucleus(r)
         add_annotation(r.id, ts(r.created), r.target_id, r.cell_type)
         order_ann_head.append(int(r.id))
 
@@ -381,17 +385,7 @@ def build_cells(rng):
     allen = read_csv("v1078/allen_v1_column_types_slanted_ref__merged__dedup__head5.csv")
     allen_types = {}
     for _, r in allen.iterrows():
-        add_nucleus(
-            nucleus_row(
-                r.id_ref,
-                ts(r.created_ref),
-                r.volume,
-                voxels(r, "pt_position", True),
-                r.pt_supervoxel_id,
-                r.pt_root_id,
-                True,
-            )
-        )
+        add_merged_nucleus(r)
         allen_types[int(r.id_ref)] = r.cell_type
 
     # v1181 BC head and tail, and the three-root rows (TUT-1181a), positions in voxels
