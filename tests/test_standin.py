@@ -38,13 +38,6 @@ needs_shared = pytest.mark.skipif(
 IN_CI = bool(os.environ.get("CI"))
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """Keep caveclient away from the real home directory."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    return tmp_path
-
-
 def make_client(url):
     client = caveclient.CAVEclient("minnie65_public", server_address=url, write_server_cache=False)
     client.materialize.version = 1078
