@@ -67,11 +67,11 @@ def connect_results(runs=20):
         del os.environ[name]
 
     from microns_helpers import recording
-    from tests.standin import StandIn
+    from microns_helpers.sample import SampleService
 
     recording.activate("live")
     inits = {"raw documented init": raw_init, "connect()": helper_init}
-    with StandIn() as standin:
+    with SampleService() as standin:
         for init in inits.values():  # warm up imports and caveclient's first-use work
             init(standin.url)
         return measure(inits, standin, runs)

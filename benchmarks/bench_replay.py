@@ -60,12 +60,12 @@ def cell_seconds(notebook: Path, env_changes: dict) -> float:
 
 
 def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, float, float]]:
-    from tests.standin import StandIn
+    from microns_helpers.sample import SampleService
 
     rows = []
     with (
         tempfile.TemporaryDirectory() as scratch,
-        StandIn(local_server=recording.PUBLIC_LOCAL) as standin,
+        SampleService(local_server=recording.PUBLIC_LOCAL) as standin,
     ):
         for notebook in notebooks:
             live = cell_seconds(

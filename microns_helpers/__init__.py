@@ -4,11 +4,12 @@ The one entry point is :func:`connect`, a CAVEclient init that works on every
 caveclient from 5.17 on::
 
     from microns_helpers import connect
-    client = connect()          # minnie65_public, pinned to version 1078
+    client = connect()          # minnie65_public, pinned to the long-term version 1300
 
-Importing the package reads ``MICRONS_MODE``: with ``replay`` (or ``record``)
-every HTTP request of the process, including those of plain caveclient code,
-is answered from (or written to) the recorded responses.
+Importing the package reads ``MICRONS_MODE``: with ``offline``, ``replay`` or ``record``
+every HTTP request of the process, including those of plain caveclient code, is answered
+from (or written to) the recorded responses, and in offline mode by the package's sample
+service for whatever was not recorded. A bad setting never breaks the import.
 """
 
 from . import recording
@@ -20,15 +21,18 @@ from .errors import (
     NoTokenError,
     NotRecordedError,
     RecordingDamagedError,
+    RecordingRefusedError,
     ServerIncompatibleError,
     ServerUnreachableError,
     TokenRejectedError,
     UnknownDatastackError,
     UnsupportedCaveclientError,
+    UnsupportedDependencyError,
+    VersionExpiredError,
     VersionNotAvailableError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "connect",
@@ -39,11 +43,14 @@ __all__ = [
     "NoTokenError",
     "NotRecordedError",
     "RecordingDamagedError",
+    "RecordingRefusedError",
     "ServerIncompatibleError",
     "ServerUnreachableError",
     "TokenRejectedError",
     "UnknownDatastackError",
     "UnsupportedCaveclientError",
+    "UnsupportedDependencyError",
+    "VersionExpiredError",
     "VersionNotAvailableError",
 ]
 

@@ -32,10 +32,11 @@ from typing import Iterable
 from urllib.parse import parse_qsl, urlsplit
 
 from vcr.cassette import Cassette
+from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.record_mode import RecordMode
 from vcr.request import Request
 
-from .errors import MicronsHelpersError, NotRecordedError, RecordingDamagedError
+from .errors import NotRecordedError, RecordingDamagedError, RecordingRefusedError
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -218,13 +219,13 @@ def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Ite
     for secret in secrets:
         needles = [secret.encode()] + base64_forms(secret.encode())
         if any(needle in blob for needle in needles for blob in blobs):
-            raise MicronsHelpersError(
+            raise RecordingRefusedError(
                 "Refusing to write a recording: a token would be stored in it. "
                 "This is a bug in the scrubbing of microns_helpers.recording; please report it."
             )
     for word in forbidden:
         if any(word.encode() in blob for blob in blobs):
-            raise MicronsHelpersError(
+            raise RecordingRefusedError(
                 f"Refusing to write a recording: it would contain the loopback address {word!r} "
                 "instead of the public URLs. Check that the stand-in advertises the public "
                 "local_server."
@@ -279,7 +280,9 @@ def update_manifest(folder: Path, name: str, entry: dict | None) -> None:
     entries = {key: entries[key] for key in sorted(entries) if (folder / key).is_file()}
     text = json.dumps({"about": _MANIFEST_ABOUT, "recordings": entries}, indent=2) + "\n"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).write_text(text, encoding="utf-8")
+    partial = folder / (MANIFEST + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, folder / MANIFEST)  # a kill never leaves half a manifest
 
 
 def manifest_entry(interactions, *, source: str, recorded_at: str, size: int) -> dict:
@@ -312,138 +315,155 @@ def utc_now() -> str:
 
 
 # --- cassettes ------------------------------------------------------------------
+#
+# Built on vcrpy's public extension points only: a persister (how a cassette is loaded and
+# saved), a matcher, and the public methods can_play_response_for and append. vcrpy's own
+# saving is a no-op here; RecordCassette writes its file itself (write_recording).
 
-_connection_setup = threading.RLock()
+
+class FolderPersister:
+    """vcrpy persister: a cassette's ``path`` is a folder, read as one index of every file."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path, serializer):
+        requests, responses = [], []
+        for file in recording_files(Path(cassette_path)):
+            for request, response in read_recording(file):
+                requests.append(request)
+                responses.append(response)
+        if not requests:
+            raise CassetteNotFoundError()
+        return requests, responses
+
+    @staticmethod
+    def save_cassette(cassette_path, cassette_dict, serializer):
+        pass  # replay and offline never write; RecordCassette writes its own file
 
 
-def serialize_connection_setup() -> None:
-    """Close a window through which a worker thread could reach the network.
+class NothingPersister(FolderPersister):
+    """vcrpy persister for recording: nothing is loaded (a recording replaces the old one)."""
 
-    While vcrpy builds a real connection it briefly un-patches the whole process
-    (``vcr.patch.force_reset``); a thread opening a connection in that instant gets
-    an unpatched one, and in replay mode goes to the network (seen with 8 threads).
-    Both now happen under one lock. Idempotent.
-    """
-    import contextlib
+    @classmethod
+    def load_cassette(cls, cassette_path, serializer):
+        raise CassetteNotFoundError()
 
-    import urllib3.connectionpool as pools
-    import vcr.patch
 
-    if getattr(vcr.patch.force_reset, "microns_serialized", False):
-        return
-    unlocked_reset = vcr.patch.force_reset
+def same_request(r1: Request, r2: Request) -> bool:
+    """vcrpy matcher: method, URL (query order aside) and parsed body (:func:`match_key`)."""
+    return _cached_key(r1) == _cached_key(r2)
 
-    @contextlib.contextmanager
-    def force_reset():
-        with _connection_setup, unlocked_reset():
-            yield
 
-    force_reset.microns_serialized = True
-    vcr.patch.force_reset = force_reset
-    for pool in (pools.HTTPConnectionPool, pools.HTTPSConnectionPool):
-        unlocked_new_conn = pool.__dict__["_new_conn"]
-
-        def _new_conn(self, _unlocked=unlocked_new_conn):
-            with _connection_setup:
-                return _unlocked(self)
-
-        pool._new_conn = _new_conn
+def _cached_key(request: Request) -> tuple:
+    key = getattr(request, "microns_match_key", None)
+    if key is None:
+        key = match_key(request)
+        request.microns_match_key = key
+    return key
 
 
 class ReplayCassette(Cassette):
     """Answers requests from every recording of a folder, as often as asked.
 
-    The files are read on the first request (so importing the package stays fast),
-    then looked up by :func:`match_key`. A request that was recorded nowhere raises
-    :class:`NotRecordedError` from inside the HTTP stack, which neither requests nor
-    caveclient catch, so the learner sees our error.
+    A request that was recorded nowhere raises :class:`NotRecordedError` from inside the
+    HTTP stack, which neither requests nor caveclient catch, so the learner sees our error.
     """
 
-    def __init__(self, path, **kwargs):
-        kwargs.update(record_mode=RecordMode.NONE, allow_playback_repeats=True)
-        super().__init__(path, **kwargs)
-        self._lock = threading.Lock()
-        self._index: dict | None = None
+    @classmethod
+    def use(cls, **kwargs):
+        kwargs.update(
+            persister=FolderPersister,
+            record_mode=RecordMode.NONE,
+            allow_playback_repeats=True,
+            match_on=(same_request,),
+        )
+        return super().use(**kwargs)
 
-    def _load(self):
-        pass  # lazily, in _ensure_loaded
-
-    def _ensure_loaded(self):
-        with self._lock:
-            if self._index is not None:
-                return
-            data, index = [], {}
-            for file in recording_files(Path(self._path)):
-                for request, response in read_recording(file):
-                    index.setdefault(match_key(request), []).append(len(data))
-                    data.append((request, response))
-            self.data, self._index = data, index
-            self._loaded_count = len(data)
-            self.rewound = True
-
-    def _responses(self, request):
-        self._ensure_loaded()
-        request = self._before_record_request(request)
-        if request is None:
-            return
-        for position in self._index.get(match_key(request), ()):
-            yield position, self.data[position][1]
+    def has_recording(self, request) -> bool:
+        """True if a recording answers ``request`` (as it arrives, before filtering)."""
+        return Cassette.can_play_response_for(self, request)
 
     def can_play_response_for(self, request):
-        if super().can_play_response_for(request):
+        if self.has_recording(request):
             return True
         stored = self.filter_request(request)
         if stored is None:
             return False  # not ours to answer (loopback traffic): let it through
+        raise self.not_recorded(stored)
+
+    def not_recorded(self, stored) -> NotRecordedError:
         where = ""
-        if not self.data:
-            where = f" (there are no recordings in {display_path(Path(self._path))})"
-        raise NotRecordedError(
-            f"Replay mode has no recorded response for {describe_request(stored)} "
-            f"on {urlsplit(stored.uri).hostname}{where}. Record it with `{RECORD_COMMAND}` "
-            "(or `make record`), or run live with MICRONS_MODE=live and a token."
+        if not len(self):
+            where = f" (there are no recordings in {display_path(Path(self.path))})"
+        described = describe_request(stored)
+        return NotRecordedError(
+            f"Replay mode has no recorded response for {described} on "
+            f"{urlsplit(stored.uri).hostname}{where}. To explore beyond the recorded answers "
+            "without a network, use MICRONS_MODE=offline (the package's sample data answers "
+            "the rest); to go live, MICRONS_MODE=live and a token. Maintainers re-record "
+            f"with `make record` ({RECORD_COMMAND}) in a clone of the repository.",
+            request=described,
         )
 
-    def _save(self, force=False):
-        pass  # replay never writes
+
+class OfflineCassette(ReplayCassette):
+    """Replay for the public CAVE hosts, whose unrecorded requests recording.py sends to
+    the in-process sample service; any other host is refused with a clear error."""
+
+    def not_recorded(self, stored) -> NotRecordedError:
+        host = urlsplit(stored.uri).hostname
+        return NotRecordedError(
+            f"Offline mode answers the public CAVE servers only, and {host} is not one of "
+            f"them ({describe_request(stored)}). Use MICRONS_MODE=live for another server.",
+            request=describe_request(stored),
+        )
 
 
 class RecordCassette(Cassette):
-    """Records every request of the process into one file.
+    """Records every request of the process into one file, written by :meth:`flush`.
 
-    The file is written by :meth:`save`: after each notebook cell, at exit, and when
-    the mode changes (see ``recording``), so a long chapter is not slowed down by a
-    rewrite after every response. ``secrets`` is a live collection of strings that
-    must never reach the file; ``forbidden`` likewise (loopback addresses).
+    ``flush`` runs after each notebook cell, at exit and when the mode changes (see
+    ``recording``), so a long chapter is not slowed down by a rewrite after every response.
+    A new process starts an empty recording, which replaces the file when first flushed.
+    ``secrets`` is a live collection of strings that must never reach the file;
+    ``forbidden`` likewise (loopback addresses).
     """
 
-    def __init__(self, path, *, source="live", secrets=(), forbidden=(), **kwargs):
-        kwargs.update(record_mode=RecordMode.ALL)
-        super().__init__(path, **kwargs)
-        self._lock = threading.RLock()
-        self._source = source
-        self._secrets = secrets
-        self._forbidden = forbidden
-        self._recorded_at = utc_now()
+    @classmethod
+    def use(cls, **kwargs):
+        kwargs.update(persister=NothingPersister, record_mode=RecordMode.ALL)
+        return super().use(**kwargs)
 
-    def _load(self):
-        pass  # a new recording replaces the old one
+    def __init__(self, path, *, source="live", secrets=(), forbidden=(), carried=None, **kwargs):
+        super().__init__(path, **kwargs)
+        self._microns_lock = threading.RLock()
+        # What this process recorded into the same file before leaving record mode for a
+        # while (the doctor does): continued, not overwritten.
+        self.recorded = carried if carried is not None else []
+        self.unsaved = False
+        self.options = {"source": source, "secrets": secrets, "forbidden": forbidden}
+        self.recorded_at = utc_now()
 
     def append(self, request, response):
-        with self._lock:  # caveclient records from worker threads too
+        with self._microns_lock:  # caveclient records from worker threads too
             super().append(request, response)
+            self.recorded.append((request, response))
+            self.unsaved = True
 
-    def _save(self, force=False):
-        with self._lock:
-            if not (self.dirty or force):
+    def flush(self) -> None:
+        """Write the recording and its manifest entry, if anything new was recorded."""
+        with self._microns_lock:
+            if not self.unsaved:
                 return
-            path = Path(self._path)
-            interactions = unique_sorted(self.data)
+            path = Path(self.path)
+            interactions = unique_sorted(self.recorded)
             size = write_recording(
-                path, interactions, secrets=list(self._secrets), forbidden=list(self._forbidden)
+                path,
+                interactions,
+                secrets=list(self.options["secrets"]),
+                forbidden=list(self.options["forbidden"]),
             )
             entry = manifest_entry(
-                interactions, source=self._source, recorded_at=self._recorded_at, size=size
+                interactions, source=self.options["source"], recorded_at=self.recorded_at, size=size
             )
             update_manifest(path.parent, path.name, entry)
-            self.dirty = False
+            self.unsaved = False

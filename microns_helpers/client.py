@@ -5,16 +5,19 @@ The MICrONs documentation starts with::
     client = CAVEclient("minnie65_public")
     client.materialize.version = 1078
 
-On caveclient 5.17.1 to 5.23.0 the second line can die with a ``RecursionError``
-(the first access to ``client.materialize`` builds a table manager that asks
-``client.materialize`` for a reference table while that client does not exist yet).
-:func:`connect` makes the same requests, pins the version in one place, and turns
-every failure a learner can meet into a short message from
-:mod:`microns_helpers.errors`.
+In late 2026 that fails twice over. 1078 has expired: caveclient 5.24 and newer accept it
+and the first query gets HTTP 410, older ones refuse it. And on caveclient 5.17.1 to 5.23.0
+the second line can die with a ``RecursionError`` (the first access to
+``client.materialize`` builds a table manager that asks ``client.materialize`` for a
+reference table while that client does not exist yet).
+
+:func:`connect` pins the long-term version 1300 by default, refuses a version that serves no
+data before it returns, pins the version's time stamp too where caveclient can (5.24+), and
+turns every failure a learner can meet into a short message from :mod:`microns_helpers.errors`.
 
 Settings read from the environment at each call:
 
-``MICRONS_MODE``     live | replay | record, when ``connect(mode=...)`` is not given.
+``MICRONS_MODE``     live | offline | replay | record, when ``connect(mode=...)`` is not given.
 ``MICRONS_VERSION``  the materialization version, when ``connect(version=...)`` is not given.
 ``MICRONS_TIMEOUT``  seconds each request made by ``connect()`` may take (default
                      :data:`CONNECT_TIMEOUT`); queries made later are not limited.
@@ -23,41 +26,45 @@ Settings read from the environment at each call:
 
 from __future__ import annotations
 
-import contextlib
+import datetime
 import inspect
+import math
+import numbers
 import os
-import re
 import threading
 from typing import Tuple
 from urllib.parse import urlsplit
 
-from . import recording
+from . import _compat, recording
 from .errors import (
     MicronsHelpersError,
+    ModeError,
     NoTokenError,
     ServerIncompatibleError,
     ServerUnreachableError,
     TokenRejectedError,
     UnknownDatastackError,
     UnsupportedCaveclientError,
+    VersionExpiredError,
     VersionNotAvailableError,
 )
 
-__all__ = ["connect", "find_token", "CONNECT_TIMEOUT", "DEFAULT_DATASTACK", "DEFAULT_VERSION"]
-
-
-class _DefaultVersion(int):
-    """An int that remembers it is connect()'s default, so MICRONS_VERSION may replace it.
-
-    ``connect()`` and ``connect(version=1078)`` are told apart by type: a caller's
-    ``1078`` is a plain int, the default is this subclass. It prints as ``1078``.
-    """
-
+__all__ = [
+    "connect",
+    "find_token",
+    "chosen_version",
+    "request_timeout",
+    "CONNECT_TIMEOUT",
+    "DEFAULT_DATASTACK",
+    "DEFAULT_VERSION",
+    "LONG_TERM_VERSIONS",
+]
 
 DEFAULT_DATASTACK = "minnie65_public"
-# The version of the MICrONs documentation; the live service no longer lists it
-# since 2026 (../shared/data/FACTS.md, "Versions").
-DEFAULT_VERSION = _DefaultVersion(1078)
+# A long-term version: "will not expire, will persist for the foreseeable future", and every
+# example of the documentation holds there (../shared/reference/live-service-2026.md).
+DEFAULT_VERSION = 1300
+LONG_TERM_VERSIONS = (117, 943, 1300)
 # Seconds each HTTP request made while connect() runs may take (MICRONS_TIMEOUT
 # overrides it). caveclient retries a request that times out up to 3 times, so a
 # silent server makes connect() fail after about four times this.
@@ -72,16 +79,18 @@ _TOKEN_COMMANDS = (
     'client.auth.save_token(token="...") (client = caveclient.CAVEclient()), '
     "or set the CAVE_TOKEN environment variable"
 )
-_REPLAY_HINT = "or work offline with the recorded responses: MICRONS_MODE=replay"
+_OFFLINE_HINT = "or work without a network or token: MICRONS_MODE=offline"
 
-# connect() swaps two names inside caveclient while it builds a client; the lock
-# keeps two threads from interleaving those swaps.
-_CONNECT_LOCK = threading.Lock()
+# connect() swaps names inside caveclient while it builds a client; the lock keeps two
+# threads from interleaving those swaps.
+_CONNECT_LOCK = threading.RLock()
+
+version_tuple = _compat.version_tuple
 
 
 def connect(
     datastack: str = DEFAULT_DATASTACK,
-    version: int = DEFAULT_VERSION,
+    version: int | None = None,
     *,
     server_address: str | None = None,
     token: str | None = None,
@@ -89,14 +98,19 @@ def connect(
 ):
     """Return a ``caveclient.CAVEclient`` for ``datastack``, pinned to materialization ``version``.
 
-    Works on caveclient 5.17 to the newest. ``version`` defaults to 1078, the version
-    of the MICrONs documentation, unless ``MICRONS_VERSION`` is set; a version passed
-    here always wins. ``server_address`` defaults to the public global server. The
-    token is ``token``, else ``CAVE_TOKEN``, else caveclient's own secret files; it is
-    never printed or stored. ``mode`` (live | replay | record) defaults to
-    ``MICRONS_MODE``; replay needs no token and no network. Each request made here gives
-    up after ``MICRONS_TIMEOUT`` seconds (default 10); later queries have no limit.
-    Nothing is written under the home folder.
+    Works on caveclient 5.17 to 8.2. ``version`` defaults to ``MICRONS_VERSION``, else 1300,
+    a long-term version that will not expire; a version that no longer serves data raises
+    :class:`~microns_helpers.errors.VersionExpiredError` before anything is returned.
+    From caveclient 5.24 on the version's time stamp is pinned too, so chunkedgraph calls
+    (``is_latest_roots``, ...) answer for the same moment as the tables. A later
+    ``client.materialize.version = N`` re-pins both, with the same checks.
+
+    ``server_address`` defaults to the public global server. The token is ``token``, else
+    ``CAVE_TOKEN``, else caveclient's own secret files; it is never printed or stored.
+    ``mode`` (live | offline | replay | record) defaults to ``MICRONS_MODE``; offline and
+    replay need no token and no network. Each request made here gives up after
+    ``MICRONS_TIMEOUT`` seconds (default 10); later queries have no limit. Nothing is written
+    under the home folder.
 
     Every failure a learner can meet raises a subclass of
     :class:`~microns_helpers.errors.MicronsHelpersError` saying what to do next.
@@ -118,13 +132,14 @@ def connect(
 
 def _connect(datastack, version, *, server_address, token, mode, timeout):
     """connect() with an explicit timeout (the doctor uses a short one)."""
-    mode = recording.current_mode() if mode is None else mode
-    recording.activate(mode)  # before any HTTP: replay and record hook in here
-    version = _chosen_version(version)
+    mode = recording.current_mode() if mode is None else recording.normalize_mode(mode)
+    datastack = _checked_datastack(datastack)
+    version, _ = chosen_version(version)
+    server_address = _checked_address(server_address)
+    recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
-    server_address = (server_address or recording.PUBLIC_GLOBAL).rstrip("/")
     token, token_source = find_token(token, server_address)
-    with _CONNECT_LOCK, _requests_time_out_after(timeout):
+    with _CONNECT_LOCK, _compat.requests_time_out_after(timeout):
         try:
             client = caveclient.CAVEclient(
                 datastack,
@@ -134,7 +149,8 @@ def _connect(datastack, version, *, server_address, token, mode, timeout):
                 # ~/.cloudvolume/secrets/cave_datastack_to_server_map.json.
                 write_server_cache=False,
             )
-            _pin_version(client, version, caveclient)
+            _first_materialize(client, caveclient)
+            _pin_version(client, version)
         except MicronsHelpersError:
             raise
         except Exception as exc:
@@ -153,22 +169,62 @@ def _connect(datastack, version, *, server_address, token, mode, timeout):
     return client
 
 
-# --- choosing the version, the token and the timeout ---------------------------
+# --- choosing the datastack, version, address, token and timeout -------------------------
 
 
-def _chosen_version(version) -> int:
-    """The version to pin: the caller's, else MICRONS_VERSION, else 1078."""
-    where = "version"
-    if isinstance(version, _DefaultVersion) and os.environ.get("MICRONS_VERSION", "").strip():
-        version, where = os.environ["MICRONS_VERSION"].strip(), "MICRONS_VERSION"
-    if isinstance(version, str) and version.isdigit():
-        version = int(version)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise VersionNotAvailableError(
-            f"{where}={version!r} is not a materialization version. "
-            "Use a whole number such as 1078, e.g. connect(version=1078)."
+def _checked_datastack(datastack) -> str:
+    if not isinstance(datastack, str) or not datastack.strip():
+        raise UnknownDatastackError(
+            f"datastack={datastack!r} is not a datastack name. Pass one as text, e.g. "
+            f"connect({DEFAULT_DATASTACK!r}), or leave it out for {DEFAULT_DATASTACK}."
         )
-    return int(version)
+    return datastack.strip()
+
+
+def chosen_version(version=None) -> tuple[int, str]:
+    """``(version, where it came from)``: the caller's, else MICRONS_VERSION, else 1300.
+
+    ``where`` is ``"version="``, ``"MICRONS_VERSION"`` or ``"default"``. Any whole number
+    counts (``1300``, ``"1300"``, ``np.int64(1300)``); anything else raises
+    VersionNotAvailableError saying so.
+
+    Example::
+
+        chosen_version()        # (1300, 'default') when MICRONS_VERSION is unset
+    """
+    where = "version="
+    if version is None:
+        raw = os.environ.get("MICRONS_VERSION", "").strip()
+        version, where = (raw, "MICRONS_VERSION") if raw else (DEFAULT_VERSION, "default")
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version.strip())
+    if isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1:
+        shown = "version" if where == "version=" else where
+        raise VersionNotAvailableError(
+            f"{shown}={version!r} is not a materialization version. Use a whole number such "
+            f"as {DEFAULT_VERSION}, the long-term version, e.g. connect(version={DEFAULT_VERSION}).",
+            version=version,
+        )
+    return int(version), where
+
+
+def _checked_address(server_address) -> str:
+    """The global server's address, checked for the typos that would give a raw traceback."""
+    if server_address is None:
+        return recording.PUBLIC_GLOBAL
+    text = str(server_address).strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port or IPv6 literal
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerUnreachableError(
+            f"server_address={_origin(text)!r} is not a web address that CAVE can serve. "
+            f"Give it with its scheme, like {recording.PUBLIC_GLOBAL!r}, or leave it out "
+            "for the public server."
+        )
+    return text
 
 
 def find_token(token: str | None = None, server_address: str | None = None):
@@ -176,20 +232,49 @@ def find_token(token: str | None = None, server_address: str | None = None):
 
     ``where`` is ``"argument"``, ``"CAVE_TOKEN"``, ``"file"`` (caveclient's secret files
     under ``~/.cloudvolume/secrets``) or ``"nowhere"`` (then ``token`` is None). Show
-    ``where`` to people, never the token.
+    ``where`` to people, never the token. Spaces and line breaks around a pasted token are
+    removed.
 
     Example::
 
         _, where = find_token()
     """
-    if token:
-        return token, "argument"
-    if os.environ.get("CAVE_TOKEN", "").strip():
-        return os.environ["CAVE_TOKEN"].strip(), "CAVE_TOKEN"
-    from caveclient.auth import AuthClient  # reads the files; makes no request
+    if token is not None and not isinstance(token, str):
+        raise TokenRejectedError(
+            f"token= must be text, not {type(token).__name__}. Pass the token as a string, "
+            "or leave it out to use CAVE_TOKEN or the saved token."
+        )
+    if token and token.strip():
+        found, where = token.strip(), "argument"
+    elif os.environ.get("CAVE_TOKEN", "").strip():
+        found, where = os.environ["CAVE_TOKEN"].strip(), "CAVE_TOKEN"
+    else:
+        from caveclient.auth import AuthClient  # reads the files; makes no request
 
-    found = AuthClient(server_address=server_address or recording.PUBLIC_GLOBAL).token
-    return (found, "file") if found else (None, "nowhere")
+        address = server_address or recording.PUBLIC_GLOBAL
+        saved = AuthClient(server_address=address).token
+        found, where = (saved.strip(), "file") if saved and saved.strip() else (None, "nowhere")
+    if found is not None:
+        _check_token_text(found, where)
+    return found, where
+
+
+def _check_token_text(token: str, where: str) -> None:
+    came_from = {"argument": "token=", "CAVE_TOKEN": "CAVE_TOKEN", "file": "the saved token"}
+    if not all(c.isprintable() and not c.isspace() for c in token):
+        problem = "spaces or line breaks inside it"
+    else:
+        try:
+            token.encode("latin-1")
+            return
+        except UnicodeEncodeError:
+            problem = "characters that a token never has"
+    raise TokenRejectedError(
+        f"The CAVE token from {came_from[where]} has {problem}; it was probably pasted "
+        "with something else. Copy it again from the token page "
+        "(client.auth.setup_token(make_new=False)) and save it with "
+        'client.auth.save_token(token="...", overwrite=True).'
+    ) from None
 
 
 def request_timeout() -> float:
@@ -200,21 +285,16 @@ def request_timeout() -> float:
     try:
         seconds = float(raw)
     except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise MicronsHelpersError(
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ModeError(
             f"MICRONS_TIMEOUT={raw!r} is not a number of seconds. "
             f"Set it to a positive number such as {CONNECT_TIMEOUT:g}, or unset it."
         )
     return seconds
 
 
-# --- caveclient itself -----------------------------------------------------------
-
-
-def version_tuple(text: str) -> Tuple[int, ...]:
-    """``"5.23.0"`` -> ``(5, 23, 0)``; pre-release and local suffixes are dropped."""
-    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3])
+# --- caveclient itself -----------------------------------------------------------------------
 
 
 def import_caveclient():
@@ -224,13 +304,13 @@ def import_caveclient():
     except Exception as exc:  # ImportError, or a broken dependency (numpy ABI, ...)
         raise UnsupportedCaveclientError(
             f"caveclient could not be imported ({type(exc).__name__}: {exc}). "
-            "Install it with pip install 'caveclient>=5.17', then restart Python."
+            "Install it with pip install 'caveclient>=5.17,<9', then restart Python."
         ) from None
     installed = getattr(caveclient, "__version__", "0")
     if version_tuple(installed) < MINIMUM_CAVECLIENT:
         raise UnsupportedCaveclientError(
             f"caveclient {installed} is older than 5.17, the oldest this book supports. "
-            "Upgrade it with pip install --upgrade caveclient, then restart Python."
+            "Upgrade it with pip install --upgrade 'caveclient<9', then restart Python."
         )
     return caveclient
 
@@ -243,103 +323,92 @@ def has_version_argument(caveclient) -> bool:
     return "version" in inspect.signature(caveclient.CAVEclient.__new__).parameters
 
 
-def _pin_version(client, version: int, caveclient) -> None:
-    """Set ``client.materialize.version`` without the 5.17.1-5.23.0 RecursionError.
+def _first_materialize(client, caveclient) -> None:
+    """Build ``client.materialize`` once, safely, and make its ``version`` ours to set.
 
-    The version is set on ``client.materialize``, as the documentation does, on every
-    caveclient: from 5.24 on, CAVEclient(version=...) would cost one more request
-    (the version's timestamp), and a later ``client.materialize.version = N`` from the
-    documentation would then raise ValueError.
+    On 5.17.1-5.23.0 the eager table manager is deferred (it is what recurses); 5.17.1 and
+    5.17.2 fill a plain ``tables`` attribute, built here once the client exists. Then the
+    instance's class is swapped for a subclass whose ``version`` setter is
+    :func:`_pin_version`, so ``client.materialize.version = N``, as the documentation
+    writes it, checks N and pins the time stamp on every caveclient instead of raising
+    ValueError (5.24+, where a client-level version forbids it) or silently accepting an
+    expired version.
     """
     old_family = not has_version_argument(caveclient)
     if old_family:
-        with _table_manager_deferred(caveclient):
+        with _compat.table_manager_deferred():
             materialize = client.materialize
+        if not isinstance(inspect.getattr_static(type(materialize), "tables", None), property):
+            from caveclient.tools.table_manager import TableManager
+
+            materialize.tables = TableManager(client)
     else:
         materialize = client.materialize
+    cls = type(materialize)
+    original = inspect.getattr_static(cls, "version")
+
+    def set_version(self, value):
+        _pin_version(client, value)
+
+    pinned = type(cls.__name__, (cls,), {"version": property(original.fget, set_version)})
+    pinned.__module__ = cls.__module__
+    pinned._microns_version_property = original  # the setter caveclient itself defines
+    materialize.__class__ = pinned
+
+
+def _pin_version(client, version) -> None:
+    """Pin ``version`` (and from 5.24 on its time stamp), or raise our error; no other state.
+
+    5.24+: ``client.version = v`` reads the version list (expired ones included) and the
+    version's metadata, whose ``valid`` says whether it still serves data; that metadata is
+    caught on its way (one request, not two). 5.17-5.23: ``materialize.version = v`` checks
+    the valid versions only; when it refuses, the metadata tells expired from unknown.
+    """
+    version, _ = chosen_version(version)
+    materialize = client.materialize
+    if hasattr(type(client), "version") and isinstance(
+        inspect.getattr_static(type(client), "version", None), property
+    ):
+        seen, previous = {}, client.version
+        real = materialize.get_version_metadata
+
+        def catch(version=None, datastack_name=None):
+            seen["metadata"] = real(version=version, datastack_name=datastack_name)
+            return seen["metadata"]
+
+        materialize.get_version_metadata = catch
+        try:
+            client.version = version
+        except ValueError:  # caveclient: "Version N is not available for this datastack."
+            raise _version_not_available(client, version, metadata=None) from None
+        finally:
+            del materialize.get_version_metadata
+        metadata = seen.get("metadata")
+        if metadata is not None and not _is_valid(metadata):
+            client.version = previous  # keep the pin the client had (None in connect())
+            raise _version_not_available(client, version, metadata=metadata)
+        return
     try:
-        materialize.version = version
+        type(materialize)._microns_version_property.fset(materialize, version)
     except ValueError:  # caveclient: "Version not in materialized database"
-        raise _version_not_available(client, version, expired=not old_family) from None
-    lazy_tables = isinstance(inspect.getattr_static(type(materialize), "tables", None), property)
-    if old_family and not lazy_tables:
-        # 5.17.1 and 5.17.2 fill a plain `tables` attribute in __init__, which the stub
-        # left empty: build it now that client.materialize exists and the version is set.
-        from caveclient.tools.table_manager import TableManager
-
-        materialize.tables = TableManager(client)
+        raise _version_not_available(client, version, metadata=_metadata_or_none(client, version))
 
 
-@contextlib.contextmanager
-def _table_manager_deferred(caveclient):
-    """While client.materialize is first built, make its eager TableManager a no-op.
+def _is_valid(metadata: dict) -> bool:
+    valid = metadata.get("valid", True)
+    return valid if isinstance(valid, bool) else str(valid).lower() in ("t", "true", "1")
 
-    The eager manager is what recurses; with it left empty, 5.18-5.23 build the real
-    one on first use of ``client.materialize.tables``, once ``client.materialize``
-    exists. ViewManager is left alone: it never calls back into the client, and
-    5.18-5.23 cannot build it lazily (their lazy ``views`` raises AttributeError).
-    """
-    from caveclient import materializationengine
 
-    real = materializationengine.TableManager
-    materializationengine.TableManager = lambda *args, **kwargs: None
+def _metadata_or_none(client, version):
+    """The version's metadata, or None when the server has no record of it (404)."""
+    import requests
+
     try:
-        yield
-    finally:
-        materializationengine.TableManager = real
-
-
-@contextlib.contextmanager
-def _requests_time_out_after(seconds: float):
-    """Give every request caveclient makes while connect() runs a timeout of ``seconds``.
-
-    caveclient has no timeout option. All its HTTP goes through ``caveclient.base``,
-    which builds one ``requests.Session()`` per service and calls ``requests.get`` once
-    per service (the API-version probe). For the duration of connect(), that module's
-    ``requests`` name points at :class:`_RequestsWithTimeout`; afterwards the sessions
-    built meanwhile are plain sessions again, so long queries later are not cut short.
-    Nothing in ``requests`` itself is changed.
-    """
-    from caveclient import base
-
-    bounded = _RequestsWithTimeout(base.requests, seconds)
-    base.requests = bounded
-    try:
-        yield
-    finally:
-        base.requests = bounded.real
-        for session in bounded.sessions:
-            del session.request  # back to requests.Session.request
-
-
-class _RequestsWithTimeout:
-    """The ``requests`` module, except that Session() and get() default to a timeout."""
-
-    def __init__(self, real, seconds):
-        self.real = real
-        self.seconds = seconds
-        self.sessions = []
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def get(self, url, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.seconds
-        return self.real.get(url, **kwargs)
-
-    def Session(self):  # noqa: N802 - stands in for the class requests.Session
-        session = self.real.Session()
-        unbounded = session.request
-
-        def request(method, url, **kwargs):
-            if kwargs.get("timeout") is None:
-                kwargs["timeout"] = self.seconds
-            return unbounded(method, url, **kwargs)
-
-        session.request = request  # Session.get/post/... all call self.request
-        self.sessions.append(session)
-        return session
+        return client.materialize.get_version_metadata(version)
+    except requests.HTTPError as err:
+        if err.response is not None and err.response.status_code == 404:
+            return None
+        raise
 
 
 def _check_server_is_new_enough(client, caveclient) -> None:
@@ -354,17 +423,23 @@ def _check_server_is_new_enough(client, caveclient) -> None:
     raise ServerIncompatibleError(
         f"The materialization server at {_origin(materialize.server_address)} {runs}, "
         f"but caveclient {caveclient.__version__} needs 5.13.0 or newer to run queries. "
-        f"Install an older caveclient (pip install 'caveclient<8'), {_REPLAY_HINT}."
+        f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
     )
 
 
-# --- turning failures into messages ----------------------------------------------
+# --- turning failures into messages ----------------------------------------------------------
 
 
 def _origin(url: str) -> str:
-    """``https://host:port`` of a URL: no path, no query, nothing secret."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    """``https://host:port`` of a URL: no user, password, path or query, nothing secret."""
+    try:
+        parts = urlsplit(str(url))
+        host = parts.netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return "(an address that cannot be read)"
+    if not parts.scheme:
+        return host or str(url).rsplit("@", 1)[-1].split("/")[0]
+    return f"{parts.scheme}://{host}"
 
 
 def _explain(exc, *, datastack, server_address, token, token_source, timeout):
@@ -376,17 +451,14 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     # caveclient 5.17 has no ServerIncompatibilityError yet.
     ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
     token_sent = token_source != "nowhere"
+    server = _origin(server_address)
     if isinstance(exc, AuthException) or (
         isinstance(exc, requests.HTTPError)
         and exc.response is not None
         and exc.response.status_code in (401, 403)
     ):
         status = exc.response.status_code if isinstance(exc, requests.HTTPError) else None
-        return (
-            _auth_error(status, token_source, server_address)
-            if token_sent
-            else _no_token(server_address)
-        )
+        return _auth_error(status, token_source, server) if token_sent else _no_token(server)
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status, url = exc.response.status_code, exc.response.url
         path = urlsplit(url).path
@@ -395,30 +467,48 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
         if status >= 500:
             return ServerUnreachableError(
                 f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}. "
-                f"Try again in a few minutes, {_REPLAY_HINT}."
+                f"Try again in a few minutes, {_OFFLINE_HINT}."
             )
         return ServerIncompatibleError(
             f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}, a request "
             "this caveclient needs. Try another caveclient version (pip install --upgrade "
-            f"caveclient), {_REPLAY_HINT}."
+            f"'caveclient<9'), {_OFFLINE_HINT}."
+        )
+    if isinstance(exc, (ValueError, KeyError, TypeError)) and _looks_like_bad_answer(exc):
+        return ServerIncompatibleError(
+            f"The server at {server} answered with something that is not CAVE's data (a web "
+            "page, or nothing). On a hotel or campus network this is often a login page: "
+            f"open a browser, sign in to the network, and try again; {_OFFLINE_HINT}."
         )
     if isinstance(exc, requests.RequestException):
         request = getattr(exc, "request", None)
-        where = _origin(request.url) if request is not None and request.url else server_address
+        where = _origin(request.url) if request is not None and request.url else server
         why = _network_failure(exc, timeout)
         if why.startswith("no answer"):
             why += " (MICRONS_TIMEOUT sets this limit)"
         return ServerUnreachableError(
             f"Could not reach the CAVE server at {where}: {why}. "
-            f"Check your network connection, {_REPLAY_HINT}."
+            f"Check your network connection, {_OFFLINE_HINT}."
         )
     if isinstance(exc, ServerIncompatibilityError):
         return ServerIncompatibleError(
-            f"The CAVE server at {server_address} is too old for caveclient "
+            f"The CAVE server at {server} is too old for caveclient "
             f"(caveclient says: {str(exc).splitlines()[0]}). "
-            f"Install an older caveclient (pip install 'caveclient<8'), {_REPLAY_HINT}."
+            f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
         )
     return None
+
+
+def _looks_like_bad_answer(exc) -> bool:
+    """True for the errors caveclient meets when a 200 answer is not the JSON it expects."""
+    import json
+
+    import requests
+
+    if isinstance(exc, (json.JSONDecodeError, requests.exceptions.JSONDecodeError)):
+        return True
+    # A JSON answer of the wrong shape: caveclient indexes it and fails.
+    return isinstance(exc, (KeyError, TypeError)) or "Expecting value" in str(exc)
 
 
 def _network_failure(exc, timeout: float) -> str:
@@ -443,7 +533,7 @@ def _network_failure(exc, timeout: float) -> str:
 def _no_token(server_address):
     return NoTokenError(
         f"The CAVE server at {server_address} needs a token and none was found. "
-        f"To go live, {_TOKEN_COMMANDS}; {_REPLAY_HINT}."
+        f"To go live, {_TOKEN_COMMANDS}; {_OFFLINE_HINT}."
     )
 
 
@@ -463,7 +553,7 @@ def _unknown_datastack(datastack, server_address, token, timeout):
     known = _known_datastacks(server_address, token, timeout)
     listed = f" It knows: {', '.join(known)}." if known else ""
     return UnknownDatastackError(
-        f"The CAVE info service at {server_address} does not know the datastack "
+        f"The CAVE info service at {_origin(server_address)} does not know the datastack "
         f"{datastack!r}.{listed} Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
     )
 
@@ -478,27 +568,61 @@ def _known_datastacks(server_address, token, timeout):
             f"{server_address}/info/api/v2/datastacks", headers=headers, timeout=timeout
         )
         names = answer.json() if answer.ok else []
-    except (requests.RequestException, ValueError):
-        return []
+    except (requests.RequestException, ValueError, MicronsHelpersError):
+        return []  # in replay, an unrecorded list is just not shown
     return sorted(n for n in names if isinstance(n, str)) if isinstance(names, list) else []
 
 
-def _version_not_available(client, version, *, expired):
-    """VersionNotAvailableError listing the versions the server offers (one more request)."""
+def _time(value):
+    """A datetime from caveclient's metadata (datetime or ISO text), or None."""
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
     try:
-        available = sorted(int(v) for v in client.materialize.get_versions(expired=expired))
+        moment = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def _version_not_available(client, version, *, metadata):
+    """Our error for a version that serves no data: VersionExpiredError if it had a record."""
+    try:
+        available = sorted(int(v) for v in client.materialize.get_versions())
     except Exception:  # the list is a courtesy; the error stands without it
         available = []
-    example = available[-1] if available else "N"
-    listed = ", ".join(str(v) for v in available) if available else "none could be listed"
-    archived = (
-        " 1078, the version of the MICrONs documentation, is no longer listed by the live "
-        "service since 2026; its recorded responses still work with MICRONS_MODE=replay."
-        if version == 1078
-        else ""
-    )
-    return VersionNotAvailableError(
-        f"Materialization version {version} is not available for {client.datastack_name}. "
-        f"Available versions: {listed}. Choose one with connect(version={example}) or "
-        f"MICRONS_VERSION={example}.{archived}"
+    newest = available[-1] if available else None
+    long_term = ", ".join(str(v) for v in LONG_TERM_VERSIONS)
+    if metadata is None:
+        example = DEFAULT_VERSION if DEFAULT_VERSION in available or not available else newest
+        listed = ", ".join(map(str, available)) if available else "none could be listed"
+        return VersionNotAvailableError(
+            f"Materialization version {version} is not available for {client.datastack_name}. "
+            f"Available versions: {listed}. Choose one with connect(version={example}) or "
+            f"MICRONS_VERSION={example}.",
+            version=version,
+            available_versions=available,
+        )
+    expired_on, stamp = _time(metadata.get("expires_on")), _time(metadata.get("time_stamp"))
+    since = f" on {expired_on:%Y-%m-%d}" if expired_on else ""
+    newest_text = f"; the newest valid one is {newest}" if newest else ""
+    by_time = ""
+    if stamp is not None:
+        args = ", ".join(
+            str(n)
+            for n in (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
+        )
+        by_time = (
+            f" Its data can still be read by its time stamp, more slowly: "
+            f"client.materialize.query_table(..., timestamp=datetime({args}, "
+            f"{stamp.microsecond}, tzinfo=timezone.utc))."
+        )
+    return VersionExpiredError(
+        f"Materialization version {version} of {client.datastack_name} expired{since}: the "
+        f"server keeps its record but no longer serves its data. Use a long-term version "
+        f"({long_term}; they do not expire){newest_text}, e.g. "
+        f"connect(version={DEFAULT_VERSION}).{by_time}",
+        version=version,
+        available_versions=available,
+        expired_on=expired_on,
+        time_stamp=stamp,
     )

@@ -6,10 +6,13 @@ Example::
     ✓ Python 3.11.9
     ✓ caveclient 8.2.1
     ...
-    ✓ version 1078 of minnie65_public is available
+    ✓ version 1300 (the default) of minnie65_public is valid
 
-Exit status 1 when something blocks live use, else 0. In replay mode the checks
-that only live use needs (token, server, version) are shown but do not count.
+It reads every setting :func:`~microns_helpers.connect` reads (``MICRONS_MODE``,
+``MICRONS_VERSION``, ``MICRONS_TIMEOUT``, ``MICRONS_RECORDINGS``, ``CAVE_TOKEN``), says what
+each is, and a bad one is a ✗ line, not a crash. It writes nothing, in any mode, and leaves
+the process in the mode it found. Exit status 1 when something blocks the chosen mode,
+else 0. In offline and replay mode the live checks run only when a server is named.
 """
 
 from __future__ import annotations
@@ -21,13 +24,20 @@ from dataclasses import dataclass
 
 from . import recording
 from .client import DEFAULT_DATASTACK, DEFAULT_VERSION
-from .errors import MicronsHelpersError, NoTokenError, TokenRejectedError
+from .errors import (
+    MicronsHelpersError,
+    NoTokenError,
+    TokenRejectedError,
+    VersionExpiredError,
+    VersionNotAvailableError,
+)
 
-# Seconds the doctor waits for each answer: it should say "no" quickly.
+# The longest the doctor waits for each answer: it should say "no" quickly.
 DOCTOR_TIMEOUT = 3.0
 # caveclient versions whose `client.materialize.version = N` can recurse
 # (../shared/reference/caveclient.md: 5.17.1 to 5.23.0, fixed in 5.24.0).
 _RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
+_WHERE = {"version=": "--version", "MICRONS_VERSION": "MICRONS_VERSION", "default": "the default"}
 
 
 @dataclass
@@ -51,7 +61,6 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--version",
-        type=int,
         default=None,
         help=f"materialization version to check (default: MICRONS_VERSION or {DEFAULT_VERSION})",
     )
@@ -59,22 +68,33 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Print the checks; return 1 if one that counts failed, else 0."""
-    version = DEFAULT_VERSION if args.version is None else args.version
-    checks = list(diagnose(args.datastack, version, args.server_address))
+    checks = list(diagnose(args.datastack, args.version, args.server_address))
     yes, no = _marks(sys.stdout)
     for check in checks:
         print(f"{yes if check.ok else no} {check.text}")
     blocked = any(not c.ok and c.counts for c in checks)
     if any(not c.counts for c in checks):
-        print("Replay mode: the token, server and version lines are informational.")
+        print("Offline and replay need no token or network: the live lines are informational.")
     if blocked:
         print("Something above needs fixing first; each line says what to do.")
     return 1 if blocked else 0
 
 
-def diagnose(datastack, version, server_address=None, timeout=DOCTOR_TIMEOUT):
-    """Yield the checks, in the order they are printed."""
-    from .client import _connect, find_token, import_caveclient, version_tuple
+def diagnose(datastack, version=None, server_address=None):
+    """Yield the checks, in the order they are printed; the process's mode is left as it was."""
+    with recording.using(recording.active_mode(), recording.active_folder()):
+        yield from _diagnose(datastack, version, server_address)
+
+
+def _diagnose(datastack, version, server_address):
+    from . import _compat
+    from .client import (
+        _connect,
+        chosen_version,
+        find_token,
+        import_caveclient,
+        request_timeout,
+    )
 
     # Python older than 3.9 cannot import this package at all (pyproject: requires-python).
     yield Check(True, f"Python {platform.python_version()}")
@@ -97,7 +117,7 @@ def diagnose(datastack, version, server_address=None, timeout=DOCTOR_TIMEOUT):
     if caveclient is not None:
         low, high = _RECURSION_BUG
         installed = caveclient.__version__
-        if low <= version_tuple(installed) < high:
+        if low <= _compat.version_tuple(installed) < high:
             text = (
                 f"caveclient {installed} has the RecursionError of "
                 "`client.materialize.version = N` (5.17.1-5.23.0); connect() works around it"
@@ -106,83 +126,129 @@ def diagnose(datastack, version, server_address=None, timeout=DOCTOR_TIMEOUT):
             text = f"caveclient {installed} does not have the RecursionError (5.17.1-5.23.0)"
         yield Check(True, text)
 
+    # --- the settings connect() reads -----------------------------------------------------
+    settings_ok = True
     try:
         mode = recording.current_mode()
     except MicronsHelpersError as err:
+        mode, settings_ok = None, False
         yield Check(False, str(err))
-        return
-    live_counts = mode != "replay"
-    yield Check(True, f"mode: {mode}" + ("" if live_counts else " (no token or network needed)"))
-
-    if mode == "replay" and caveclient is not None:
-        try:
-            _connect(
-                datastack, version, server_address=None, token=None, mode="replay", timeout=timeout
-            )
-        except Exception as err:  # any failure here is what a learner's first cell would meet
-            yield Check(False, f"replay: connect() fails: {_first_line(err)}")
+    else:
+        needs = " (no token or network needed)" if mode in ("offline", "replay") else ""
+        yield Check(True, f"mode: {mode}{needs}")
+    try:
+        version, where = chosen_version(version)
+    except MicronsHelpersError as err:
+        version, settings_ok = None, False
+        yield Check(False, str(err))
+    else:
+        yield Check(True, f"version: {version}, from {_WHERE[where]}")
+    try:
+        timeout = min(request_timeout(), DOCTOR_TIMEOUT)
+    except MicronsHelpersError as err:
+        timeout, settings_ok = DOCTOR_TIMEOUT, False
+        yield Check(False, str(err))
+    if mode in ("offline", "replay"):
+        folder = recording.recordings_dir()
+        if folder.is_dir():
+            yield Check(True, f"recordings: {folder.name}/ ({len(list(folder.glob('*.json')))} files)")
         else:
-            yield Check(True, "replay: connect() answers from the recorded responses")
-        recording.activate("live")  # the checks below are about the real servers
+            settings_ok = False
+            yield Check(False, f"recordings folder {folder} does not exist (MICRONS_RECORDINGS)")
+    if caveclient is None or not settings_ok:
+        return
+
+    live_counts = mode not in ("offline", "replay")
+    if not live_counts:
+        try:
+            with recording.using(mode):
+                _connect(
+                    datastack, version, server_address=None, token=None, mode=mode,
+                    timeout=timeout,
+                )
+        except Exception as err:  # any failure here is what a learner's first cell would meet
+            yield Check(False, f"{mode}: connect() fails: {_first_line(err)}")
+        else:
+            answered = "the recordings" if mode == "replay" else "recordings and sample data"
+            yield Check(True, f"{mode}: connect() answers from {answered}")
         if server_address is None:
-            # Replay promises no network: the live checks run only when asked for a server.
+            # Offline and replay promise no network: the live checks run only when asked.
             yield Check(
                 True,
-                "live checks skipped in replay mode: run MICRONS_MODE=live microns-helpers "
+                f"live checks skipped in {mode} mode: run MICRONS_MODE=live microns-helpers "
                 "doctor to check the token, the server and the version",
             )
             return
 
-    # --- what live use needs --------------------------------------------------------------
+    # --- what live use needs (never recorded: the doctor writes nothing) -------------------------
     server = (server_address or recording.PUBLIC_GLOBAL).rstrip("/")
-    if caveclient is None:
+    try:
+        _, found = find_token(None, server)
+    except MicronsHelpersError as err:
+        yield Check(False, str(err), live_counts)
         return
-    _, where = find_token(None, server)
-    if where == "nowhere":
+    answered, text = _server_answers(server, timeout)
+    yield Check(answered, text, live_counts)
+    label = f"version {version} ({_WHERE[where]}) of {datastack}"
+    if found == "nowhere":
         yield Check(
             False,
             "no CAVE token found: set CAVE_TOKEN, or run client.auth.setup_token(make_new=True) "
             'then client.auth.save_token(token="...")',
             live_counts,
         )
-    else:
-        found_in = {"CAVE_TOKEN": "the CAVE_TOKEN variable", "file": "caveclient's secret file"}
-        yield Check(True, f"CAVE token found in {found_in[where]}", live_counts)
-
-    answered, text = _server_answers(server, timeout)
-    yield Check(answered, text, live_counts)
-    label = f"version {int(version)} of {datastack}"
     if not answered:
         yield Check(False, f"{label}: not checked (the server does not answer)", live_counts)
         return
+    found_in = {"CAVE_TOKEN": "the CAVE_TOKEN variable", "file": "caveclient's secret file"}
     try:
-        _connect(
-            datastack, version, server_address=server, token=None, mode="live", timeout=timeout
-        )
-    except (NoTokenError, TokenRejectedError):
+        with recording.using("live"):
+            _connect(
+                datastack, version, server_address=server, token=None, mode="live",
+                timeout=timeout,
+            )
+    except NoTokenError:
+        yield Check(False, f"{label}: not checked (no token)", live_counts)
+    except TokenRejectedError as err:
+        yield Check(False, f"the CAVE token in {found_in.get(found, found)}: {err}", live_counts)
         yield Check(False, f"{label}: not checked (see the token line)", live_counts)
+    except VersionExpiredError as err:
+        yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        since = f" on {err.expired_on:%Y-%m-%d}" if err.expired_on else ""
+        yield Check(
+            False,
+            f"{label} has expired{since}; use a long-term version, e.g. MICRONS_VERSION="
+            f"{DEFAULT_VERSION}",
+            live_counts,
+        )
+    except VersionNotAvailableError as err:
+        yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        yield Check(False, f"{label} is unknown to the server: {err}", live_counts)
     except MicronsHelpersError as err:
         yield Check(False, f"{label}: {err}", live_counts)
     else:
-        yield Check(True, f"{label} is available", live_counts)
+        if found != "nowhere":
+            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        yield Check(True, f"{label} is valid", live_counts)
 
 
 def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
-    from .client import _network_failure
+    from .client import _network_failure, _origin
 
     started = time.perf_counter()
     try:
-        answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
+        with recording.using("live"):
+            answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
     except requests.RequestException as err:
         return False, (
-            f"server {server} does not answer ({_network_failure(err, timeout)}); "
-            "check the network, or work offline with MICRONS_MODE=replay"
+            f"server {_origin(server)} does not answer ({_network_failure(err, timeout)}); "
+            "check the network, or work without one: MICRONS_MODE=offline"
         )
     ms = (time.perf_counter() - started) * 1000
-    return True, f"server {server} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
+    return True, f"server {_origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
 
 
 def _first_line(err):

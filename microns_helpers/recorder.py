@@ -2,11 +2,13 @@
 
 For each chapter notebook, in a fresh kernel each time:
 
-1. run it top to bottom in ``record`` mode, against the loopback stand-in
+1. run it top to bottom in ``record`` mode, against the package's sample service
    (``--standin``, the default) or the live CAVE servers (``--live``, needs a token),
-   which writes ``recordings/<chapter>.json`` and its manifest entry;
-2. run it again in ``replay`` mode, with no token, and save the notebook with those
-   outputs (execution counts 1..n), which is what nbval and the book compare against.
+   into a staging copy of the recordings folder;
+2. run it again in ``replay`` mode from that staging folder, with no token;
+3. only if both passed, swap the new recording, its manifest entry and the notebook with
+   those replayed outputs (execution counts 1..n) into place, each by an atomic rename.
+   A failure or a kill at any moment leaves the previous recording and notebook as they were.
 
 Example, from the repository root::
 
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -48,7 +51,7 @@ def add_arguments(parser) -> None:
         action="store_const",
         const="standin",
         default="standin",
-        help="record the loopback stand-in and its sample data (default)",
+        help="record the package's sample service and its sample data (default)",
     )
     source.add_argument(
         "--live",
@@ -84,16 +87,10 @@ def run(args) -> int:
         print(
             "error: recording the live service needs a CAVE token, and there is none in "
             "CAVE_TOKEN or ~/.cloudvolume/secrets/. Get one as the Setup chapter shows, "
-            "or record the stand-in instead (--standin).",
+            "or record the sample service instead (--standin).",
             file=sys.stderr,
         )
         return 2
-    if args.source == "standin":
-        try:
-            standin_class = _import_standin()
-        except ImportError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
 
     failures = 0
     with tempfile.TemporaryDirectory(prefix="microns-record-") as tmp, ExitStack() as stack:
@@ -101,11 +98,13 @@ def run(args) -> int:
         replay_home.mkdir()
         record_env = {}
         if args.source == "standin":
-            # A planted token: the stand-in demands it, so the scrubbing is exercised.
+            from .sample import SampleService
+
+            # A planted token: the sample service demands it, so the scrubbing is exercised.
             token = secrets.token_hex(16)
             _write_token(record_home, token)
             server = stack.enter_context(
-                standin_class(local_server=recording.PUBLIC_LOCAL, required_token=token)
+                SampleService(local_server=recording.PUBLIC_LOCAL, required_token=token)
             )
             record_env = {
                 "HOME": str(record_home),
@@ -114,34 +113,44 @@ def run(args) -> int:
             }
         print(f"Recording {len(notebooks)} notebook(s) from {_source_words(args.source)}:")
         for notebook in notebooks:
+            staging = Path(tmp, "staging", notebook.stem)
             failures += not _record_and_replay(
-                notebook, folder, record_env, replay_home, args.timeout
+                notebook, folder, staging, record_env, replay_home, args.timeout, token
             )
-        if token and _token_found(folder, token):
-            print("error: the token is in the recordings! Do not commit them.", file=sys.stderr)
-            return 1
     print(f"Recordings in {display_path(folder)}: {_total_size(folder) / 1e6:.2f} MB in total.")
     return 1 if failures else 0
 
 
-def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, timeout) -> bool:
-    """Record one notebook, then store its replayed outputs; prints one line. True if fine."""
+def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeout, token) -> bool:
+    """Record one notebook into ``staging``, replay it there, and only then swap it in.
+
+    ``staging`` starts as a copy of ``folder`` without this chapter's recording. The
+    recording, its manifest entry and the notebook's stored outputs replace the old ones
+    only once the replay run of the new recording has passed, each by an atomic rename: a
+    kill at any moment leaves the previous recording, manifest and notebook intact.
+    """
     name = notebook.stem
-    recording_file = folder / f"{name}.json"
-    old_bytes = recording_file.read_bytes() if recording_file.is_file() else None
-    old_entry = read_manifest(folder).get(recording_file.name)
-    recording_file.unlink(missing_ok=True)
-    update_manifest(folder, recording_file.name, None)  # a chapter may make no request now
+    file_name = f"{name}.json"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for other in folder.glob("*.json"):
+        if other.name != file_name:
+            shutil.copy2(other, staging / other.name)
+    update_manifest(staging, file_name, None)
+
     start = time.perf_counter()
     try:
         env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
-        _execute(notebook, folder, env, timeout)
+        recorded_nb = _execute(notebook, staging, env, timeout)
     except Exception as err:
-        # Put the previous recording back rather than leave a partial one.
-        if old_bytes is not None:
-            recording_file.write_bytes(old_bytes)
-            update_manifest(folder, recording_file.name, old_entry)
         print(f"FAILED {notebook.name} while recording: {_short(err)}", flush=True)
+        return False
+    refusal = _save_refusal(recorded_nb)
+    if refusal:
+        print(f"FAILED {notebook.name}: the recording was refused: {refusal}", flush=True)
+        return False
+    if token and _token_found(staging, token):
+        print(f"FAILED {notebook.name}: the token is in its recording; nothing kept.", flush=True)
         return False
     recorded = time.perf_counter() - start
 
@@ -149,7 +158,7 @@ def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, ti
     try:
         executed = _execute(
             notebook,
-            folder,
+            staging,
             {"MICRONS_MODE": "replay", "HOME": str(replay_home), "CAVE_TOKEN": None},
             timeout,
         )
@@ -157,16 +166,36 @@ def _record_and_replay(notebook: Path, folder: Path, record_env, replay_home, ti
         print(f"FAILED {notebook.name} while replaying: {_short(err)}", flush=True)
         return False
     replayed = time.perf_counter() - start
+
     import nbformat
 
-    nbformat.write(executed, str(notebook))
-    entry = read_manifest(folder).get(recording_file.name, {})
+    entry = read_manifest(staging).get(file_name)
+    partial_nb = notebook.with_name(notebook.name + ".partial")
+    nbformat.write(executed, str(partial_nb))
+    if (staging / file_name).is_file():
+        os.replace(staging / file_name, folder / file_name)
+    else:
+        (folder / file_name).unlink(missing_ok=True)  # the chapter makes no request now
+    update_manifest(folder, file_name, entry)
+    os.replace(partial_nb, notebook)
+    entry = entry or {}
     print(
         f"{notebook.name:<28} recorded {entry.get('interactions', 0):>3} requests "
         f"({entry.get('bytes', 0) / 1e3:.0f} kB) in {recorded:.1f} s, replayed in {replayed:.1f} s",
         flush=True,
     )
     return True
+
+
+def _save_refusal(executed) -> str | None:
+    """The reason a save was refused inside the recording kernel, if its outputs say so."""
+    for cell in executed.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            for line in text.splitlines() if isinstance(text, str) else []:
+                if line.startswith("microns_helpers: the recording was not saved:"):
+                    return line.split(":", 2)[-1].strip()
+    return None
 
 
 def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
@@ -213,20 +242,6 @@ def _default_chapters() -> Path:
     return in_repo if in_repo.is_dir() else Path("chapters")
 
 
-def _import_standin():
-    if not (REPO_ROOT / "tests" / "standin" / "__init__.py").is_file():
-        raise ImportError(
-            "the stand-in server lives in the repository's tests/standin/, which this "
-            "installation does not have. Run the command from a clone of the repository, "
-            "or record the live service with --live."
-        )
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    from tests.standin import StandIn
-
-    return StandIn
-
-
 def _users_token() -> str | None:
     """The token connect() would use (CAVE_TOKEN or caveclient's file), never shown."""
     from .client import find_token
@@ -250,7 +265,7 @@ def _total_size(folder: Path) -> int:
 
 
 def _source_words(source: str) -> str:
-    return "the loopback stand-in" if source == "standin" else "the live CAVE servers"
+    return "the sample service" if source == "standin" else "the live CAVE servers"
 
 
 def _short(err: Exception) -> str:

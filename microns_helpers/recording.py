@@ -1,49 +1,58 @@
-"""Live, replay and record modes for every HTTP request of the process.
+"""Live, offline, replay and record modes for every HTTP request of the process.
 
 ``MICRONS_MODE`` chooses the mode (default ``live``); ``import microns_helpers``
-activates it, so that plain caveclient code in a notebook cell is replayed too::
+activates it, so that plain caveclient code in a notebook cell follows it too::
 
-    $ MICRONS_MODE=replay python -c "
+    $ MICRONS_MODE=offline python -c "
     import microns_helpers, caveclient
-    client = caveclient.CAVEclient('minnie65_public')   # answered from recordings/
+    client = caveclient.CAVEclient('minnie65_public')   # no network, no token
     "
 
 - ``live``: nothing is patched; caveclient talks to the CAVE servers.
-- ``replay``: every request to a CAVE server is answered from the recordings folder
-  (``MICRONS_RECORDINGS``, or the package's ``recordings/``); no network, no token.
-  Loopback traffic (a test's own stand-in server) passes through untouched.
+- ``offline``: requests to the public CAVE hosts are answered from the recordings first,
+  and every other one by the package's sample service (:mod:`microns_helpers.sample`),
+  started inside this process on 127.0.0.1. No network, no token. Each distinct request the
+  sample service answers is flagged once on stderr.
+- ``replay``: every request is answered from the recordings folder
+  (``MICRONS_RECORDINGS``, or the package's ``recordings/``); one that was never recorded
+  raises :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
 - ``record``: requests go out and are written to ``<folder>/<name>.json``
   (``MICRONS_RECORD_NAME``, default ``recording``), with the secrets scrubbed and
   provenance added to ``manifest.json``. With ``MICRONS_RECORD_TARGET=http://127.0.0.1:PORT``
-  the requests to both public hosts go to that stand-in instead and are stored
+  the requests to both public hosts go to that sample service instead and are stored
   under the public URLs.
 
-Built on vcrpy: its cassette patches http.client and urllib3 for the whole process
-(worker threads included) for as long as it is entered. The entered cassette is
-kept in this module: once garbage-collected, the patch would be undone.
+Loopback traffic that is not ours (a test's own sample service) passes through untouched in
+every mode. Built on vcrpy: its cassette patches http.client and urllib3 for the whole
+process (worker threads included) for as long as it is entered. All of that lives in one
+:class:`ModeState`, :data:`STATE`; :func:`using` switches for a block and switches back.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import re
 import sys
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import ModeError
 
-MODES = ("live", "replay", "record")
+MODES = ("live", "offline", "replay", "record")
 PUBLIC_GLOBAL = "https://global.daf-apis.com"
 PUBLIC_LOCAL = "https://minnie.microns-daf.com"
+PUBLIC_HOSTS = (PUBLIC_GLOBAL, PUBLIC_LOCAL)
 DEFAULT_RECORD_NAME = "recording"
 
 SOURCE_STANDIN = "standin-sample-data"
 SOURCE_LIVE = "live"
 _SOURCE_WORDS = {
-    SOURCE_STANDIN: "the stand-in's sample data (partly synthetic)",
+    SOURCE_STANDIN: "the sample service's data (partly synthetic)",
     SOURCE_LIVE: "the live CAVE service",
 }
 
@@ -55,42 +64,67 @@ _KEPT_RESPONSE_HEADERS = {"content-type", "warning", "dataframe_resolution", "co
 _TOKEN_NAMES = {"token", "auth_token", "middle_auth_token", "access_token"}
 _REDACTED = "REDACTED"
 
-# The state of the process. _context holds the entered cassette (and so the patch).
-_active_mode = "live"
-_active_folder: Path | None = None
-_active_name: str | None = None  # the recording file's stem, in record mode
-_context = None
-_cassette = None
-_original_send = None
-_notice_shown = False
-_flush_registered = False
-# Tokens seen in requests while recording; never written anywhere.
-_secrets: set = set()
+
+@dataclass
+class ModeState:
+    """Everything the current mode holds: one object, so it can be saved and restored."""
+
+    mode: str = "live"
+    folder: Path | None = None
+    name: str | None = None  # the recording file's stem, in record mode
+    context: object = None  # the entered vcrpy cassette context (holds the patch)
+    cassette: object = None
+    sample_service: object = None  # offline: started at the first unrecorded request
+    original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
+    notices_shown: set = field(default_factory=set)
+    flagged: set = field(default_factory=set)  # offline requests already flagged
+    flush_registered: bool = False
+    save_failed: str | None = None  # why the last save after a cell was refused
+    # Tokens seen in requests while recording; never written anywhere.
+    secrets: set = field(default_factory=set)
+    # Interactions recorded per file in this process, kept across a switch out of record mode.
+    recorded: dict = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+STATE = ModeState()
+
+
+def normalize_mode(mode, where: str = "mode") -> str:
+    """``"REPLAY "`` -> ``"replay"``; ModeError for anything that is not a mode."""
+    text = mode.strip().lower() if isinstance(mode, str) else mode
+    if text not in MODES:
+        raise ModeError(
+            f"{where}={mode!r} is not a mode. Use one of: {', '.join(MODES)} "
+            "(offline needs no network and no token)."
+        )
+    return text
 
 
 def current_mode() -> str:
-    """The mode asked for by ``MICRONS_MODE`` (default ``live``).
+    """The mode asked for by ``MICRONS_MODE`` (default ``live``); ModeError if it is not one.
 
-    >>> current_mode()  # in a shell where MICRONS_MODE=replay
-    'replay'
+    >>> current_mode()  # in a shell where MICRONS_MODE=offline
+    'offline'
     """
-    mode = os.environ.get("MICRONS_MODE", "").strip().lower() or "live"
-    if mode not in MODES:
-        raise ModeError(
-            f"MICRONS_MODE={mode!r} is not a mode. Set it to one of: {', '.join(MODES)}."
-        )
-    return mode
+    raw = os.environ.get("MICRONS_MODE", "")
+    return normalize_mode(raw, "MICRONS_MODE") if raw.strip() else "live"
 
 
 def active_mode() -> str:
-    """The mode in force in this process: ``live``, ``replay`` or ``record``."""
-    return _active_mode
+    """The mode in force in this process: ``live``, ``offline``, ``replay`` or ``record``."""
+    return STATE.mode
+
+
+def active_folder() -> Path | None:
+    """The recordings folder the current mode reads or writes (None when live)."""
+    return STATE.folder
 
 
 def recordings_dir() -> Path:
     """The recordings folder: ``MICRONS_RECORDINGS`` or the package's ``recordings/``."""
-    override = os.environ.get("MICRONS_RECORDINGS")
-    return Path(override) if override else Path(__file__).parent / "recordings"
+    override = os.environ.get("MICRONS_RECORDINGS", "").strip()
+    return Path(override).expanduser() if override else Path(__file__).parent / "recordings"
 
 
 def activate(mode: str, recordings=None, *, name: str | None = None) -> None:
@@ -100,68 +134,150 @@ def activate(mode: str, recordings=None, *, name: str | None = None) -> None:
     folder already in use, else :func:`recordings_dir`. ``name`` (record mode) is the
     file stem, default ``MICRONS_RECORD_NAME`` or ``recording``.
 
-    >>> activate("replay")            # every CAVE request now answered from recordings/
+    >>> activate("offline")           # answered without a network from now on
     >>> activate("live")              # back to the network
     """
-    global _active_mode, _active_folder, _active_name
-    if mode not in MODES:
-        raise ModeError(f"mode={mode!r} is not a mode. Use one of: {', '.join(MODES)}.")
-    if mode == "live":
+    mode = normalize_mode(mode)
+    with STATE.lock:
+        if mode == "live":
+            _deactivate()
+            return
+        same_mode = mode == STATE.mode
+        folder = Path(recordings) if recordings is not None else None
+        folder = folder or (STATE.folder if same_mode else None) or recordings_dir()
+        if mode == "record":
+            name = name or (STATE.name if same_mode else None)
+            name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
+        if same_mode and folder == STATE.folder and name == STATE.name:
+            return  # e.g. connect() in a process that import already switched
+        _check_folder(mode, folder)
         _deactivate()
-        return
-    same_mode = mode == _active_mode
-    folder = Path(recordings) if recordings is not None else None
-    folder = folder or (_active_folder if same_mode else None) or recordings_dir()
-    if mode == "record":
-        name = name or (_active_name if same_mode else None)
-        name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
-    if same_mode and folder == _active_folder and name == _active_name:
-        return  # e.g. connect() in a process that import already switched
-    _deactivate()
-    if mode == "replay":
-        _enter_replay(folder)
-        _show_notice(folder)
-    else:
-        _enter_record(folder, name)
-    _active_mode, _active_folder, _active_name = mode, folder, name
+        if mode == "record":
+            _enter_record(folder, name)
+        else:
+            _enter_replay(folder, offline=mode == "offline")
+            _show_notice(mode, folder)
+        STATE.mode, STATE.folder, STATE.name = mode, folder, name
+
+
+@contextlib.contextmanager
+def using(mode: str, recordings=None, *, name: str | None = None):
+    """Switch to ``mode`` for a block, then back to the mode (and folder) in force before.
+
+    >>> with using("replay"):
+    ...     client = connect()
+    """
+    with STATE.lock:
+        previous = (STATE.mode, STATE.folder, STATE.name)
+    activate(mode, recordings, name=name)
+    try:
+        yield
+    finally:
+        before, folder, old_name = previous
+        if before == "live":
+            activate("live")
+        else:
+            activate(before, folder, name=old_name)
 
 
 def activate_from_environment() -> None:
-    """Activate the mode named by ``MICRONS_MODE`` (called by ``import microns_helpers``)."""
-    mode = current_mode()
-    if mode != _active_mode:
-        activate(mode)
+    """Activate the mode named by ``MICRONS_MODE`` (called by ``import microns_helpers``).
+
+    A bad setting never breaks the import: it is said once on stderr, the process stays
+    live, and ``connect()`` raises the ModeError where the mode is used.
+    """
+    try:
+        mode = current_mode()
+        if mode != STATE.mode:
+            activate(mode)
+    except ModeError as err:
+        print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
 
 
-# --- replay -----------------------------------------------------------------------
+def _check_folder(mode: str, folder: Path) -> None:
+    if mode in ("replay", "offline") and not folder.is_dir():
+        told = os.environ.get("MICRONS_RECORDINGS", "").strip()
+        where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
+        raise ModeError(
+            f"{where} names {folder}, which does not exist. Point MICRONS_RECORDINGS at a "
+            "folder of recordings (or unset it to use the book's own)."
+        )
 
 
-def _enter_replay(folder: Path) -> None:
-    from ._cassette import ReplayCassette
-
-    _enter(ReplayCassette, path=str(folder), before_record_request=_stored_request)
+# --- replay and offline ---------------------------------------------------------------
 
 
-def replay_notice(folder: Path | None = None) -> str:
-    """The one line printed when replay starts: where outputs come from, how to go live."""
+def _enter_replay(folder: Path, *, offline: bool) -> None:
+    from ._cassette import OfflineCassette, ReplayCassette
+
+    cassette_class = OfflineCassette if offline else ReplayCassette
+    _enter(cassette_class, path=str(folder), before_record_request=_stored_request)
+    if offline:
+        _wrap_send(_offline_route)
+
+
+def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
+    """The one line printed when replay or offline starts: where answers come from."""
     from ._cassette import read_manifest
 
     sources = {entry.get("source") for entry in read_manifest(folder or recordings_dir()).values()}
     words = " and ".join(_SOURCE_WORDS.get(s, str(s)) for s in sorted(sources, key=str))
     origin = f"from {words}" if words else "of unknown origin (no manifest.json)"
+    if mode == "offline":
+        return (
+            f"Offline: recorded responses ({origin[5:] if words else 'none'}) answer first, the "
+            "package's sample data (partly synthetic) the rest; for live data set "
+            "MICRONS_MODE=live and add a token (see Setup)."
+        )
     return (
         f"Replaying recorded responses {origin}; for live data set MICRONS_MODE=live "
         "and add a token (see Setup)."
     )
 
 
-def _show_notice(folder: Path) -> None:
-    # Once per process: it lands in the first output of every chapter, so one line,
-    # and no date (re-recording one chapter must not change the others' outputs).
-    global _notice_shown
-    if not _notice_shown:
-        _notice_shown = True
-        print(replay_notice(folder))
+def _show_notice(mode: str, folder: Path) -> None:
+    # Once per process and mode: it lands in the first output of every chapter, so one
+    # line, and no date (re-recording one chapter must not change the others' outputs).
+    if mode not in STATE.notices_shown:
+        STATE.notices_shown.add(mode)
+        print(replay_notice(folder, mode))
+
+
+def _offline_route(request):
+    """Where an offline request goes: None (the recordings answer it), or the sample service."""
+    from vcr.request import Request
+
+    if not any(request.url == h or request.url.startswith(h + "/") for h in PUBLIC_HOSTS):
+        return None
+    cassette = STATE.cassette
+    if cassette is not None and cassette.has_recording(
+        Request(request.method, request.url, request.body, dict(request.headers))
+    ):
+        return None
+    url = _sample_service_url()
+    public = next(h for h in PUBLIC_HOSTS if request.url.startswith(h))
+    _flag_sample_answer(request.method, request.url[len(public) :])
+    return url + request.url[len(public) :], None
+
+
+def _sample_service_url() -> str:
+    with STATE.lock:
+        if STATE.sample_service is None:
+            from .sample import SampleService
+
+            STATE.sample_service = SampleService(local_server=PUBLIC_LOCAL).start()
+        return STATE.sample_service.url
+
+
+def _flag_sample_answer(method: str, path_and_query: str) -> None:
+    """One short line on stderr per distinct request the sample service answers."""
+    path = urlsplit(path_and_query).path
+    key = (method, path)
+    with STATE.lock:
+        if key in STATE.flagged:
+            return
+        STATE.flagged.add(key)
+    print(f"offline, answered by the sample data: {method} {path}", file=sys.stderr)
 
 
 # --- record -----------------------------------------------------------------------
@@ -174,8 +290,8 @@ def _record_target() -> str | None:
     url = urlsplit(target)
     if url.scheme not in ("http", "https") or url.hostname not in _LOOPBACK_HOSTS:
         raise ModeError(
-            f"MICRONS_RECORD_TARGET={target!r} is not a loopback stand-in. "
-            "Set it to the stand-in's URL, like http://127.0.0.1:8000, or unset it to record live."
+            f"MICRONS_RECORD_TARGET={target!r} is not a loopback sample service. Set it to "
+            "the service's URL, like http://127.0.0.1:8000, or unset it to record live."
         )
     return target
 
@@ -184,19 +300,21 @@ def _enter_record(folder: Path, name: str) -> None:
     from ._cassette import RecordCassette
 
     target = _record_target()
-    token = os.environ.get("CAVE_TOKEN")
+    token = os.environ.get("CAVE_TOKEN", "").strip()
     if token:
-        _secrets.add(token)
+        STATE.secrets.add(token)
     forbidden = []
     if target:
         # Everything stored must name the public hosts; a live server's data is left alone.
         forbidden = ["127.0.0.1", "localhost", urlsplit(target).netloc]
-        _redirect_to(target)
+        _wrap_send(lambda request: _record_route(request, target))
+    path = folder / f"{name}.json"
     _enter(
         RecordCassette,
-        path=str(folder / f"{name}.json"),
+        path=str(path),
+        carried=STATE.recorded.setdefault(path.resolve(), []),
         source=SOURCE_STANDIN if target else SOURCE_LIVE,
-        secrets=_secrets,
+        secrets=STATE.secrets,
         forbidden=forbidden,
         before_record_request=_stored_request,
         before_record_response=lambda response: _stored_response(response, target),
@@ -204,40 +322,76 @@ def _enter_record(folder: Path, name: str) -> None:
     _save_after_each_cell()
 
 
+def _record_route(request, target: str):
+    """Send requests for the public hosts to the sample service at ``target``.
+
+    The recorder then sees the loopback URL plus a header naming the public origin, and
+    stores the latter.
+    """
+    for public in PUBLIC_HOSTS:
+        if request.url == public or request.url.startswith(public + "/"):
+            return target + request.url[len(public) :], public
+    return None
+
+
 def _save_after_each_cell() -> None:
     """Write the recording after every notebook cell and at exit (once per process)."""
-    global _flush_registered
-    if _flush_registered:
+    if STATE.flush_registered:
         return
-    _flush_registered = True
-    atexit.register(_flush)
+    STATE.flush_registered = True
+    atexit.register(flush)
     shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
     if shell is not None:
-        shell.events.register("post_run_cell", lambda *_: _flush())
+        shell.events.register("post_run_cell", _flush_after_cell)
 
 
-def _redirect_to(target: str) -> None:
-    """Send requests for the public hosts to the stand-in at ``target``.
+def _flush_after_cell(*_):
+    # IPython swallows exceptions of post-cell hooks; a refused save must not pass unseen.
+    try:
+        flush()
+    except Exception as err:
+        print(f"microns_helpers: the recording was not saved: {err}", file=sys.stderr)
+        with STATE.lock:
+            STATE.save_failed = str(err)
+        raise
 
-    Done in requests' transport adapter, above vcrpy: the recorder then sees the
-    loopback URL plus a header naming the public origin, and stores the latter.
+
+def flush() -> None:
+    """Write the recording now, if anything new was recorded (record mode only)."""
+    cassette = STATE.cassette
+    if cassette is not None and STATE.mode == "record":
+        cassette.flush()
+
+
+# --- requests' transport, above vcrpy ---------------------------------------------------
+
+
+def _wrap_send(route) -> None:
+    """Let ``route(request)`` redirect requests before they reach vcrpy's patched sockets.
+
+    ``route`` returns None (leave the request alone) or ``(new_url, origin)``; a non-empty
+    ``origin`` is sent along in a header so the recorder can store the public URL.
     """
-    global _original_send
     import requests.adapters
 
     original = requests.adapters.HTTPAdapter.send
 
     def send(self, request, *args, **kwargs):
-        for public in (PUBLIC_GLOBAL, PUBLIC_LOCAL):
-            if request.url == public or request.url.startswith(public + "/"):
-                request = request.copy()
-                request.url = target + request.url[len(public) :]
-                request.headers[_ORIGIN_HEADER] = public
-                break
-        return original(self, request, *args, **kwargs)
+        routed = route(request)
+        if routed is None:
+            return original(self, request, *args, **kwargs)
+        url, origin = routed
+        public_url = request.url
+        request = request.copy()
+        request.url = url
+        if origin:
+            request.headers[_ORIGIN_HEADER] = origin
+        response = original(self, request, *args, **kwargs)
+        response.url = public_url  # errors and redirects name the public address
+        return response
 
     requests.adapters.HTTPAdapter.send = send
-    _original_send = original
+    STATE.original_send = original
 
 
 # --- what is stored -----------------------------------------------------------------
@@ -246,8 +400,8 @@ def _redirect_to(target: str) -> None:
 def _stored_request(request):
     """The request as stored and matched: public URL, no headers, no token; or None.
 
-    None means "not ours": loopback traffic that was not redirected by us passes
-    through unrecorded (a test's own stand-in server, in any mode).
+    None means "not ours": loopback traffic that was not redirected by the recorder passes
+    through unrecorded (a test's own sample service, or offline mode's).
     """
     from vcr.request import Request
 
@@ -264,7 +418,7 @@ def _stored_request(request):
             for key, value in parse_qsl(url.query, keep_blank_values=True)
         ]
     )
-    uri = _scrub_text(urlunsplit((url.scheme, url.netloc, url.path, query, "")))
+    uri = scrub_text(urlunsplit((url.scheme, url.netloc, url.path, query, "")))
     return Request(request.method, uri, _scrub_body(request.body), {})
 
 
@@ -273,7 +427,7 @@ def _stored_response(response: dict, target: str | None) -> dict:
     headers = {}
     for key, values in response["headers"].items():
         if key.lower() in _KEPT_RESPONSE_HEADERS or "notice" in key.lower():
-            headers[key] = [_scrub_text(_public(v, target)) for v in values]
+            headers[key] = [scrub_text(_public(v, target)) for v in values]
     body = response["body"]["string"]
     if target and body:
         body = _public(body, target)
@@ -283,7 +437,7 @@ def _stored_response(response: dict, target: str | None) -> dict:
 
 
 def _public(value, target):
-    """Replace the stand-in's base URL by the public local server, in text or bytes."""
+    """Replace the sample service's base URL by the public local server, in text or bytes."""
     if not target:
         return value
     if isinstance(value, bytes):
@@ -292,28 +446,38 @@ def _public(value, target):
 
 
 def _learn_secrets(headers) -> None:
+    from urllib.parse import unquote
+
     auth = headers.get("Authorization") or ""
     if auth.lower().startswith("bearer "):
-        _secrets.add(auth.split(" ", 1)[1].strip())
+        STATE.secrets.add(auth.split(" ", 1)[1].strip())
     for match in re.finditer(r"middle_auth_token=([^;\s]+)", headers.get("Cookie") or ""):
-        _secrets.add(match.group(1))
-    _secrets.discard("")
+        STATE.secrets.add(match.group(1))
+        STATE.secrets.add(unquote(match.group(1)))
+    STATE.secrets.discard("")
 
 
-def _scrub_text(text: str) -> str:
-    for secret in _secrets:
-        text = text.replace(secret, _REDACTED)
+def scrub_text(text: str) -> str:
+    """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
+    from urllib.parse import quote
+
+    for secret in list(STATE.secrets):
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            text = text.replace(form, _REDACTED)
     return text
 
 
 def _scrub_body(body):
     """The body with every known token replaced, and token-named JSON fields redacted."""
+    from urllib.parse import quote
+
     if not body:
         return body
     if isinstance(body, str):
         body = body.encode("utf-8")
-    for secret in _secrets:
-        body = body.replace(secret.encode(), _REDACTED.encode())
+    for secret in list(STATE.secrets):
+        for form in {secret, quote(secret, safe=""), quote(secret)}:
+            body = body.replace(form.encode(), _REDACTED.encode())
     if any(name.encode() in body for name in _TOKEN_NAMES):
         try:
             parsed = json.loads(body)
@@ -340,32 +504,31 @@ def _scrub_json(value):
 
 
 def _enter(cassette_class, **kwargs) -> None:
-    global _context, _cassette
-    from ._cassette import serialize_connection_setup
+    from ._compat import serialize_connection_setup
 
     serialize_connection_setup()
     context = cassette_class.use(**kwargs)
-    _cassette = context.__enter__()
-    _context = context
+    STATE.cassette = context.__enter__()
+    STATE.context = context
 
 
 def _deactivate() -> None:
-    """Leave the current mode: save, unpatch, restore requests' adapter."""
-    global _context, _cassette, _original_send, _active_mode, _active_folder, _active_name
-    context, _context, _cassette = _context, None, None
-    _active_mode, _active_folder, _active_name = "live", None, None
+    """Leave the current mode: save, unpatch, restore requests' adapter, stop the service."""
+    with STATE.lock:
+        context, cassette = STATE.context, STATE.cassette
+        service, send = STATE.sample_service, STATE.original_send
+        STATE.context = STATE.cassette = STATE.sample_service = STATE.original_send = None
+        mode = STATE.mode
+        STATE.mode, STATE.folder, STATE.name = "live", None, None
     try:
-        if context is not None:
-            context.__exit__(None, None, None)  # may refuse to save: a token in it
+        if mode == "record" and cassette is not None:
+            cassette.flush()  # may refuse to save: a token in it
     finally:
-        if _original_send is not None:
+        if context is not None:
+            context.__exit__(None, None, None)
+        if send is not None:
             import requests.adapters
 
-            requests.adapters.HTTPAdapter.send = _original_send
-            _original_send = None
-
-
-def _flush() -> None:
-    """Write the recording now, if anything new was recorded (record mode only)."""
-    if _cassette is not None and _active_mode == "record":
-        _cassette._save()
+            requests.adapters.HTTPAdapter.send = send
+        if service is not None:
+            service.stop()

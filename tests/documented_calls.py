@@ -71,12 +71,12 @@ def record_from_standin(folder, home, token: str, *, name="documented_calls", co
     from unittest import mock
 
     from microns_helpers import recording
-    from tests.standin import StandIn
+    from microns_helpers.sample import SampleService
 
     secrets_dir = Path(home) / ".cloudvolume" / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": token}))
-    with StandIn(local_server=recording.PUBLIC_LOCAL, required_token=token) as standin:
+    with SampleService(local_server=recording.PUBLIC_LOCAL, required_token=token) as standin:
         env = {
             "HOME": str(home),
             "CAVE_TOKEN": token,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from microns_helpers.client import version_tuple
-from tests.standin import StandIn
+from microns_helpers.sample import SampleService
 
 REPO = Path(__file__).resolve().parent.parent
 STEP = REPO / "tests" / "matrix" / "connect_step.py"
@@ -53,7 +53,7 @@ def test_documented_init_and_connect(interpreter, tmp_path):
                 f"{OLD_PYTHON.relative_to(REPO)} is missing: run `make test`, which builds it "
                 "(caveclient 5.23.0, from requirements-caveclient523.txt)."
             )
-    with StandIn(bulk_metadata_without_reference=True) as s:
+    with SampleService(bulk_metadata_without_reference=True) as s:
         raw = run_step(python, "raw", s.url, tmp_path)
         connected = run_step(python, "connect", s.url, tmp_path)
 

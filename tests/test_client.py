@@ -25,7 +25,7 @@ from microns_helpers.errors import (
     VersionNotAvailableError,
 )
 from tests.conftest import closed_port
-from tests.standin import StandIn
+from microns_helpers.sample import SampleService
 
 # A token nobody could mistake for anything else; it must never come back out.
 PLANTED_TOKEN = "planted-0f1e2d3c-NEVER-PRINT-4b5a6978"
@@ -50,7 +50,7 @@ def save_token_file(home: Path, token: str) -> None:
 
 
 def test_connect_pins_the_version_and_the_documented_calls_work(home):
-    with StandIn() as s:
+    with SampleService() as s:
         client = connect(server_address=s.url)
         assert client.materialize.version == 1078
         assert ("GET", VERSIONS_PATH) in s.requests
@@ -70,7 +70,7 @@ def test_connect_pins_the_version_and_the_documented_calls_work(home):
 
 
 def test_connect_makes_the_same_requests_as_the_documented_init(home):
-    with StandIn() as s:
+    with SampleService() as s:
         raw = caveclient.CAVEclient(
             "minnie65_public", server_address=s.url, write_server_cache=False
         )
@@ -82,7 +82,7 @@ def test_connect_makes_the_same_requests_as_the_documented_init(home):
 
 def test_microns_version_replaces_the_default_but_not_a_version_passed(home, monkeypatch):
     monkeypatch.setenv("MICRONS_VERSION", "1181")
-    with StandIn() as s:
+    with SampleService() as s:
         assert connect(server_address=s.url).materialize.version == 1181
         assert connect(version=1078, server_address=s.url).materialize.version == 1078
 
@@ -96,7 +96,7 @@ def test_a_microns_version_that_is_no_number_is_named(home, monkeypatch):
 def test_the_timeout_ends_with_connect(home, monkeypatch):
     """Queries after connect() are not cut short, and caveclient is left as it was."""
     monkeypatch.setenv("MICRONS_TIMEOUT", "0.2")
-    with StandIn() as s:
+    with SampleService() as s:
         client = connect(server_address=s.url)
         s.delay = 0.5  # slower than MICRONS_TIMEOUT from now on
         assert "nucleus_detection_v0" in client.materialize.get_tables()
@@ -115,7 +115,7 @@ def test_the_token_is_found_in_each_place(home, monkeypatch, where):
         save_token_file(home, PLANTED_TOKEN)
     token = PLANTED_TOKEN if where == "argument" else None
     assert find_token(token) == (PLANTED_TOKEN, where)
-    with StandIn(required_token=PLANTED_TOKEN) as s:
+    with SampleService(required_token=PLANTED_TOKEN) as s:
         assert connect(server_address=s.url, token=token).materialize.version == 1078
 
 
@@ -127,7 +127,7 @@ def test_the_argument_wins_over_cave_token_which_wins_over_the_file(home, monkey
 
 
 def test_no_token_says_how_to_get_one(home):
-    with StandIn(required_token=PLANTED_TOKEN) as s, pytest.raises(NoTokenError) as caught:
+    with SampleService(required_token=PLANTED_TOKEN) as s, pytest.raises(NoTokenError) as caught:
         connect(server_address=s.url)
     message = str(caught.value)
     assert "client.auth.setup_token(make_new=True)" in message
@@ -140,7 +140,7 @@ def test_a_rejected_token_names_where_it_came_from(home, monkeypatch, where):
     if where == "CAVE_TOKEN":
         monkeypatch.setenv("CAVE_TOKEN", "an-old-token")
     token = "an-old-token" if where == "argument" else None
-    with StandIn(required_token=PLANTED_TOKEN) as s, pytest.raises(TokenRejectedError) as caught:
+    with SampleService(required_token=PLANTED_TOKEN) as s, pytest.raises(TokenRejectedError) as caught:
         connect(server_address=s.url, token=token)
     message = str(caught.value)
     assert "HTTP 403" in message and "setup_token(make_new=True)" in message
@@ -151,14 +151,14 @@ def test_a_rejected_token_names_where_it_came_from(home, monkeypatch, where):
 
 
 def test_unknown_datastack_lists_the_known_ones(home):
-    with StandIn() as s, pytest.raises(UnknownDatastackError) as caught:
+    with SampleService() as s, pytest.raises(UnknownDatastackError) as caught:
         connect("minnie99_public", server_address=s.url)
     assert "'minnie99_public'" in str(caught.value)
     assert "It knows: minnie65_public." in str(caught.value)
 
 
 def test_a_version_no_longer_served_lists_the_versions_and_how_to_choose(home):
-    with StandIn(versions=VERSIONS_2026) as s, pytest.raises(VersionNotAvailableError) as caught:
+    with SampleService(versions=VERSIONS_2026) as s, pytest.raises(VersionNotAvailableError) as caught:
         connect(server_address=s.url)
     message = str(caught.value)
     assert "Available versions: 117, 943, 1300, 1507, 1621, 1718." in message
@@ -177,7 +177,7 @@ def test_a_closed_port_is_unreachable(home):
 
 def test_a_silent_server_times_out_within_the_limit(home, monkeypatch):
     monkeypatch.setenv("MICRONS_TIMEOUT", "0.2")
-    with StandIn(delay=1.0) as s:
+    with SampleService(delay=1.0) as s:
         started = time.perf_counter()
         with pytest.raises(ServerUnreachableError) as caught:
             connect(server_address=s.url)
@@ -199,7 +199,7 @@ def test_a_bad_timeout_setting_is_named(home, monkeypatch):
 )
 def test_a_server_too_old_for_this_caveclient(home):
     with (
-        StandIn(materialize_server_version="4.0.0") as s,
+        SampleService(materialize_server_version="4.0.0") as s,
         pytest.raises(ServerIncompatibleError) as caught,
     ):
         connect(server_address=s.url)
@@ -220,7 +220,7 @@ def test_a_caveclient_that_cannot_be_imported(home, monkeypatch):
 
 
 def test_an_unknown_mode_fails_before_any_request(home):
-    with StandIn() as s, pytest.raises(ModeError):
+    with SampleService() as s, pytest.raises(ModeError):
         connect(server_address=s.url, mode="offline")
     assert s.requests == []
 
@@ -239,7 +239,7 @@ def test_errors_come_without_a_chained_traceback(home):
 def test_the_home_folder_is_left_untouched(home):
     save_token_file(home, PLANTED_TOKEN)
     before = tree(home)
-    with StandIn() as s:
+    with SampleService() as s:
         connect(server_address=s.url)
         assert tree(home) == before
         assert not (home / SERVER_MAP).exists()
@@ -259,16 +259,16 @@ def test_the_token_never_shows(home, monkeypatch, caplog):
         err = caught.value
         seen.extend([str(err), repr(err), "".join(traceback.format_exception(err))])
 
-    with StandIn(required_token="another-token") as s:
+    with SampleService(required_token="another-token") as s:
         failure(TokenRejectedError, s)
-    with StandIn(required_token=PLANTED_TOKEN) as s:
+    with SampleService(required_token=PLANTED_TOKEN) as s:
         failure(UnknownDatastackError, s, datastack="minnie99_public")
         client = connect(server_address=s.url, token=PLANTED_TOKEN)
         seen.extend([repr(client), str(client)])
-    with StandIn(required_token=PLANTED_TOKEN, versions=VERSIONS_2026) as s:
+    with SampleService(required_token=PLANTED_TOKEN, versions=VERSIONS_2026) as s:
         failure(VersionNotAvailableError, s)
     monkeypatch.setenv("MICRONS_TIMEOUT", "0.1")
-    with StandIn(required_token=PLANTED_TOKEN, delay=0.5) as s:
+    with SampleService(required_token=PLANTED_TOKEN, delay=0.5) as s:
         failure(ServerUnreachableError, s)
     seen.extend(record.getMessage() for record in caplog.records)
     assert len(seen) > 10

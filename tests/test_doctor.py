@@ -10,7 +10,7 @@ from pathlib import Path
 
 from microns_helpers import cli, recording
 from tests.conftest import closed_port
-from tests.standin import StandIn
+from microns_helpers.sample import SampleService
 
 REPO = Path(__file__).resolve().parent.parent
 PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"
@@ -31,7 +31,7 @@ def line(lines, words):
 
 def test_a_good_setup_passes(home, monkeypatch, capsys):
     monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
-    with StandIn(required_token=PLANTED_TOKEN) as s:
+    with SampleService(required_token=PLANTED_TOKEN) as s:
         started = time.perf_counter()
         status, lines = doctor(capsys, "--server-address", s.url)
         elapsed = time.perf_counter() - started
@@ -51,7 +51,7 @@ def test_a_token_in_the_secret_file_is_found(home, capsys):
     secrets = home / ".cloudvolume" / "secrets"
     secrets.mkdir(parents=True)
     (secrets / "cave-secret.json").write_text(f'{{"token": "{PLANTED_TOKEN}"}}')
-    with StandIn(required_token=PLANTED_TOKEN) as s:
+    with SampleService(required_token=PLANTED_TOKEN) as s:
         status, lines = doctor(capsys, "--server-address", s.url)
     assert status == 0
     assert line(lines, "CAVE token found in").endswith("caveclient's secret file")
@@ -59,7 +59,7 @@ def test_a_token_in_the_secret_file_is_found(home, capsys):
 
 
 def test_a_missing_token_blocks_live_use(home, capsys):
-    with StandIn(required_token=PLANTED_TOKEN) as s:
+    with SampleService(required_token=PLANTED_TOKEN) as s:
         status, lines = doctor(capsys, "--server-address", s.url)
         assert line(lines, f"server {s.url}").startswith("✓ ")
     assert status == 1
@@ -79,7 +79,7 @@ def test_an_unreachable_server_blocks_live_use(home, monkeypatch, capsys):
 
 
 def test_a_version_no_longer_served_is_reported_with_the_choices(home, capsys):
-    with StandIn(versions=[1300, 117, 1718]) as s:
+    with SampleService(versions=[1300, 117, 1718]) as s:
         status, lines = doctor(capsys, "--server-address", s.url, "--version", "1078")
     assert status == 1
     version_line = line(lines, "version 1078 of minnie65_public")
@@ -88,7 +88,7 @@ def test_a_version_no_longer_served_is_reported_with_the_choices(home, capsys):
 
 def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):
     monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
-    with StandIn() as s:
+    with SampleService() as s:
         status, lines = doctor(
             capsys, "--server-address", s.url, "--datastack", "minnie65_public", "--version", "1181"
         )
@@ -103,7 +103,7 @@ def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys,
     # Record connect() from the stand-in into a folder of our own, then replay it.
     folder = tmp_path / "recordings"
     monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
-    with StandIn(local_server=recording.PUBLIC_LOCAL) as s:
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as s:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", s.url)
         from microns_helpers import connect
 

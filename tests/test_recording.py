@@ -20,7 +20,7 @@ import requests
 from microns_helpers import recording
 from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
 from tests.documented_calls import record_from_standin, run_documented_calls
-from tests.standin import StandIn
+from microns_helpers.sample import SampleService
 
 try:
     from microns_helpers import connect
@@ -119,7 +119,7 @@ def test_a_token_in_a_query_string_or_body_is_scrubbed_and_still_replays(tmp_pat
     url = recording.PUBLIC_GLOBAL + f"/info/api/v2/datastack/full/minnie65_public?token={secret}"
     post = recording.PUBLIC_GLOBAL + "/schema/api/v2/types"
     body = {"note": f"copied {secret} here", "middle_auth_token": secret}
-    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
         monkeypatch.setenv("CAVE_TOKEN", secret)
         recording.activate("record", recordings=tmp_path, name="query_token")
@@ -147,7 +147,7 @@ def test_arrow_bodies_survive_byte_for_byte(tmp_path, monkeypatch):
         recording.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1078"
         "/table/nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True"
     )
-    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
         recording.activate("record", recordings=tmp_path, name="arrow")
         live = requests.post(url, json={"limit": 5})
@@ -279,7 +279,7 @@ def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
 
 def test_loopback_traffic_passes_through_replay(replaying):
     # Other tests run their own stand-in while MICRONS_MODE=replay: it must still answer.
-    with StandIn() as standin:
+    with SampleService() as standin:
         answer = requests.get(standin.url + "/info/api/v2/datastack/full/minnie65_public")
     assert answer.status_code == 200
     assert ("GET", "/info/api/v2/datastack/full/minnie65_public") in standin.requests
@@ -330,7 +330,7 @@ def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    with StandIn(local_server=recording.PUBLIC_LOCAL) as standin:
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
         for path in ("/info/version", "/materialize/version"):
             recording.activate("record", recordings=tmp_path / "rec", name="again")

@@ -1,15 +1,15 @@
-"""Serve the stand-in in the foreground: ``python -m tests.standin [--port N]``."""
+"""Serve the sample CAVE service in the foreground: ``python -m microns_helpers.sample``."""
 
 import argparse
 import time
 
-from .server import StandIn
+from .server import SampleService
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.standin",
-        description="Serve the loopback stand-in of the CAVE services until Ctrl-C.",
+        prog="python -m microns_helpers.sample",
+        description="Serve the sample CAVE service on 127.0.0.1 until Ctrl-C.",
     )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("--token", default=None, help="require this token (default: none)")
@@ -20,12 +20,12 @@ def main(argv=None) -> int:
         "then hits its RecursionError)",
     )
     args = parser.parse_args(argv)
-    with StandIn(
+    with SampleService(
         port=args.port,
         required_token=args.token,
         bulk_metadata_without_reference=args.bulk_metadata_without_reference,
     ) as s:
-        print(f"CAVE stand-in serving minnie65_public sample data at {s.url}", flush=True)
+        print(f"Sample CAVE service (minnie65_public sample data) at {s.url}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             while True:

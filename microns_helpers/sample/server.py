@@ -1,16 +1,19 @@
-"""A loopback stand-in of the CAVE services: a real HTTP server on 127.0.0.1.
+"""The sample CAVE service: a real HTTP server on 127.0.0.1 that answers like the live one.
 
-It serves the global routes (info, schema, auth) and the local ones (materialize) on one port,
-with the formats caveclient 5.23.0 and 8.2.1 read: JSON, and Arrow IPC streams with ZSTD
-buffers (``Content-Type: data.arrow``) for query results. It applies the filters, selects,
-limits, resolutions and joins it receives to the sample data of ``sample_data/``.
+It serves the global routes (info, schema, auth) and the local ones (materialize, and the
+chunkedgraph routes of root-id lineage) on one port, with the formats caveclient 5.17 to 8.2
+read: JSON, and Arrow IPC streams with ZSTD buffers (``Content-Type: data.arrow``) for query
+results. It applies the filters, selects, limits, resolutions and joins it receives to the
+sample dataset of ``dataset/``, and it mirrors the live service of late 2026: the valid and
+the expired versions, the version metadata, HTTP 410 for data at an expired version and 404
+for a version that never existed (../shared/reference/live-service-2026.md in the repository).
 
 Example::
 
     from caveclient import CAVEclient
-    with StandIn() as s:
+    with SampleService() as s:
         client = CAVEclient("minnie65_public", server_address=s.url, write_server_cache=False)
-        client.materialize.version = 1078
+        client.materialize.version = 1300
         client.materialize.query_table("nucleus_detection_v0", limit=10)
 """
 
@@ -25,13 +28,16 @@ import time
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlsplit
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .data import QueryError, SampleData, load_sample_data
+from .engine import QueryError, SampleData, load_sample_data
+from .lineage import from_epoch
 
-# The versions listed by the real service in 2024-10 (FACTS.md, TUT-1181), in server order.
-REAL_VERSIONS_2024_10 = (1078, 117, 661, 343, 1181, 795, 943)
+# What the chunkedgraph answers to /segmentation/api/version: a release that caveclient's
+# version constraints on the lineage routes accept (">=2.17.0" on the 2.x line).
+CHUNKEDGRAPH_SERVER_VERSION = "2.21.1"
 
 # caveclient 8 refuses to query a materialization server older than 5.13.0
 # (materializationengine.py, method_constraint=">=5.13.0"); the stand-in answers a version
@@ -39,23 +45,24 @@ REAL_VERSIONS_2024_10 = (1078, 117, 661, 343, 1181, 795, 943)
 DEFAULT_MATERIALIZE_SERVER_VERSION = "5.13.0"
 
 
-class StandIn:
-    """The stand-in server, started and stopped by ``with``.
+class SampleService:
+    """The sample service, started and stopped by ``with`` (or :meth:`start` / :meth:`stop`).
 
-    Options (all default to the real service's behaviour):
-    ``local_server`` what the datastack info advertises as ``local_server`` (None = this URL);
+    Options (all default to the live service's behaviour in late 2026):
+    ``local_server`` what the datastack info advertises as ``local_server`` (None = this URL;
+    offline mode and the recorder pass the public address and redirect to this one);
     ``bulk_metadata_without_reference`` drop ``nucleus_detection_v0`` from the bulk table
     metadata (the trigger of caveclient 5.17.1-5.23.0's RecursionError);
     ``required_token`` demand this token (Bearer header or ``middle_auth_token`` cookie):
     none -> 401, another -> 403; ``materialize_server_version`` answered by
-    ``GET /materialize/version``; ``versions`` the materialization versions listed;
-    ``delay`` seconds to wait before each answer; ``datastacks`` the datastack names served;
-    ``port`` 0 for a free port.
+    ``GET /materialize/version``; ``delay`` seconds to wait before each answer;
+    ``datastacks`` the datastack names served; ``port`` 0 for a free port.
 
     Example::
 
-        with StandIn(versions=[1300, 117]) as s:  # a service that no longer lists 1078
-            requests.get(s.url + "/materialize/api/versions").json()   # [2, 3]
+        with SampleService() as s:
+            requests.get(s.url + "/materialize/api/v3/datastack/minnie65_public/versions").json()
+            # [1300, 117, 943, 1507, 1621, 1718, 1822]
     """
 
     def __init__(
@@ -65,7 +72,6 @@ class StandIn:
         bulk_metadata_without_reference: bool = False,
         required_token: str | None = None,
         materialize_server_version: str = DEFAULT_MATERIALIZE_SERVER_VERSION,
-        versions=None,
         delay: float = 0.0,
         datastacks=("minnie65_public",),
         port: int = 0,
@@ -75,7 +81,6 @@ class StandIn:
         self.bulk_metadata_without_reference = bulk_metadata_without_reference
         self.required_token = required_token
         self.materialize_server_version = materialize_server_version
-        self.versions = [int(v) for v in (versions or REAL_VERSIONS_2024_10)]
         self.delay = float(delay)
         self.datastacks = tuple(datastacks)
         self.data = data or load_sample_data()
@@ -87,12 +92,12 @@ class StandIn:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> StandIn:
+    def start(self) -> SampleService:
         handler = type("Handler", (_Handler,), {"standin": self})
         self._server = _QuietServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="cave-standin", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="sample-service", daemon=True
         )
         self._thread.start()
         return self
@@ -104,7 +109,7 @@ class StandIn:
             self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> StandIn:
+    def __enter__(self) -> SampleService:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -113,7 +118,9 @@ class StandIn:
     @property
     def url(self) -> str:
         if self._server is None:
-            raise RuntimeError("The stand-in is not running: use `with StandIn() as s:`.")
+            raise RuntimeError(
+                "The sample service is not running: use `with SampleService() as s:`."
+            )
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -170,7 +177,7 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    standin: StandIn  # set on the subclass made by StandIn.start()
+    standin: SampleService  # set on the subclass made by SampleService.start()
 
     def log_message(self, *args):  # keep test output clean
         pass
@@ -228,20 +235,38 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for m, pattern, fn in ROUTES:
             match = pattern.match(parts.path)
             if match and m == method:
-                body = json.loads(raw) if raw else {}
-                return fn(self.standin, args=args, body=body, **match.groupdict())
-        return error(404, f"The requested URL {parts.path} was not found on the stand-in.")
+                return fn(self.standin, args=args, body=_json_body(raw), raw=raw, **match.groupdict())
+        return error(404, f"The requested URL {parts.path} was not found on the sample service.")
 
 
-def _check_datastack(s: StandIn, ds: str):
+def _json_body(raw: bytes):
+    """The request body as JSON, or {} when there is none or it is binary (roots_binary)."""
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _true(value) -> bool:
+    return str(value).lower() in ("true", "1", "t", "yes")
+
+
+def _check_datastack(s: SampleService, ds: str):
     if ds not in s.datastacks:
         raise QueryError(404, f"datastack {ds} not found")
 
 
-def _check_version(s: StandIn, ds: str, v: str) -> int:
+def _check_version(s: SampleService, ds: str, v: str) -> int:
+    """The version of a data request: 404 if it never existed, 410 once it has expired."""
     _check_datastack(s, ds)
-    if int(v) not in s.versions:
-        raise QueryError(404, f"Analysis version {v} not found")
+    record = s.data.version_record(int(v))
+    if record is None:
+        raise QueryError(404, f"version {v} not found in {ds}")
+    if not record["valid"]:
+        # MaterializationEngine, blueprints/client/common.py (get_flat_model)
+        raise QueryError(410, "This materialization version is not available")
     return int(v)
 
 
@@ -306,7 +331,7 @@ def auth_user(s, **_):
     return json_reply(
         {
             "id": 1,
-            "name": "stand-in learner",
+            "name": "sample-service learner",
             "email": "learner@example.org",
             "admin": False,
             "groups": ["default"],
@@ -328,40 +353,31 @@ def mat_server_version(s, **_):
 
 
 @route("GET", _MAT + r"/versions")
-def mat_versions(s, ds, **_):
+def mat_versions(s, ds, args, **_):
+    # Only valid versions, unless ?expired=True (api2.py, DatastackVersions.get).
     _check_datastack(s, ds)
-    return json_reply(s.versions)
+    return json_reply(s.data.listed_versions(expired=_true(args.get("expired"))))
 
 
 def _version_metadata(s, ds, v):
-    meta = s.data.versions.get(v)
-    if meta is None:  # a version the caller invented: give it a plausible record
-        meta = {
-            "version": v,
-            "time_stamp": "2024-06-05T10:10:01.203215",
-            "expires_on": "2124-06-05T10:10:01.203215",
-        }
-    return {
-        "id": v,
-        "datastack": ds,
-        "valid": True,
-        "status": "AVAILABLE",
-        "is_merged": True,
-        "parent_version": None,
-        **meta,
-    }
+    record = s.data.version_record(v)
+    return {"id": v, "datastack": ds, "is_merged": True, "parent_version": None, **record}
 
 
 @route("GET", _MAT + r"/version/" + _V)
 def mat_version_metadata(s, ds, v, **_):
-    v = _check_version(s, ds, v)
-    return json_reply(_version_metadata(s, ds, v))
+    # Answered for expired versions too (their record stays); 404 for one that never was.
+    _check_datastack(s, ds)
+    if s.data.version_record(int(v)) is None:
+        return json_reply("No version found", 404)
+    return json_reply(_version_metadata(s, ds, int(v)))
 
 
 @route("GET", _MAT + r"/metadata")
-def mat_versions_metadata(s, ds, **_):
+def mat_versions_metadata(s, ds, args, **_):
     _check_datastack(s, ds)
-    return json_reply([_version_metadata(s, ds, v) for v in s.versions])
+    versions = s.data.listed_versions(expired=_true(args.get("expired")))
+    return json_reply([_version_metadata(s, ds, v) for v in versions])
 
 
 @route("GET", _MAT + r"/version/" + _V + r"/tables")
@@ -393,7 +409,7 @@ def mat_count(s, ds, v, t, **_):
     v = _check_version(s, ds, v)
     if s.data.metadata(t, v) is None:
         raise QueryError(404, f"analysis table {t} not found for version {v} in datastack {ds}")
-    return json_reply(s.data.count(t))
+    return json_reply(s.data.count(t, v))
 
 
 @route("GET", _MAT + r"/version/" + _V + r"/views")
@@ -422,6 +438,87 @@ def mat_join_query(s, ds, v, args, body, **_):
         raise QueryError(400, "a join query needs exactly two tables")
     df, warnings, res = s.data.join_query(body, version=v, datastack=ds, args=args)
     return query_reply(df, warnings, res, args)
+
+
+# -- chunkedgraph (root ids over time) ---------------------------------------------------------
+
+_CG = r"/segmentation/api/v1/table/(?P<table_id>[^/]+)"
+
+
+@route("GET", r"/segmentation/api/versions")
+def cg_api_versions(s, **_):
+    return json_reply([0, 1])
+
+
+@route("GET", r"/segmentation/api/version")
+def cg_server_version(s, **_):
+    return json_reply(CHUNKEDGRAPH_SERVER_VERSION)
+
+
+def _check_cg_table(s, table_id):
+    expected = s.data.datastack_info["segmentation_source"].rstrip("/").split("/")[-1]
+    if table_id != expected:
+        raise QueryError(404, f"table {table_id} not found")
+
+
+def _moment(s, args, name="timestamp"):
+    """The time stamp a chunkedgraph request names (seconds since 1970), else now."""
+    import datetime
+
+    value = args.get(name)
+    return from_epoch(value) if value else datetime.datetime.now(datetime.timezone.utc)
+
+
+def _node_ids(body, key="node_ids"):
+    ids = body.get(key)
+    if not isinstance(ids, list):
+        raise QueryError(400, f"the request body needs a list {key!r}")
+    return [int(i) for i in ids]
+
+
+@route("POST", _CG + r"/is_latest_roots")
+def cg_is_latest_roots(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    moment = _moment(s, args)
+    return json_reply({"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(body)]})
+
+
+@route("POST", _CG + r"/root_timestamps")
+def cg_root_timestamps(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    lineage = s.data.lineage
+    if _true(args.get("latest")):
+        moment = _moment(s, args)
+        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(body)]
+    else:
+        stamps = [lineage.created(r) for r in _node_ids(body)]
+    return json_reply({"timestamp": [t.timestamp() for t in stamps]})
+
+
+@route("POST", _CG + r"/lineage_graph_multiple")
+def cg_lineage_graph(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    past = from_epoch(args["timestamp_past"]) if args.get("timestamp_past") else None
+    future = from_epoch(args["timestamp_future"]) if args.get("timestamp_future") else None
+    roots = _node_ids(body, "root_ids")
+    return json_reply(s.data.lineage.lineage_graph(roots, past, future))
+
+
+@route("GET", _CG + r"/past_id_mapping")
+def cg_past_ids(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    past = _moment(s, args, "timestamp_past")
+    return json_reply(s.data.lineage.past_ids(_node_ids(body, "root_ids"), past))
+
+
+@route("POST", _CG + r"/roots_binary")
+def cg_roots_binary(s, table_id, args, raw, **_):
+    # Body and answer are uint64 arrays (caveclient's ChunkedGraphClient.get_roots).
+    _check_cg_table(s, table_id)
+    supervoxels = np.frombuffer(raw, dtype=np.uint64).tolist()
+    roots = s.data.roots_of_supervoxels(supervoxels, _moment(s, args))
+    body = np.array(roots, dtype=np.uint64).tobytes()
+    return Reply(200, body, content_type="application/octet-stream")
 
 
 # -- query answers ---------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Build the stand-in's sample of minnie65_public: ``python -m tests.standin.build_sample_data``.
+"""Build the sample dataset of minnie65_public: ``python tools/build_sample_data.py``.
 
-Reads the published values in ``../shared/data`` (relative to the repository root; see its
-PROVENANCE.md and FACTS.md) and writes ``tests/standin/sample_data/``: real values where they
-were published, seeded synthetic rows elsewhere, at about 1 in 20 of the real cells.
+Reads the published values in ``../shared/data`` (beside the repository; see its PROVENANCE.md
+and FACTS.md) and writes ``microns_helpers/sample/dataset/``, the package data the sample
+service answers from: real values where they were published, seeded synthetic rows elsewhere,
+at about 1 in 20 of the real cells. The rows hold the root ids of version 1300; the root-id
+edits after it (``lineage.json``) give versions 1507 and 1718 their published root ids.
 Deterministic: the same inputs give byte-identical JSON and identical Parquet rows.
 """
 
@@ -17,15 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import SELECT_ORDER, columns_from_schema
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a clone: the package beside this folder
+
+from microns_helpers.sample import DELETED, SELECT_ORDER, columns_from_schema  # noqa: E402
 
 SEED = 20240605  # the day v1078 was frozen
 SCALE = 20  # about 1 in SCALE of the real cells
 RES = np.array([4, 4, 40])  # voxel size of every sample table, nm
 
-REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-OUT = Path(__file__).resolve().parent / "sample_data"
+OUT = REPO / "microns_helpers" / "sample" / "dataset"
+BASE_VERSION = 1300  # the rows hold this version's root ids
 
 EXAMPLE_NEURON = 864691135808473885  # the synapse_query example of the documentation
 PCG_NEURON = 864691136040432126  # real synapses from pcg_skel's test data
@@ -62,21 +67,21 @@ VOLUME_UM3 = {  # median, spread (log) of the synthetic nucleus volumes, after t
 }
 X_RANGE, Y_RANGE, Z_RANGE = (60_000, 385_000), (85_000, 285_000), (15_000, 27_500)
 
-PROOFREAD_STRATEGY_AXON_V1078 = {  # aggregates.json (SWDB24): all 1375 rows at v1078
-    "axon_column_truncated": 598,
-    "axon_partially_extended": 341,
-    "none": 213,
-    "axon_interareal": 146,
-    "axon_fully_extended": 77,
+TOP_PARTNERS_V1300 = {  # syn_count head of the example neuron's outputs (TUT-1300b)
+    864691135280056225: 20,
+    864691135617649257: 16,
+    864691134949547516: 15,
+    864691135784316467: 13,
+    864691136275521549: 11,
 }
-TOP_PARTNERS_V1181 = {  # syn_count head of the example neuron's outputs (TUT-1181b)
-    864691135865557118: 20,
-    864691135214122296: 16,
-    864691136578647572: 15,
-    864691136066504856: 13,
-    864691135841325283: 11,
-}
-N_OUTPUTS, N_OUTPUT_PARTNERS, N_INPUTS = 1498, 1035, 4628  # FACTS.md
+TAIL_PARTNERS_V1300 = [  # syn_count tail (single synapses) of the same frame
+    864691136913679601,
+    864691136923311076,
+    864691136923570404,
+    864691136924123364,
+    864691136973673244,
+]
+N_OUTPUTS, N_OUTPUT_PARTNERS, N_INPUTS = 1498, 1035, 4628  # FACTS.md, v1300
 N_INPUT_PARTNERS = 3500  # not published: an assumption, most inputs are single contacts
 
 NOTICES = {  # FACTS.md, "Table Owner Notice"
@@ -388,13 +393,18 @@ def build_cells(rng):
         add_merged_nucleus(r)
         allen_types[int(r.id_ref)] = r.cell_type
 
-    # v1181 BC head and tail, and the three-root rows (TUT-1181a), positions in voxels
-    bc = read_csv("v1181/aibs_metamodel_celltypes_v661__cell_type_BC__head5_tail5.csv")
-    roots3 = read_csv("v1181/aibs_metamodel_celltypes_v661__pt_root_id_3_roots.csv")
+    # v1300 BC head and tail, and the three-root rows (TUT-1300a), positions in voxels; then
+    # the BC rows shown only at v1718 (TUT-1718a), whose v1300 roots were not published: the
+    # v1718 root stands for both.
+    bc = read_csv("v1300/aibs_metamodel_celltypes_v661__cell_type_BC__head5_tail5.csv")
+    roots3 = read_csv("v1300/aibs_metamodel_celltypes_v661__pt_root_id_3_roots.csv")
+    bc_1718 = read_csv("v1718/aibs_metamodel_celltypes_v661__cell_type_BC__head5_tail5.csv")
+    bc_1718_only = bc_1718[~bc_1718["id"].isin(bc["target_id"])]
     for frame, bucket in (
         (bc.iloc[:5], order_ann_bc_head),
         (bc.iloc[5:], order_ann_bc_tail),
         (roots3, order_ann_roots),
+        (bc_1718_only, []),
     ):
         for _, r in frame.iterrows():
             add_nucleus(
@@ -412,12 +422,12 @@ def build_cells(rng):
             bucket.append(int(r.id_ref))
 
     # Rows published without ids: the nucleus select/limit-10 rows and the cell-type
-    # select/limit-10 rows (TUT-1181a). Their ids, volumes, dates are synthetic below.
+    # select/limit-10 rows (TUT-1300a). Their ids, volumes, dates are synthetic below.
     nuc_select = read_csv(
-        "v1181/nucleus_detection_v0__limit10__split__res1__select_pt_position_pt_root_id.csv"
+        "v1300/nucleus_detection_v0__limit10__split__res1__select_pt_position_pt_root_id.csv"
     )
     for _, r in read_csv(
-        "v1181/aibs_metamodel_celltypes_v661__tables_query__limit10__split__res1__select.csv"
+        "v1300/aibs_metamodel_celltypes_v661__tables_query__limit10__split__res1__select.csv"
     ).iterrows():
         select_ann.append((r.cell_type, voxels(r, "pt_position", True), int(r.pt_root_id)))
 
@@ -426,7 +436,7 @@ def build_cells(rng):
     roots = Ids(
         rng,
         [n["pt_root_id"] for n in nuclei.values()]
-        + [EXAMPLE_NEURON, SKEL_ROOT, *TOP_PARTNERS_V1181],
+        + [EXAMPLE_NEURON, SKEL_ROOT, *TOP_PARTNERS_V1300, *TAIL_PARTNERS_V1300],
     )
 
     def new_nucleus(pos, root, kind):
@@ -569,6 +579,8 @@ def to_frame(rows: list[dict], schema: str) -> pd.DataFrame:
             out[c] = out[c].astype("int64")
     if SELECT_ORDER in df.columns and df[SELECT_ORDER].notna().any():
         out[SELECT_ORDER] = df[SELECT_ORDER].astype("float64")
+    if DELETED in df.columns:
+        out[DELETED] = pd.to_datetime(df[DELETED], utc=True).dt.round("us")
     return out
 
 
@@ -592,19 +604,52 @@ def synapse_row(sid, created, size, pre, post, ctr, pre_sv, pre_root, post_sv, p
     }
 
 
-def _spread(rng, n_items: int, total: int, cap: int) -> np.ndarray:
-    """``n_items`` counts of at least 1 summing to ``total``, long-tailed, each <= cap."""
-    counts = np.ones(n_items, dtype=int)
-    weights = 1.0 / np.arange(1, n_items + 1) ** 0.9
-    weights /= weights.sum()
-    while counts.sum() < total:
-        i = rng.choice(n_items, p=weights)
-        if counts[i] < cap:
+def _counts(rng, n_items: int, total: int, below: int) -> np.ndarray:
+    """``n_items`` counts of at least 1 summing to ``total``, each < ``below``.
+
+    Drawn geometrically (most partners get one synapse, fewer get each higher count) and
+    then nudged to the total among the small counts, so no count piles up at the bound.
+    """
+    mean_extra = (total - n_items) / n_items
+    counts = 1 + rng.geometric(1 / (1 + mean_extra), n_items) - 1
+    counts = np.minimum(counts, below - 1)
+    while counts.sum() != total:
+        i = int(rng.integers(n_items))
+        if counts.sum() < total and counts[i] < 4:
             counts[i] += 1
+        elif counts.sum() > total and counts[i] > 1:
+            counts[i] -= 1
     return counts
 
 
+# The example neuron after the proofreading edit of 2025 (FACTS.md: from v1412 on), and the
+# synapse that edit added to it: 162611261 is a real output of the new root at v1718
+# (TUT-1718b) that the v1300 head does not show; that it is the 1,499th is the sample's guess.
+EXAMPLE_NEURON_V1718 = 864691136968109774
+ADDED_OUTPUT_V1718 = 162611261
+# Roots of published rows at v1300 and at v1718 (TUT-1300a/b, TUT-1718a/b): the edits between
+# the two versions that the published outputs show. When each happened is not published.
+PUBLISHED_ROOT_CHANGES = {
+    864691135546540484: 864691135015586198,  # partner of output synapse 158405512
+    864691135060075931: 864691136619529179,  # partner of output synapse 138110803
+    864691135280056225: 864691135362104647,  # strongest partner (20 synapses)
+    864691135617649257: 864691135456207722,  # second (16)
+    864691134949547516: 864691135866975708,  # third (15)
+    864691135773033723: 864691135272003237,  # presynaptic cell of input synapse 159676064
+    864691136145011252: 864691136276011533,  # basket cell, nucleus 369908
+    864691135684976823: 864691135578780933,  # basket cell, nucleus 193846
+    864691136311774525: 864691135183493378,  # basket cell, nucleus 615735
+    864691135395662581: 864691135212348352,  # basket cell, nucleus 438586
+    864691136691390838: 864691135294355638,  # basket cell, nucleus 419363
+    864691136050858227: 864691135655940290,  # oligodendrocyte, nucleus 197927
+}
+# The fifth partner has 11 synapses at v1300 and, as 864691135431712560, 13 at v1718: merged
+# (in the sample) with a fragment that received 2 of the neuron's synapses.
+FIFTH_PARTNER_V1300, FIFTH_PARTNER_V1718 = 864691136275521549, 864691135431712560
+
+
 def build_synapses(rng, cell_roots: list[int]):
+    """The synapse rows, and the plan of the lineage edits that some of them need."""
     rows: dict[int, dict] = {}
     head: list[int] = []
 
@@ -614,45 +659,47 @@ def build_synapses(rng, cell_roots: list[int]):
             if first:
                 head.append(r["id"])
 
-    # The 10 rows a limit=10 query returns (v1078 = v1181 = v1718), at resolution [1,1,1].
-    for _, r in read_csv("v1078/synapses_pni_2__limit10__split__res1.csv").iterrows():
-        add(
-            synapse_row(
+    def published(name, at_res1):
+        for _, r in read_csv(name).iterrows():
+            if at_res1:
+                pre, post, ctr = (voxels(r, f"{p}_pt_position", True) for p in ("pre", "post", "ctr"))
+            else:
+                pre, post, ctr = (vec(r[f"{p}_pt_position"]) for p in ("pre", "post", "ctr"))
+            yield r, synapse_row(
                 r.id,
                 ts(r.created),
                 r["size"],
-                voxels(r, "pre_pt_position", True),
-                voxels(r, "post_pt_position", True),
-                voxels(r, "ctr_pt_position", True),
+                pre,
+                post,
+                ctr,
                 r.pre_pt_supervoxel_id,
                 r.pre_pt_root_id,
                 r.post_pt_supervoxel_id,
                 r.post_pt_root_id,
-            ),
-            first=True,
-        )
-    # synapse_query heads of the example neuron: outputs v1181 then v1300, inputs v1300.
+            )
+
+    # The 10 rows a limit=10 query returned at v1300, then the 10 of v1078 = v1181 = v1718
+    # (FACTS.md: the order under a limit is not guaranteed), at resolution [1,1,1].
     for name in (
-        "v1181/synapse_query__pre_864691135808473885__head5.csv",
+        "v1300/synapses_pni_2__limit10__split__res1.csv",
+        "v1078/synapses_pni_2__limit10__split__res1.csv",
+    ):
+        for _, row in published(name, True):
+            add(row, first=True)
+    # The synapse the 2025 edit added (v1718 values; its presynaptic root at v1300 is a
+    # fragment of the sample's), then the synapse_query heads of the example neuron:
+    # outputs v1300 then v1181, inputs v1300.
+    fragment = None
+    for r, row in published("v1718/synapse_query__pre_864691136968109774__head5.csv", False):
+        if r.id == str(ADDED_OUTPUT_V1718):
+            fragment = row
+    for name in (
         "v1300/synapse_query__pre_864691135808473885__head5.csv",
+        "v1181/synapse_query__pre_864691135808473885__head5.csv",
         "v1300/synapse_query__post_864691135808473885__head5.csv",
     ):
-        for _, r in read_csv(name).iterrows():
-            add(
-                synapse_row(
-                    r.id,
-                    ts(r.created),
-                    r["size"],
-                    vec(r.pre_pt_position),
-                    vec(r.post_pt_position),
-                    vec(r.ctr_pt_position),
-                    r.pre_pt_supervoxel_id,
-                    r.pre_pt_root_id,
-                    r.post_pt_supervoxel_id,
-                    r.post_pt_root_id,
-                ),
-                first=True,
-            )
+        for _, row in published(name, False):
+            add(row, first=True)
     # Real synapses of 864691136040432126 (pcg_skel test data, v795), without created/valid.
     pcg = pd.concat(
         [pd.read_feather(shared(f"synapses_{PCG_NEURON}_{s}.feather")) for s in ("pre", "post")]
@@ -675,17 +722,21 @@ def build_synapses(rng, cell_roots: list[int]):
         )
     sizes = pcg["size"].to_numpy()  # real size distribution to draw synthetic sizes from
 
-    ids = Ids(rng, rows)
+    ids = Ids(rng, set(rows) | {ADDED_OUTPUT_V1718})
     roots = Ids(
         rng,
         set(cell_roots)
-        | {EXAMPLE_NEURON, PCG_NEURON}
+        | {EXAMPLE_NEURON, EXAMPLE_NEURON_V1718, PCG_NEURON, FIFTH_PARTNER_V1718}
+        | set(PUBLISHED_ROOT_CHANGES)
+        | set(PUBLISHED_ROOT_CHANGES.values())
         | set(pcg.pre_pt_root_id)
         | set(pcg.post_pt_root_id)
         | {r["pre_pt_root_id"] for r in rows.values()}
         | {r["post_pt_root_id"] for r in rows.values()},
     )
-    partners_pool = [r for r in cell_roots if r not in (EXAMPLE_NEURON, 0)]
+    # Synthetic partners are sample neurons, never the two neurons whose real synapses are
+    # in the sample (their published synapse counts must stay exact).
+    partners_pool = [r for r in cell_roots if r not in (EXAMPLE_NEURON, PCG_NEURON, 0)]
 
     def partner_roots(n, fixed):
         out = list(fixed)
@@ -718,44 +769,38 @@ def build_synapses(rng, cell_roots: list[int]):
             post_root,
         )
 
-    # Outputs of the example neuron: 1498 synapses onto 1035 partners, top counts
-    # 20, 16, 15, 13, 11, a tail of single contacts; the axon climbs from layer 5 to 2/3.
+    def axon_position():  # the example neuron's axon climbs from layer 5 to 2/3
+        return [rng.normal(178_000, 7_000), rng.uniform(104_000, 195_000), rng.normal(19_800, 400)]
+
+    # Outputs of the example neuron at v1300: 1498 synapses onto 1035 partners, the published
+    # top counts 20, 16, 15, 13, 11 and tail partners, the rest synthetic.
     real_out = [r for r in rows.values() if r["pre_pt_root_id"] == EXAMPLE_NEURON]
     real_partners = list(dict.fromkeys(r["post_pt_root_id"] for r in real_out))
-    tail_v1181 = [
-        864691136926552138,
-        864691136952088543,
-        864691135241125665,
-        864691136952690399,
-        864691136974682652,
-    ]
-    others = partner_roots(
-        N_OUTPUT_PARTNERS - len(TOP_PARTNERS_V1181),
-        [p for p in real_partners if p not in TOP_PARTNERS_V1181],
-    )
-    others = [p for p in others if p not in tail_v1181][: N_OUTPUT_PARTNERS - 10] + tail_v1181
-    n_rest = N_OUTPUTS - sum(TOP_PARTNERS_V1181.values())
-    counts = _spread(rng, len(others) - len(tail_v1181), n_rest - len(tail_v1181), cap=9)
-    plan = dict(TOP_PARTNERS_V1181)
-    plan.update(zip(others[: len(counts)], counts.tolist()))
-    plan.update({p: 1 for p in tail_v1181})
+    fixed = set(TOP_PARTNERS_V1300) | set(TAIL_PARTNERS_V1300)
+    n_free = N_OUTPUT_PARTNERS - len(fixed)
+    free = partner_roots(n_free, [p for p in real_partners if p not in fixed])[:n_free]
+    n_rest = N_OUTPUTS - sum(TOP_PARTNERS_V1300.values()) - len(TAIL_PARTNERS_V1300)
+    # Below 11: the published fifth partner (11) stays the fifth strongest.
+    plan = dict(zip(free, _counts(rng, len(free), n_rest, below=11).tolist()))
+    plan.update(TOP_PARTNERS_V1300)
+    plan.update({p: 1 for p in TAIL_PARTNERS_V1300})
     for r in real_out:
+        if plan.get(r["post_pt_root_id"], 0) < 1:
+            raise SystemExit(f"published output {r['id']} has no place in the plan")
         plan[r["post_pt_root_id"]] -= 1
     for partner, n in plan.items():
         for _ in range(n):
-            y = rng.uniform(104_000, 195_000)
-            add(
-                synth(
-                    EXAMPLE_NEURON,
-                    partner,
-                    [rng.normal(178_000, 7_000), y, rng.normal(19_800, 400)],
-                )
-            )
+            add(synth(EXAMPLE_NEURON, partner, axon_position()))
+
+    # The fragment that the 2025 edit joined to the example neuron, with its one synapse.
+    fragment_root = roots.take(864691135_000_000_000, 864691137_300_000_000)
+    fragment["pre_pt_root_id"] = fragment_root
+    add(fragment)
 
     # Inputs of the example neuron: 4628 synapses on its dendrites around the soma.
     real_in = [r for r in rows.values() if r["post_pt_root_id"] == EXAMPLE_NEURON]
     partners = partner_roots(N_INPUT_PARTNERS, [r["pre_pt_root_id"] for r in real_in])
-    counts = _spread(rng, len(partners), N_INPUTS, cap=12)
+    counts = _counts(rng, len(partners), N_INPUTS, below=40)
     for r in real_in:
         counts[partners.index(r["pre_pt_root_id"])] -= 1
     for partner, n in zip(partners, counts.tolist()):
@@ -772,45 +817,191 @@ def build_synapses(rng, cell_roots: list[int]):
 
     rest = [i for i in rows if i not in head]
     rng.shuffle(rest)
-    return [rows[i] for i in head + rest]
+    # The added synapse sits just before the v1300 outputs head, so that at v1718 it comes
+    # first, as published.
+    order = [i for i in head if i != ADDED_OUTPUT_V1718]
+    first_output = order.index(real_out[0]["id"])
+    order.insert(first_output, ADDED_OUTPUT_V1718)
+    rest = [i for i in rest if i != ADDED_OUTPUT_V1718]
+    edits_plan = {"fragment": fragment_root, "output_counts": plan, "roots": roots}
+    return [rows[i] for i in order + rest], edits_plan
+
+
+# -- root-id edits ---------------------------------------------------------------------------
+
+MERGES_BEFORE_1507 = 1  # 1035 partners at v1300 and at v1507 (DB-1507), with one more added
+MERGES_BEFORE_1718 = 13  # 1022 partners at v1718 (TUT-1718b)
+
+
+def _moment(rng, start: str, end: str) -> str:
+    """A synthetic time between two version time stamps, to the millisecond."""
+    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+    stamp = lo + (hi - lo) * float(rng.uniform(0.1, 0.9))
+    return stamp.round("ms").strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def build_lineage(rng, plan: dict, versions: dict) -> dict:
+    """The root-id edits after v1300: the published ones, with synthetic times and fragments.
+
+    Every edit is a merge: the published one-to-one changes merge the old root with a fragment
+    of the sample that has no rows; 14 merges of two partners of the example neuron bring its
+    partner count from 1035 to 1035 at v1507 and 1022 at v1718, as published.
+    """
+    roots = plan["roots"]
+    stamp = {v: versions[v]["time_stamp"] for v in (1300, 1412, 1507, 1718)}
+    new_root = lambda: roots.take(864691135_000_000_000, 864691137_300_000_000)  # noqa: E731
+    edits = []
+
+    def edit(before, after, start, end, source):
+        edits.append(
+            {
+                "timestamp": _moment(rng, stamp[start], stamp[end]),
+                "before": [int(b) for b in before],
+                "after": int(after),
+                "source": source,
+            }
+        )
+
+    edit(
+        [EXAMPLE_NEURON, plan["fragment"]],
+        EXAMPLE_NEURON_V1718,
+        1300,
+        1412,
+        "published roots (v1300, v1412/v1718); time and fragment synthetic",
+    )
+    for old, new in PUBLISHED_ROOT_CHANGES.items():
+        edit([old, new_root()], new, 1300, 1718, "published roots (v1300, v1718); time and "
+             "fragment synthetic")
+
+    counts = plan["output_counts"]
+    taken = set(TOP_PARTNERS_V1300) | set(TAIL_PARTNERS_V1300) | set(PUBLISHED_ROOT_CHANGES)
+    small = [p for p, n in counts.items() if n <= 3 and p not in taken]
+    rng.shuffle(small)
+    twos = [p for p in small if counts[p] == 2]
+    fifth_fragment = twos[0]
+    small = [p for p in small if p != fifth_fragment]
+    edit(
+        [FIFTH_PARTNER_V1300, fifth_fragment],
+        FIFTH_PARTNER_V1718,
+        1507,
+        1718,
+        "published roots and counts (11 at v1300, 13 at v1718); time and fragment synthetic",
+    )
+    pairs = [small[2 * k : 2 * k + 2] for k in range(MERGES_BEFORE_1507 + MERGES_BEFORE_1718 - 1)]
+    for k, pair in enumerate(pairs):
+        start, end = (1300, 1507) if k < MERGES_BEFORE_1507 else (1507, 1718)
+        edit(pair, new_root(), start, end, "synthetic: two partners of the example neuron merged")
+    edits.sort(key=lambda e: e["timestamp"])
+    for k, e in enumerate(edits):
+        e["operation_id"] = 700_000 + 37 * k
+    return {
+        "about": "Root-id edits after version 1300, the base of the sample's rows. See README.md.",
+        # Roots that no edit made existed from before version 117 on (the sample's choice).
+        "roots_created": "2021-01-01T00:00:00.000000",
+        "edits": [{"operation_id": e.pop("operation_id"), **e} for e in edits],
+    }
 
 
 # -- proofreading ----------------------------------------------------------------------------
 
+# tables.proofreading_status_and_strategy(status_axon='t') at v1300 (TUT-1300), and all rows
+# at v1507 (DB-1507): aggregates.json. The rows at v1300 with status_axon false, and which
+# rows changed between the versions, were not published.
+PROOFREAD_AXON_TRUE_V1300 = {
+    "axon_partially_extended": 1459,
+    "axon_interareal": 130,
+    "axon_fully_extended": 127,
+    "none": 7,
+}
+PROOFREAD_ALL_V1507 = {
+    "axon_partially_extended": 1750,
+    "axon_fully_extended": 267,
+    "axon_interareal": 124,
+    "none": 41,
+}
+PROOFREAD_AXON_FALSE_V1300 = 30  # synthetic: cells whose dendrite only was proofread
 
-def build_proofreading(rng, nuclei: list[dict], annotations: list[dict]):
-    """1375 rows at the real v1078 strategy_axon counts; the cells are sample neurons."""
+
+def build_proofreading(rng, nuclei: list[dict], annotations: list[dict], versions: dict):
+    """Rows of proofreading_status_and_strategy at the published counts of v1300 and v1507.
+
+    The cells are sample neurons (the example neuron among them, as partially extended):
+    which cell has which status is synthetic. Between v1300 and v1507, 100 axons go from
+    partially to fully extended and 6 interareal ones are re-classed as partially extended
+    (a new row replaces the old one), and new cells are added, so that both versions show
+    their published counts.
+    """
     typed = {a["target_id"]: a["classification_system"] for a in annotations}
     neurons = [n for n in nuclei if n["pt_root_id"] and typed.get(n["id"], "").endswith("neuron")]
     example = next(n for n in neurons if n["pt_root_id"] == EXAMPLE_NEURON)
-    others = [n for n in neurons if n is not example]
-    total = sum(PROOFREAD_STRATEGY_AXON_V1078.values())
-    picked = [example] + [others[i] for i in rng.choice(len(others), total - 1, replace=False)]
-    strategies = [s for s, k in PROOFREAD_STRATEGY_AXON_V1078.items() for _ in range(k)]
-    strategies.remove("axon_partially_extended")
-    rng.shuffle(strategies)
-    strategies = ["axon_partially_extended"] + strategies
-    created0 = ts("2024-05-30 15:00:00.000000+00:00")
+    others = [n for n in neurons if n is not example and n["pt_root_id"] != PCG_NEURON]
+    order = [others[i] for i in rng.permutation(len(others))]
+    t1300 = pd.Timestamp(versions[1300]["time_stamp"], tz="UTC")
+    t1507 = pd.Timestamp(versions[1507]["time_stamp"], tz="UTC")
+    changed_at = t1300 + (t1507 - t1300) / 2
+
+    at_1300 = [(s, True) for s, k in PROOFREAD_AXON_TRUE_V1300.items() for _ in range(k)]
+    at_1300.remove(("axon_partially_extended", True))
+    rng.shuffle(at_1300)
+    at_1300 = [("axon_partially_extended", True)] + at_1300
+    at_1300 += [("none", False)] * PROOFREAD_AXON_FALSE_V1300
+    cells = [example] + order[: len(at_1300) - 1]
+    pool = order[len(at_1300) - 1 :]
+
     rows = []
-    for k, (n, strategy) in enumerate(zip(picked, strategies)):
+    created0 = pd.Timestamp("2024-05-30 15:00:00", tz="UTC")
+
+    def row(cell, strategy, status_axon, created, deleted=None):
         rows.append(
             {
-                "id": k + 1,
-                "created": created0 + pd.to_timedelta(k * 0.8, unit="s"),
+                "id": len(rows) + 1,
+                "created": created,
                 "superceded_id": np.nan,
                 "valid": True,
-                "valid_id": n["pt_root_id"],
+                "valid_id": cell["pt_root_id"],
                 "status_dendrite": True,
-                "status_axon": strategy != "none",
+                "status_axon": status_axon,
                 "strategy_dendrite": "dendrite_extended"
                 if rng.random() < 0.8
                 else "dendrite_clean",
                 "strategy_axon": strategy,
-                "pt_position": n["pt_position"],
-                "pt_supervoxel_id": n["pt_supervoxel_id"],
-                "pt_root_id": n["pt_root_id"],
+                "pt_position": cell["pt_position"],
+                "pt_supervoxel_id": cell["pt_supervoxel_id"],
+                "pt_root_id": cell["pt_root_id"],
+                "_deleted": deleted,
             }
         )
+        return rows[-1]
+
+    base = [
+        row(cell, strategy, status, created0 + pd.to_timedelta(k * 0.8, unit="s"))
+        for k, (cell, (strategy, status)) in enumerate(zip(cells, at_1300))
+    ]
+    # Changes between v1300 and v1507: a new row replaces the old one.
+    partial = [r for r in base[1:] if r["strategy_axon"] == "axon_partially_extended"]
+    interareal = [r for r in base if r["strategy_axon"] == "axon_interareal"]
+    upgraded = [partial[i] for i in rng.choice(len(partial), 100, replace=False)]
+    reclassed = [interareal[i] for i in rng.choice(len(interareal), 6, replace=False)]
+    later = changed_at
+    cell_of = {id(r): c for r, c in zip(base, cells)}
+    for old, strategy in [(r, "axon_fully_extended") for r in upgraded] + [
+        (r, "axon_partially_extended") for r in reclassed
+    ]:
+        old["_deleted"] = later
+        old["superceded_id"] = float(len(rows) + 1)
+        row(cell_of[id(old)], strategy, True, later)
+        later += pd.Timedelta(seconds=3)
+    # New cells by v1507, up to its published counts.
+    count = pd.Series([r["strategy_axon"] for r in rows if r["_deleted"] is None]).value_counts()
+    new = []
+    for strategy, k in PROOFREAD_ALL_V1507.items():
+        new += [strategy] * (k - int(count.get(strategy, 0)))
+    rng.shuffle(new)
+    for cell, strategy in zip(pool, new):
+        row(cell, strategy, strategy != "none", later)
+        later += pd.Timedelta(seconds=2)
+    if len(new) > len(pool):
+        raise SystemExit("not enough sample neurons for the proofreading table")
     return rows
 
 
@@ -870,18 +1061,59 @@ def build_metadata(tables_by_version: dict[int, list[str]]):
     return {"all_versions": metadata, "by_version": by_version}
 
 
-def build_versions():
+# live-service-2026.md: which versions the service still serves in late 2026.
+LONG_TERM_VERSIONS = (117, 943, 1300)
+EXPIRED_VERSIONS = (343, 661, 795, 1078, 1181, 1412)
+# expires_on was never published. These dates agree with every published version list
+# (FACTS.md: 343, 661, 795 and 1078 listed in 2024-10, none of the expired ones in 2026-05;
+# 1507 announced to expire within 6 months of 2026-06); the rest is a year after release.
+EXPIRES_ON = {
+    343: "2025-01-13T10:10:01.286229",
+    661: "2025-01-13T10:10:01.286229",
+    795: "2025-01-13T10:10:01.286229",
+    1078: "2025-06-05T10:10:01.203215",
+    1181: "2025-09-16T10:10:01.121167",
+    1412: "2026-04-29T10:10:01.200893",
+    1507: "2026-12-31T08:10:01.117494",
+}
+# The order of the server's lists (its database order): 1300 first, as in the 2026-05 list
+# (FACTS.md), then the 2024-10 list and the newer versions.
+SERVER_ORDER = (1300, 1078, 117, 661, 343, 1181, 795, 943, 1412, 1507, 1621, 1718, 1822)
+
+
+def build_versions() -> list[dict]:
+    """The server's version records: real time stamps, validity as of late 2026."""
+    published = {v["version"]: v for v in json.loads(shared("versions.json").read_text())}
     out = []
-    for v in json.loads(shared("versions.json").read_text()):
-        stamp = pd.Timestamp(v["time_stamp_iso"]).tz_convert("UTC").tz_localize(None)
+    for version in SERVER_ORDER:
+        stamp = pd.Timestamp(published[version]["time_stamp_iso"]).tz_convert("UTC")
+        stamp = stamp.tz_localize(None)
+        if version in LONG_TERM_VERSIONS:
+            expires = (stamp + pd.DateOffset(years=100)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        else:
+            default = (stamp + pd.DateOffset(years=1)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            expires = EXPIRES_ON.get(version, default)
+        valid = version not in EXPIRED_VERSIONS
         out.append(
             {
-                "version": v["version"],
+                "version": version,
                 "time_stamp": stamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-                # expires_on was never published; long-term versions get a far date here.
-                "expires_on": (stamp + pd.DateOffset(years=100)).strftime("%Y-%m-%dT%H:%M:%S.%f"),
+                "expires_on": expires,
+                "valid": valid,
+                "status": "AVAILABLE" if valid else "EXPIRED",
             }
         )
+    return out
+
+
+def tables_of_every_version(published: dict[int, list[str]], versions: list[int]) -> dict:
+    """Each version's table list: its own where published, else the newest published one
+    that is not newer, else the oldest published one."""
+    known = sorted(published)
+    out = {}
+    for v in versions:
+        older = [k for k in known if k <= v]
+        out[str(v)] = published[older[-1] if older else known[0]]
     return out
 
 
@@ -907,6 +1139,8 @@ def build(out: Path = OUT) -> dict:
         v: json.loads(shared(f"tables_v{v}.json").read_text())
         for v in (795, 1078, 1181, 1300, 1507, 1718)
     }
+    versions = build_versions()
+    by_version = {v["version"]: v for v in versions}
     nuclei, annotations = build_cells(rng)
     # Synthetic synaptic partners are drawn among the sample's neurons only: a synapse
     # joins two neurons, so a partner typed as a glial cell would teach something false.
@@ -914,8 +1148,9 @@ def build(out: Path = OUT) -> dict:
         a["target_id"] for a in annotations if a["classification_system"] != "nonneuron"
     }
     neuron_roots = [n["pt_root_id"] for n in nuclei if n["pt_root_id"] and n["id"] in neuron_nuclei]
-    synapses = build_synapses(rng, neuron_roots)
-    proofreading = build_proofreading(rng, nuclei, annotations)
+    synapses, edits_plan = build_synapses(rng, neuron_roots)
+    lineage = build_lineage(rng, edits_plan, by_version)
+    proofreading = build_proofreading(rng, nuclei, annotations, by_version)
 
     if out.exists():
         shutil.rmtree(out / "rows", ignore_errors=True)
@@ -924,10 +1159,14 @@ def build(out: Path = OUT) -> dict:
         out / "datastack_info.json",
         json.loads(shared("datastack_info_minnie65_public.json").read_text()),
     )
-    write_json(out / "versions.json", build_versions())
-    write_json(out / "tables_by_version.json", {str(k): v for k, v in tables_by_version.items()})
+    write_json(out / "versions.json", versions)
+    write_json(
+        out / "tables_by_version.json",
+        tables_of_every_version(tables_by_version, [v["version"] for v in versions]),
+    )
     write_json(out / "table_metadata.json", build_metadata(tables_by_version))
     write_json(out / "schemas.json", SCHEMAS)
+    write_json(out / "lineage.json", lineage)
     frames = {
         "nucleus_detection_v0": to_frame(nuclei, "nucleus_detection"),
         "aibs_metamodel_celltypes_v661": to_frame(annotations, "cell_type_reference"),
@@ -941,12 +1180,13 @@ def build(out: Path = OUT) -> dict:
     counts = {name: len(df) for name, df in frames.items()}
     counts["real_nucleus_rows"] = sum(n["_real"] for n in nuclei)
     counts["real_cell_type_rows"] = sum(a["_real"] for a in annotations)
+    counts["root_id_edits"] = len(lineage["edits"])
     return counts
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.standin.build_sample_data", description=__doc__.splitlines()[0]
+        prog="python tools/build_sample_data.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     args = parser.parse_args(argv)

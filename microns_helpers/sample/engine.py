@@ -1,29 +1,38 @@
-"""The stand-in's sample data, and the query engine that applies what a client sends.
+"""The sample dataset, and the query engine that applies what a client sends.
 
-The sample lives in ``sample_data/`` (built by ``python -m tests.standin.build_sample_data``):
-JSON for the datastack info, versions, table lists, table metadata and schemas, and one Parquet
-file of rows per table that has rows. Rows are stored the way the materialization server holds
-them: positions split into ``*_position_x/y/z`` columns in voxels of the table's resolution.
+The dataset lives in ``dataset/`` (built from the published values by
+``tools/build_sample_data.py`` in the repository): JSON for the datastack info, the versions,
+table lists, table metadata, schemas and root-id edits, and one Parquet file of rows per table
+that has rows. Rows are stored the way the materialization server holds them: positions split
+into ``*_position_x/y/z`` columns in voxels of the table's resolution.
 
 Example::
 
     data = load_sample_data()
     df, warnings, resolution = data.simple_query(
-        "nucleus_detection_v0", {"limit": 10}, args={"split_positions": "True"}
+        "nucleus_detection_v0", {"limit": 10}, version=1300, args={"split_positions": "True"}
     )
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
+from .lineage import Lineage, parse_time
+
+DATASET_DIR = Path(__file__).resolve().parent / "dataset"
+
+# Rows of a table carrying a time in this column were retired then (replaced by a newer
+# annotation): versions made after it no longer hold them. Never served.
+DELETED = "_deleted"
 
 # The real server caps every query at QUERY_LIMIT_SIZE (200000 by default in
 # MaterializationEngine's config) and says so in a Warning header when it bites.
@@ -129,18 +138,24 @@ def position_bases(columns) -> list[str]:
 
 
 class SampleData:
-    """Everything the stand-in serves, loaded from ``sample_data/``."""
+    """Everything the sample service serves, loaded from ``dataset/``.
 
-    def __init__(self, directory: Path = SAMPLE_DIR):
+    Rows are stored once, with the root ids of the base version (1300) and the time each
+    annotation was made (``created``) and, where it was replaced, retired (``_deleted``,
+    never served). :meth:`rows` gives a table as materialized at a version: the rows that
+    existed at its time stamp, with the root ids of that moment (see :mod:`.lineage`).
+    """
+
+    def __init__(self, directory: Path = DATASET_DIR):
         directory = Path(directory)
         if not (directory / "table_metadata.json").exists():
             raise FileNotFoundError(
-                f"No sample data in {directory}. "
-                "Build it with: python -m tests.standin.build_sample_data"
+                f"No sample dataset in {directory}. Rebuild it from the published values "
+                "with: python tools/build_sample_data.py"
             )
 
         def read(name):
-            return json.loads((directory / name).read_text())
+            return json.loads((directory / name).read_text(encoding="utf-8"))
 
         self.datastack_info = read("datastack_info.json")
         self.versions = {v["version"]: v for v in read("versions.json")}
@@ -149,7 +164,8 @@ class SampleData:
         self._metadata = meta["all_versions"]
         self._metadata_by_version = {int(k): v for k, v in meta["by_version"].items()}
         self.schemas = read("schemas.json")
-        self._rows = {}
+        self.lineage = Lineage.from_json(read("lineage.json"))
+        self._stored = {}
         for table, md in self._metadata.items():
             path = directory / "rows" / f"{table}.parquet"
             columns = columns_from_schema(self.schemas[md["schema_type"]])
@@ -160,13 +176,30 @@ class SampleData:
                     raise ValueError(f"{path.name} lacks columns {sorted(missing)}")
             else:
                 df = empty_frame(columns)
-            self._rows[table] = df
+            self._stored[table] = df
+        self._materialized: dict = {}
+        self._supervoxels = None
+        self._lock = threading.Lock()
 
-    # -- lookups ----------------------------------------------------------------------------
+    # -- versions ----------------------------------------------------------------------------
+
+    def version_record(self, version: int) -> dict | None:
+        """The server's record of a version (valid, status, time_stamp, expires_on), or None."""
+        record = self.versions.get(int(version))
+        return dict(record) if record else None
+
+    def listed_versions(self, *, expired: bool = False) -> list[int]:
+        """The versions the server lists, in its order; expired ones only when asked."""
+        return [v for v, r in self.versions.items() if expired or r["valid"]]
+
+    def time_stamp(self, version: int) -> datetime.datetime:
+        return parse_time(self.versions[int(version)]["time_stamp"])
+
+    # -- tables ------------------------------------------------------------------------------
 
     def table_names(self, version: int) -> list[str]:
-        """The table list of a version (the v1078 list where no list was published)."""
-        return list(self.tables_by_version.get(version, self.tables_by_version[1078]))
+        """The table list of a version (``tables_by_version.json`` says where it comes from)."""
+        return list(self.tables_by_version.get(int(version), []))
 
     def metadata(self, table: str, version: int) -> dict | None:
         """Server-form metadata (``voxel_resolution_x/y/z``), or None if not in that version."""
@@ -175,28 +208,67 @@ class SampleData:
         md = self._metadata_by_version.get(version, {}).get(table) or self._metadata[table]
         return dict(md)
 
-    def rows(self, table: str) -> pd.DataFrame:
-        return self._rows[table]
+    def rows(self, table: str, version: int) -> pd.DataFrame:
+        """The rows of ``table`` as materialized at ``version``."""
+        key = (table, int(version))
+        with self._lock:
+            if key not in self._materialized:
+                self._materialized[key] = self.rows_at(table, self.time_stamp(version))
+            return self._materialized[key]
 
-    def count(self, table: str) -> int:
-        return len(self._rows[table])
+    def rows_at(self, table: str, moment: datetime.datetime) -> pd.DataFrame:
+        """The rows of ``table`` that existed at ``moment``, with that moment's root ids."""
+        df = self._stored[table]
+        moment_ns = pd.Timestamp(moment)
+        alive = (df["created"] <= moment_ns).to_numpy()
+        if DELETED in df.columns:
+            alive &= ~(df[DELETED] <= moment_ns).to_numpy()
+        df = df[alive].drop(columns=[DELETED], errors="ignore")
+        mapping = self.lineage.mapping_at(moment)
+        root_columns = [c for c in df.columns if c.endswith("root_id")]
+        if mapping and root_columns:
+            df = df.copy()
+            for column in root_columns:
+                changed = df[column].isin(mapping.keys())
+                if changed.any():
+                    df.loc[changed, column] = df.loc[changed, column].map(mapping)
+        return df
+
+    def count(self, table: str, version: int) -> int:
+        return len(self.rows(table, version))
+
+    def roots_of_supervoxels(self, supervoxels, moment: datetime.datetime) -> list[int]:
+        """The root holding each supervoxel at ``moment`` (0 for one the sample lacks)."""
+        with self._lock:
+            if self._supervoxels is None:
+                pairs = {}
+                for df in self._stored.values():
+                    for sv in (c for c in df.columns if c.endswith("_supervoxel_id")):
+                        roots = df[sv[: -len("supervoxel_id")] + "root_id"]
+                        pairs.update(zip(df[sv].tolist(), roots.tolist()))
+                pairs.pop(0, None)
+                self._supervoxels = pairs
+        return [
+            self.lineage.root_at(self._supervoxels[sv], moment) if sv in self._supervoxels else 0
+            for sv in (int(s) for s in supervoxels)
+        ]
 
     def _require(self, table, version, datastack):
         md = self.metadata(table, version)
         if md is None:
             raise QueryError(
                 404,
-                f"analysis table {table} not found for version {version} in datastack {datastack}",
+                f"Cannot find table {table} in datastack {datastack} at version {version}",
             )
         return md
 
     # -- queries ----------------------------------------------------------------------------
 
-    def simple_query(self, table, body, *, version=1078, datastack="minnie65_public", args=None):
+    def simple_query(self, table, body, *, version, datastack="minnie65_public", args=None):
         """Query one table. Returns (DataFrame, warnings, desired_resolution)."""
         args = args or {}
         md = self._require(table, version, datastack)
-        df = self.rows(table)
+        df = self.rows(table, version)
         df = _filter(df, table, body, table)
         select = body.get("select_columns")
         if select:
@@ -213,7 +285,7 @@ class SampleData:
         warnings += notice_warning(table, md)
         return df, warnings, res
 
-    def join_query(self, body, *, version=1078, datastack="minnie65_public", args=None):
+    def join_query(self, body, *, version, datastack="minnie65_public", args=None):
         """Join two tables as the server's complex query does. Returns like simple_query."""
         args = args or {}
         (t1, c1), (t2, c2) = body["tables"][0][:2], body["tables"][1][:2]
@@ -231,7 +303,7 @@ class SampleData:
 
         frames = {}
         for t in (t1, t2):
-            df = _filter(self.rows(t), t, body, t)
+            df = _filter(self.rows(t, version), t, body, t)
             frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
         shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
         renamed = {
@@ -291,7 +363,7 @@ class SampleData:
 
 
 @functools.cache
-def load_sample_data(directory: str = str(SAMPLE_DIR)) -> SampleData:
+def load_sample_data(directory: str = str(DATASET_DIR)) -> SampleData:
     """The sample, loaded once per process."""
     return SampleData(Path(directory))
 

@@ -1,0 +1,194 @@
+"""Every use of another library's private names, in one place, with the releases checked.
+
+microns_helpers changes three things inside other libraries, each for a reason a learner
+would otherwise meet as a crash or a silent failure:
+
+=================================================  =========================================
+private name                                       why
+=================================================  =========================================
+``caveclient.materializationengine.TableManager``  5.17.1-5.23.0 build it eagerly and recurse
+                                                   (:func:`table_manager_deferred`)
+``caveclient.base.requests``                       caveclient has no timeout option
+                                                   (:func:`requests_time_out_after`)
+``vcr.patch.force_reset``,                         vcrpy un-patches the process while it opens
+``urllib3 HTTP(S)ConnectionPool._new_conn``        a real connection; a worker thread could
+                                                   slip past replay (:func:`serialize_connection_setup`)
+=================================================  =========================================
+
+:data:`CHECKED` says on which releases each was verified. :func:`require_checked` runs at
+the first use of each and raises :class:`~microns_helpers.errors.UnsupportedDependencyError`
+on any other release, or when the name is gone, instead of misbehaving silently. Everything
+else the package uses of caveclient and vcrpy is their public API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import UnsupportedDependencyError
+
+# library -> (oldest, first unchecked): the releases the tests ran on are inside.
+# caveclient: 5.17.2 ... 8.2.1 (the weekly matrix, .github/workflows/caveclient-matrix.yml);
+# vcrpy: 9.4.2; urllib3: 1.26.20 (with caveclient 5.17.2) and 2.x up to 2.8.0.
+CHECKED = {
+    "caveclient": ((5, 17), (9,)),
+    "vcrpy": ((9, 4), (10,)),
+    "urllib3": ((1, 26), (3,)),
+}
+_INSTALL = {
+    "caveclient": "pip install 'caveclient>=5.17,<9'",
+    "vcrpy": "pip install 'vcrpy>=9.4,<10'",
+    "urllib3": "pip install 'urllib3<3'",
+}
+
+
+def version_tuple(text: str) -> tuple:
+    """``"5.23.0"`` -> ``(5, 23, 0)``; pre-release and local suffixes are dropped."""
+    import re
+
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3])
+
+
+def installed_version(library: str) -> str | None:
+    try:
+        return version(library)
+    except PackageNotFoundError:
+        return None
+
+
+def require_checked(library: str, *names_present: bool) -> None:
+    """Raise UnsupportedDependencyError unless ``library`` is a checked release.
+
+    ``names_present`` are the checks that the private names are still there.
+    """
+    installed = installed_version(library)
+    low, high = CHECKED[library]
+    ok = installed is not None and low <= version_tuple(installed) < high
+    if ok and all(names_present):
+        return
+    shown = ".".join(map(str, low)), ".".join(map(str, high))
+    raise UnsupportedDependencyError(
+        f"microns_helpers works around internals of {library} that were checked on releases "
+        f"{shown[0]} to before {shown[1]}, and {library} {installed or '(not installed)'} is "
+        f"installed{'' if all(names_present) else ' and lacks them'}. Install a checked "
+        f"release ({_INSTALL[library]}), then restart Python."
+    )
+
+
+# --- caveclient -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def table_manager_deferred():
+    """While client.materialize is first built, make its eager TableManager a no-op.
+
+    The eager manager is what recurses on 5.17.1-5.23.0; with it left empty, 5.18-5.23
+    build the real one on first use of ``client.materialize.tables``, once
+    ``client.materialize`` exists. ViewManager is left alone: it never calls back into the
+    client, and 5.18-5.23 cannot build it lazily (their lazy ``views`` raises
+    AttributeError).
+    """
+    from caveclient import materializationengine
+
+    require_checked("caveclient", hasattr(materializationengine, "TableManager"))
+    real = materializationengine.TableManager
+    materializationengine.TableManager = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        materializationengine.TableManager = real
+
+
+@contextlib.contextmanager
+def requests_time_out_after(seconds: float):
+    """Give every request caveclient makes inside the block a timeout of ``seconds``.
+
+    caveclient has no timeout option. All its HTTP goes through ``caveclient.base``, which
+    builds one ``requests.Session()`` per service and calls ``requests.get`` once per service
+    (the API-version probe). Inside the block that module's ``requests`` name points at
+    :class:`_RequestsWithTimeout`; afterwards the sessions built meanwhile are plain sessions
+    again, so long queries later are not cut short. Nothing in ``requests`` itself changes.
+    """
+    from caveclient import base
+
+    require_checked("caveclient", hasattr(base, "requests"))
+    bounded = _RequestsWithTimeout(base.requests, seconds)
+    base.requests = bounded
+    try:
+        yield
+    finally:
+        base.requests = bounded.real
+        for session in bounded.sessions:
+            del session.request  # back to requests.Session.request
+
+
+class _RequestsWithTimeout:
+    """The ``requests`` module, except that Session() and get() default to a timeout."""
+
+    def __init__(self, real, seconds):
+        self.real = real
+        self.seconds = seconds
+        self.sessions = []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def get(self, url, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.seconds
+        return self.real.get(url, **kwargs)
+
+    def Session(self):  # noqa: N802 - stands in for the class requests.Session
+        session = self.real.Session()
+        unbounded = session.request
+
+        def request(method, url, **kwargs):
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = self.seconds
+            return unbounded(method, url, **kwargs)
+
+        session.request = request  # Session.get/post/... all call self.request
+        self.sessions.append(session)
+        return session
+
+
+# --- vcrpy and urllib3 ------------------------------------------------------------------------
+
+_connection_setup = threading.RLock()
+
+
+def serialize_connection_setup() -> None:
+    """Close a window through which a worker thread could reach the network.
+
+    While vcrpy builds a real connection it briefly un-patches the whole process
+    (``vcr.patch.force_reset``); a thread opening a connection in that instant gets an
+    unpatched one, and in replay mode goes to the network (seen with 8 threads). Both now
+    happen under one lock. Idempotent.
+    """
+    import urllib3.connectionpool as pools
+    import vcr.patch
+
+    if getattr(vcr.patch.force_reset, "microns_serialized", False):
+        return
+    require_checked("vcrpy", hasattr(vcr.patch, "force_reset"))
+    pool_classes = (pools.HTTPConnectionPool, pools.HTTPSConnectionPool)
+    require_checked("urllib3", *("_new_conn" in pool.__dict__ for pool in pool_classes))
+    unlocked_reset = vcr.patch.force_reset
+
+    @contextlib.contextmanager
+    def force_reset():
+        with _connection_setup, unlocked_reset():
+            yield
+
+    force_reset.microns_serialized = True
+    vcr.patch.force_reset = force_reset
+    for pool in pool_classes:
+        unlocked_new_conn = pool.__dict__["_new_conn"]
+
+        def _new_conn(self, _unlocked=unlocked_new_conn):
+            with _connection_setup:
+                return _unlocked(self)
+
+        pool._new_conn = _new_conn
