@@ -445,9 +445,11 @@ class RecordCassette(Cassette):
 
     def append(self, request, response):
         with self._microns_lock:  # caveclient records from worker threads too
-            super().append(request, response)
-            self.recorded.append((request, response))
-            self.unsaved = True
+            before = len(self.data)
+            super().append(request, response)  # filters both (vcrpy's before_record hooks)
+            if len(self.data) > before:  # None from the filter: not ours, not recorded
+                self.recorded.append(self.data[-1])
+                self.unsaved = True
 
     def flush(self) -> None:
         """Write the recording and its manifest entry, if anything new was recorded."""

@@ -148,13 +148,12 @@ def _diagnose(datastack, version, server_address):
     except MicronsHelpersError as err:
         timeout, settings_ok = DOCTOR_TIMEOUT, False
         yield Check(False, str(err))
-    if mode in ("offline", "replay"):
-        folder = recording.recordings_dir()
-        if folder.is_dir():
-            yield Check(True, f"recordings: {folder.name}/ ({len(list(folder.glob('*.json')))} files)")
-        else:
-            settings_ok = False
-            yield Check(False, f"recordings folder {folder} does not exist (MICRONS_RECORDINGS)")
+    if mode in ("offline", "replay") and not recording.recordings_dir().is_dir():
+        settings_ok = False
+        yield Check(
+            False,
+            f"recordings folder {recording.recordings_dir()} does not exist (MICRONS_RECORDINGS)",
+        )
     if caveclient is None or not settings_ok:
         return
 
@@ -213,7 +212,8 @@ def _diagnose(datastack, version, server_address):
         yield Check(False, f"the CAVE token in {found_in.get(found, found)}: {err}", live_counts)
         yield Check(False, f"{label}: not checked (see the token line)", live_counts)
     except VersionExpiredError as err:
-        yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        if found != "nowhere":
+            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
         since = f" on {err.expired_on:%Y-%m-%d}" if err.expired_on else ""
         yield Check(
             False,
@@ -222,7 +222,8 @@ def _diagnose(datastack, version, server_address):
             live_counts,
         )
     except VersionNotAvailableError as err:
-        yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        if found != "nowhere":
+            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
         yield Check(False, f"{label} is unknown to the server: {err}", live_counts)
     except MicronsHelpersError as err:
         yield Check(False, f"{label}: {err}", live_counts)

@@ -280,3 +280,55 @@ def plot_synapse_sizes(
     ax.set_xlabel("synapse size (voxels)")
     ax.set_ylabel("number of synapses")
     return ax
+
+
+def plot_version_timeline(
+    versions: pd.DataFrame, *, long_term: Sequence = (), title: str | None = None, ax=None
+):
+    """The materialization versions on a time line: when each was frozen, and its state.
+
+    ``versions`` has one row per version with ``version``, ``time_stamp`` and ``valid``,
+    such as ``pd.DataFrame(client.materialize.get_versions_metadata(expired=True))``.
+    Served versions are filled dots, expired ones open circles; the versions in
+    ``long_term`` are marked with a star and labelled "long-term". Returns the Axes.
+
+    Example::
+
+        ax = plot_version_timeline(versions, long_term=(117, 943, 1300))
+    """
+    missing = [c for c in ("version", "time_stamp", "valid") if c not in versions.columns]
+    if missing:
+        raise InvalidInputError(
+            f"The versions table has no column {', '.join(map(repr, missing))}. Pass "
+            "pd.DataFrame(client.materialize.get_versions_metadata(expired=True))."
+        )
+    table = versions.sort_values("time_stamp")
+    when = pd.to_datetime(table["time_stamp"], utc=True).dt.tz_localize(None)
+    valid = table["valid"].map(lambda v: v is True or str(v).lower() in ("t", "true"))
+    lasting = table["version"].isin(list(long_term))
+    ax = _axes(ax, title, figsize=(9, 2.8))
+    ax.axhline(0, color="0.6", linewidth=1, zorder=0)
+    kinds = (
+        (valid & ~lasting, dict(marker="o", color="C0", label="served")),
+        (~valid, dict(marker="o", facecolors="white", edgecolors="0.4", label="expired")),
+        (lasting, dict(marker="*", s=220, color="C1", label="long-term (kept)")),
+    )
+    for rows, style in kinds:
+        if rows.any():
+            ax.scatter(when[rows], np.zeros(int(rows.sum())), s=style.pop("s", 70), zorder=3, **style)
+    for k, (moment, version) in enumerate(zip(when, table["version"])):
+        ax.annotate(
+            str(version),
+            (moment, 0),
+            xytext=(0, 12 if k % 2 == 0 else -20),
+            textcoords="offset points",
+            ha="center",
+            fontsize="small",
+        )
+    ax.set_yticks([])
+    ax.set_ylim(-1, 1)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlabel("time stamp of the version (when its snapshot was frozen)")
+    ax.legend(loc="upper left", fontsize="small", ncols=3, frameon=False)
+    return ax

@@ -133,6 +133,7 @@ def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeo
     file_name = f"{name}.json"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for other in folder.glob("*.json"):
         if other.name != file_name:
             shutil.copy2(other, staging / other.name)

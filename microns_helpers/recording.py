@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import ModeError
+from .errors import MicronsHelpersError, ModeError
 
 MODES = ("live", "offline", "replay", "record")
 PUBLIC_GLOBAL = "https://global.daf-apis.com"
@@ -82,7 +82,7 @@ class ModeState:
     save_failed: str | None = None  # why the last save after a cell was refused
     # Tokens seen in requests while recording; never written anywhere.
     secrets: set = field(default_factory=set)
-    # Interactions recorded per file in this process, kept across a switch out of record mode.
+    # Interactions recorded per file in this process, resumed after a using() block.
     recorded: dict = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -127,12 +127,14 @@ def recordings_dir() -> Path:
     return Path(override).expanduser() if override else Path(__file__).parent / "recordings"
 
 
-def activate(mode: str, recordings=None, *, name: str | None = None) -> None:
+def activate(mode: str, recordings=None, *, name: str | None = None, resume=False) -> None:
     """Put the whole process in ``mode``; calling it again with the same mode does nothing.
 
     ``recordings`` is the folder to replay from or record into; ``None`` keeps the
     folder already in use, else :func:`recordings_dir`. ``name`` (record mode) is the
-    file stem, default ``MICRONS_RECORD_NAME`` or ``recording``.
+    file stem, default ``MICRONS_RECORD_NAME`` or ``recording``. Record mode starts a new
+    recording of that file, unless ``resume`` (what :func:`using` does when it switches back)
+    continues the one this process made before.
 
     >>> activate("offline")           # answered without a network from now on
     >>> activate("live")              # back to the network
@@ -153,7 +155,7 @@ def activate(mode: str, recordings=None, *, name: str | None = None) -> None:
         _check_folder(mode, folder)
         _deactivate()
         if mode == "record":
-            _enter_record(folder, name)
+            _enter_record(folder, name, resume)
         else:
             _enter_replay(folder, offline=mode == "offline")
             _show_notice(mode, folder)
@@ -177,7 +179,7 @@ def using(mode: str, recordings=None, *, name: str | None = None):
         if before == "live":
             activate("live")
         else:
-            activate(before, folder, name=old_name)
+            activate(before, folder, name=old_name, resume=True)
 
 
 def activate_from_environment() -> None:
@@ -190,7 +192,7 @@ def activate_from_environment() -> None:
         mode = current_mode()
         if mode != STATE.mode:
             activate(mode)
-    except ModeError as err:
+    except MicronsHelpersError as err:  # a bad setting, or a damaged recording
         print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
 
 
@@ -296,7 +298,7 @@ def _record_target() -> str | None:
     return target
 
 
-def _enter_record(folder: Path, name: str) -> None:
+def _enter_record(folder: Path, name: str, resume: bool) -> None:
     from ._cassette import RecordCassette
 
     target = _record_target()
@@ -309,10 +311,12 @@ def _enter_record(folder: Path, name: str) -> None:
         forbidden = ["127.0.0.1", "localhost", urlsplit(target).netloc]
         _wrap_send(lambda request: _record_route(request, target))
     path = folder / f"{name}.json"
+    if not resume or path.resolve() not in STATE.recorded:
+        STATE.recorded[path.resolve()] = []
     _enter(
         RecordCassette,
         path=str(path),
-        carried=STATE.recorded.setdefault(path.resolve(), []),
+        carried=STATE.recorded[path.resolve()],
         source=SOURCE_STANDIN if target else SOURCE_LIVE,
         secrets=STATE.secrets,
         forbidden=forbidden,

@@ -20,7 +20,7 @@ def run_documented_calls(connect=None) -> dict:
     """Every documented call, verbatim; with ``connect``, also the same through it."""
     results = {}
     client = CAVEclient("minnie65_public")
-    client.materialize.version = 1078
+    client.materialize.version = 1300  # the documentation's 1078 has expired
     results.update(_calls(client, "caveclient"))
     if connect is not None:
         results.update(_calls(connect(), "connect"))
@@ -59,9 +59,9 @@ def _calls(client, prefix: str) -> dict:
 
 
 def record_from_standin(folder, home, token: str, *, name="documented_calls", connect=None):
-    """Record the documented calls from a fresh stand-in into ``folder``; returns the results.
+    """Record the documented calls from a fresh sample service into ``folder``; returns results.
 
-    The stand-in demands ``token``, which caveclient finds in ``home`` (and which is also
+    The sample service demands ``token``, which caveclient finds in ``home`` (and which is also
     in ``CAVE_TOKEN``), so the recording has secrets to scrub. The process is left in
     ``live`` mode and the environment as it was.
     """
@@ -84,11 +84,8 @@ def record_from_standin(folder, home, token: str, *, name="documented_calls", co
             "MICRONS_MODE": "record",  # what connect() reads
         }
         with mock.patch.dict(os.environ, env):
-            recording.activate("record", recordings=folder, name=name)
-            try:
+            with recording.using("record", recordings=folder, name=name):
                 return run_documented_calls(connect)
-            finally:
-                recording.activate("live")
 
 
 if __name__ == "__main__":

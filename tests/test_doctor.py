@@ -1,4 +1,4 @@
-"""``microns-helpers doctor`` against the stand-in: lines, exit status, never the token."""
+"""``microns-helpers doctor`` against the sample service: true lines, exit status, no token."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from microns_helpers import cli, recording
-from tests.conftest import closed_port
 from microns_helpers.sample import SampleService
+from tests.conftest import closed_port
 
 REPO = Path(__file__).resolve().parent.parent
 PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"
@@ -41,8 +43,9 @@ def test_a_good_setup_passes(home, monkeypatch, capsys):
     assert [text.split()[1] for text in lines[:3]] == ["Python", "caveclient", "pandas"]
     line(lines, "RecursionError")
     line(lines, "mode: live")
-    assert line(lines, "CAVE token found in").endswith("the CAVE_TOKEN variable")
-    line(lines, "version 1078 of minnie65_public is available")
+    line(lines, "version: 1300, from the default")
+    line(lines, "the CAVE token in the CAVE_TOKEN variable is accepted")
+    line(lines, "version 1300 (the default) of minnie65_public is valid")
     assert PLANTED_TOKEN not in "\n".join(lines)
     assert elapsed < 3
 
@@ -54,8 +57,18 @@ def test_a_token_in_the_secret_file_is_found(home, capsys):
     with SampleService(required_token=PLANTED_TOKEN) as s:
         status, lines = doctor(capsys, "--server-address", s.url)
     assert status == 0
-    assert line(lines, "CAVE token found in").endswith("caveclient's secret file")
+    line(lines, "the CAVE token in caveclient's secret file is accepted")
     assert PLANTED_TOKEN not in "\n".join(lines)
+
+
+def test_a_rejected_token_is_a_cross_naming_the_rejection(home, monkeypatch, capsys):
+    monkeypatch.setenv("CAVE_TOKEN", "an-old-token")
+    with SampleService(required_token=PLANTED_TOKEN) as s:
+        status, lines = doctor(capsys, "--server-address", s.url)
+    assert status == 1
+    token_line = line(lines, "the CAVE token in the CAVE_TOKEN variable")
+    assert token_line.startswith("✗ ") and "refused access" in token_line and "HTTP 403" in token_line
+    assert not any("accepted" in text for text in lines)
 
 
 def test_a_missing_token_blocks_live_use(home, capsys):
@@ -65,7 +78,7 @@ def test_a_missing_token_blocks_live_use(home, capsys):
     assert status == 1
     token_line = line(lines, "no CAVE token found")
     assert token_line.startswith("✗ ") and "setup_token(make_new=True)" in token_line
-    assert "not checked" in line(lines, "version 1078")
+    assert "not checked" in line(lines, "version 1300 (the default)")
 
 
 def test_an_unreachable_server_blocks_live_use(home, monkeypatch, capsys):
@@ -74,41 +87,97 @@ def test_an_unreachable_server_blocks_live_use(home, monkeypatch, capsys):
     status, lines = doctor(capsys, "--server-address", url)
     assert status == 1
     server_line = line(lines, f"server {url}")
-    assert server_line.startswith("✗ ") and "MICRONS_MODE=replay" in server_line
-    assert "not checked" in line(lines, "version 1078")
+    assert server_line.startswith("✗ ") and "MICRONS_MODE=offline" in server_line
+    assert "not checked" in line(lines, "version 1300")
 
 
-def test_a_version_no_longer_served_is_reported_with_the_choices(home, capsys):
-    with SampleService(versions=[1300, 117, 1718]) as s:
-        status, lines = doctor(capsys, "--server-address", s.url, "--version", "1078")
+def test_an_expired_version_from_the_setting_says_since_when(home, monkeypatch, capsys):
+    monkeypatch.setenv("MICRONS_VERSION", "1078")
+    with SampleService() as s:
+        status, lines = doctor(capsys, "--server-address", s.url)
     assert status == 1
-    version_line = line(lines, "version 1078 of minnie65_public")
-    assert version_line.startswith("✗ ") and "117, 1300, 1718" in version_line
+    line(lines, "version: 1078, from MICRONS_VERSION")
+    version_line = line(lines, "version 1078 (MICRONS_VERSION) of minnie65_public")
+    assert version_line.startswith("✗ ") and "expired on 2025-06-05" in version_line
+    assert "MICRONS_VERSION=1300" in version_line
+
+
+def test_an_unknown_version_is_named(home, capsys):
+    with SampleService() as s:
+        status, lines = doctor(capsys, "--server-address", s.url, "--version", "1079")
+    assert status == 1
+    version_line = line(lines, "version 1079 (--version) of minnie65_public")
+    assert version_line.startswith("✗ ") and "unknown" in version_line and "1822" in version_line
+
+
+def test_the_timeout_setting_is_honoured(home, monkeypatch, capsys):
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    monkeypatch.setenv("MICRONS_TIMEOUT", "0.2")
+    with SampleService(delay=0.6) as s:
+        status, lines = doctor(capsys, "--server-address", s.url)
+        assert "no answer within 0.2 s" in line(lines, f"server {s.url}")
+    assert status == 1
+
+
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("MICRONS_MODE", "bogus", "MICRONS_MODE='bogus' is not a mode"),
+        ("MICRONS_VERSION", "latest", "MICRONS_VERSION='latest' is not a materialization"),
+        ("MICRONS_TIMEOUT", "inf", "MICRONS_TIMEOUT='inf' is not a number of seconds"),
+    ],
+)
+def test_a_bad_setting_is_a_cross_line_not_a_crash(home, monkeypatch, capsys, name, value, words):
+    monkeypatch.setenv(name, value)
+    status, lines = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
+    assert status == 1
+    assert line(lines, words).startswith("✗ ")
+
+
+def test_a_missing_recordings_folder_is_named(home, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
+    status, lines = doctor(capsys)
+    assert status == 1
+    assert line(lines, "does not exist (MICRONS_RECORDINGS)").startswith("✗ ")
 
 
 def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):
     monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
     with SampleService() as s:
         status, lines = doctor(
-            capsys, "--server-address", s.url, "--datastack", "minnie65_public", "--version", "1181"
+            capsys, "--server-address", s.url, "--datastack", "minnie65_public", "--version", "1718"
         )
         assert status == 0
-        line(lines, "version 1181 of minnie65_public is available")
+        line(lines, "version 1718 (--version) of minnie65_public is valid")
         status, lines = doctor(capsys, "--server-address", s.url, "--datastack", "minnie99")
     assert status == 1
-    assert "'minnie99'" in line(lines, "version 1078 of minnie99")
+    assert "'minnie99'" in line(lines, "version 1300 (the default) of minnie99")
+
+
+def test_in_record_mode_the_doctor_writes_nothing_and_leaves_the_mode(home, monkeypatch, capsys, tmp_path):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    monkeypatch.setenv("MICRONS_MODE", "record")
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
+    with SampleService() as s, recording.using("record", folder, name="chapter"):
+        doctor(capsys, "--server-address", s.url)
+        assert recording.active_mode() == "record"
+        recording.flush()
+    assert list(folder.iterdir()) == []
 
 
 def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys, tmp_path):
-    # Record connect() from the stand-in into a folder of our own, then replay it.
+    # Record connect() from the sample service into a folder of our own, then replay it.
     folder = tmp_path / "recordings"
+    folder.mkdir()
     monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
     with SampleService(local_server=recording.PUBLIC_LOCAL) as s:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", s.url)
         from microns_helpers import connect
 
-        connect(mode="record")
-        recording.activate("live")  # writes the recording
+        with recording.using("record", folder):
+            connect(mode="record")
     monkeypatch.delenv("MICRONS_RECORD_TARGET")
     monkeypatch.setenv("MICRONS_MODE", "replay")
     url = f"http://127.0.0.1:{closed_port()}"
@@ -116,13 +185,15 @@ def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys,
     assert status == 0, lines
     assert line(lines, "replay: connect()").startswith("✓ ")
     assert line(lines, f"server {url}").startswith("✗ ")
-    line(lines, "the token, server and version lines are informational")
+    line(lines, "the live lines are informational")
+    assert recording.active_mode() == "live"  # as the doctor found it
 
 
-def test_in_replay_mode_no_server_is_contacted_unless_named(home, monkeypatch, capsys, tmp_path):
-    # Replay must not send a request outside the recordings (a workshop with no wifi,
-    # a site build): without --server-address the live checks are skipped, and say so.
-    monkeypatch.setenv("MICRONS_MODE", "replay")
+@pytest.mark.parametrize("mode", ["replay", "offline"])
+def test_without_a_named_server_no_server_is_contacted(home, monkeypatch, capsys, mode):
+    # Replay and offline must not send a request outside the process (a workshop with no
+    # wifi, a site build): without --server-address the live checks are skipped, and say so.
+    monkeypatch.setenv("MICRONS_MODE", mode)
     from microns_helpers import doctor as doctor_module
 
     sent = []
@@ -130,8 +201,8 @@ def test_in_replay_mode_no_server_is_contacted_unless_named(home, monkeypatch, c
     status, lines = doctor(capsys)
     assert sent == []
     assert status == 0, lines
-    assert line(lines, "live checks skipped in replay mode").startswith("✓ ")
-    assert not any(text.startswith(("✗ server", "✓ server")) for text in lines)
+    assert line(lines, f"{mode}: connect() answers from").startswith("✓ ")
+    assert line(lines, f"live checks skipped in {mode} mode").startswith("✓ ")
 
 
 def test_an_empty_recordings_folder_fails_in_replay_mode(home, monkeypatch, capsys, tmp_path):
@@ -139,7 +210,7 @@ def test_an_empty_recordings_folder_fails_in_replay_mode(home, monkeypatch, caps
     monkeypatch.setenv("MICRONS_MODE", "replay")
     status, lines = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
     assert status == 1
-    assert line(lines, "replay: connect()").startswith("✗ ")
+    assert "MICRONS_MODE=offline" in line(lines, "replay: connect()")
 
 
 def test_python_m_and_a_console_that_cannot_print_checkmarks(home):

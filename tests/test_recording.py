@@ -1,4 +1,4 @@
-"""Record from the stand-in with a planted token, then replay with the stand-in stopped."""
+"""Record from the sample service with a planted token, then replay with it stopped; offline."""
 
 from __future__ import annotations
 
@@ -18,24 +18,17 @@ import pytest
 import requests
 
 from microns_helpers import recording
+from microns_helpers import connect
 from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
-from tests.documented_calls import record_from_standin, run_documented_calls
 from microns_helpers.sample import SampleService
-
-try:
-    from microns_helpers import connect
-except ImportError:  # client.py not written yet
-    connect = None
+from tests.documented_calls import record_from_standin, run_documented_calls
 
 
 @pytest.fixture(autouse=True)
 def restore_mode():
     """Each test leaves the process in the mode it found (make test runs in replay)."""
-    mode, folder = recording.active_mode(), recording._active_folder
-    yield
-    recording.activate("live")
-    if mode != "live":
-        recording.activate(mode, recordings=folder)
+    with recording.using(recording.active_mode(), recording.active_folder()):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +112,8 @@ def test_a_token_in_a_query_string_or_body_is_scrubbed_and_still_replays(tmp_pat
     url = recording.PUBLIC_GLOBAL + f"/info/api/v2/datastack/full/minnie65_public?token={secret}"
     post = recording.PUBLIC_GLOBAL + "/schema/api/v2/types"
     body = {"note": f"copied {secret} here", "middle_auth_token": secret}
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
-        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         monkeypatch.setenv("CAVE_TOKEN", secret)
         recording.activate("record", recordings=tmp_path, name="query_token")
         recorded_info = requests.get(url).json()
@@ -144,11 +137,11 @@ def test_no_loopback_address_and_only_public_urls(recorded):
 
 def test_arrow_bodies_survive_byte_for_byte(tmp_path, monkeypatch):
     url = (
-        recording.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1078"
+        recording.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1300"
         "/table/nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True"
     )
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
-        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         recording.activate("record", recordings=tmp_path, name="arrow")
         live = requests.post(url, json={"limit": 5})
         recording.activate("live")
@@ -176,7 +169,7 @@ def test_manifest_says_where_each_recording_came_from(recorded):
     assert entry["source"] == "standin-sample-data"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["recorded_at"])
     assert entry["datastacks"] == ["minnie65_public"]
-    assert 1078 in entry["materialization_versions"]
+    assert 1300 in entry["materialization_versions"]
     assert entry["interactions"] == len(stored_interactions(folder))
     assert entry["bytes"] == (folder / "documented_calls.json").stat().st_size
     assert entry["caveclient_version"]
@@ -185,7 +178,7 @@ def test_manifest_says_where_each_recording_came_from(recorded):
 # --- replay -------------------------------------------------------------------------------
 
 
-def test_replay_gives_identical_results_with_the_standin_stopped(recorded, replaying):
+def test_replay_gives_identical_results_with_the_service_stopped(recorded, replaying):
     _, results = recorded
     replayed = run_documented_calls(connect)
     assert replayed.keys() == results.keys()
@@ -197,14 +190,16 @@ def test_an_unrecorded_request_raises_our_error(replaying):
     from caveclient import CAVEclient
 
     client = CAVEclient("minnie65_public")
-    client.materialize.version = 1078
+    client.materialize.version = 1300
     with pytest.raises(NotRecordedError) as caught:
         client.materialize.query_table("nucleus_detection_v0", limit=3)
     message = str(caught.value)
-    assert "POST /materialize/api/v3/datastack/minnie65_public/version/1078/table/" in message
+    assert "POST /materialize/api/v3/datastack/minnie65_public/version/1300/table/" in message
     assert "nucleus_detection_v0/query" in message
     assert '"limit":3' in message
-    assert "microns-helpers record" in message and "make record" in message
+    assert "MICRONS_MODE=offline" in message  # for a learner
+    assert "make record" in message and "microns-helpers record" in message  # for maintainers
+    assert '"limit":3' in caught.value.request and isinstance(caught.value, LookupError)
 
 
 def test_an_unrecorded_request_from_a_worker_thread_raises_our_error(replaying):
@@ -220,9 +215,9 @@ def test_a_damaged_recording_names_the_file_and_the_fix(recorded, tmp_path):
     shutil.copytree(folder, damaged)
     path = damaged / "documented_calls.json"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    recording.activate("replay", recordings=damaged)
     with pytest.raises(RecordingDamagedError) as caught:
-        requests.get(recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public")
+        recording.activate("replay", recordings=damaged)
+    assert recording.active_mode() == "live"
     message = str(caught.value)
     assert "documented_calls.json" in message
     assert "git checkout" in message and "microns-helpers record" in message
@@ -279,10 +274,10 @@ def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
 
 def test_loopback_traffic_passes_through_replay(replaying):
     # Other tests run their own stand-in while MICRONS_MODE=replay: it must still answer.
-    with SampleService() as standin:
-        answer = requests.get(standin.url + "/info/api/v2/datastack/full/minnie65_public")
+    with SampleService() as service:
+        answer = requests.get(service.url + "/info/api/v2/datastack/full/minnie65_public")
     assert answer.status_code == 200
-    assert ("GET", "/info/api/v2/datastack/full/minnie65_public") in standin.requests
+    assert ("GET", "/info/api/v2/datastack/full/minnie65_public") in service.requests
 
 
 # --- modes and the notice ----------------------------------------------------------------
@@ -290,35 +285,98 @@ def test_loopback_traffic_passes_through_replay(replaying):
 
 def test_replay_prints_one_line_once(recorded, capsys, monkeypatch):
     folder, _ = recorded
-    monkeypatch.setattr(recording, "_notice_shown", False)
+    monkeypatch.setattr(recording.STATE, "notices_shown", set())
     recording.activate("replay", recordings=folder)
     recording.activate("live")
     recording.activate("replay", recordings=folder)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
-    assert "stand-in's sample data" in lines[0] and "MICRONS_MODE=live" in lines[0]
+    assert "sample service's data" in lines[0] and "MICRONS_MODE=live" in lines[0]
 
 
 def test_activate_is_idempotent_and_keeps_the_folder_in_use(recorded):
     folder, _ = recorded
     recording.activate("replay", recordings=folder)
-    cassette = recording._cassette
+    cassette = recording.STATE.cassette
     recording.activate("replay")  # what connect() does
-    assert recording._cassette is cassette and recording._active_folder == folder
+    assert recording.STATE.cassette is cassette and recording.active_folder() == folder
     recording.activate("live")
-    assert recording.active_mode() == "live" and recording._cassette is None
+    assert recording.active_mode() == "live" and recording.STATE.cassette is None
+
+
+def test_using_restores_the_mode_and_folder_before_it(recorded, tmp_path):
+    folder, _ = recorded
+    recording.activate("replay", recordings=folder)
+    with recording.using("live"):
+        assert recording.active_mode() == "live"
+        with recording.using("offline", tmp_path):
+            assert recording.active_mode() == "offline"
+    assert (recording.active_mode(), recording.active_folder()) == ("replay", folder)
 
 
 def test_bad_mode_and_bad_target_are_refused(monkeypatch):
-    monkeypatch.setenv("MICRONS_MODE", "offline")
-    with pytest.raises(ModeError, match="MICRONS_MODE='offline'"):
+    monkeypatch.setenv("MICRONS_MODE", "offlin")
+    with pytest.raises(ModeError, match="MICRONS_MODE='offlin'"):
         recording.current_mode()
     with pytest.raises(ModeError):
-        recording.activate("offline")
+        recording.activate("offlin")
+    monkeypatch.setenv("MICRONS_MODE", " REPLAY ")
+    assert recording.current_mode() == "replay"
     monkeypatch.setenv("MICRONS_RECORD_TARGET", "https://example.org")
     with pytest.raises(ModeError, match="loopback"):
         recording.activate("record")
     assert recording.active_mode() == "live"
+
+
+def test_a_missing_recordings_folder_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
+    with pytest.raises(ModeError, match="does not exist"):
+        recording.activate("replay")
+    assert recording.active_mode() == "live"
+
+
+# --- offline: recordings first, the sample service for the rest ---------------------------
+
+
+def test_offline_answers_what_was_never_recorded_and_flags_it(recorded, tmp_path, capsys):
+    folder, _ = recorded
+    recording.activate("offline", recordings=folder)
+    from caveclient import CAVEclient
+
+    client = CAVEclient("minnie65_public")
+    client.materialize.version = 1300
+    martinotti = client.materialize.tables.aibs_metamodel_celltypes_v661(cell_type="MC").query(
+        limit=20
+    )
+    assert len(martinotti) == 20 and set(martinotti["cell_type"]) == {"MC"}
+    err = capsys.readouterr().err
+    flagged = [line for line in err.splitlines() if line.startswith("offline, answered by")]
+    assert any("/version/1300/query" in line for line in flagged)
+    # recorded answers were used first: the datastack info was recorded, so not flagged
+    assert not any("/datastack/full/" in line for line in flagged)
+    # once per distinct request
+    client.materialize.tables.aibs_metamodel_celltypes_v661(cell_type="MC").query(limit=20)
+    assert not [
+        line for line in capsys.readouterr().err.splitlines() if "/version/1300/query" in line
+    ]
+
+
+def test_offline_refuses_other_hosts_with_our_error(recorded):
+    folder, _ = recorded
+    recording.activate("offline", recordings=folder)
+    with pytest.raises(NotRecordedError, match="public CAVE servers only"):
+        requests.get("https://example.org/materialize/api/versions")
+
+
+def test_offline_errors_name_the_public_address(recorded):
+    folder, _ = recorded
+    recording.activate("offline", recordings=folder)
+    answer = requests.get(
+        recording.PUBLIC_LOCAL + "/materialize/api/v2/datastack/minnie65_public/version/1078/tables"
+    )
+    assert answer.status_code == 410 and answer.url.startswith(recording.PUBLIC_LOCAL)
+    recording.activate("live")
+    assert recording.STATE.sample_service is None  # stopped with the mode
 
 
 def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
@@ -330,8 +388,8 @@ def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as standin:
-        monkeypatch.setenv("MICRONS_RECORD_TARGET", standin.url)
+    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+        monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         for path in ("/info/version", "/materialize/version"):
             recording.activate("record", recordings=tmp_path / "rec", name="again")
             requests.get(recording.PUBLIC_GLOBAL + path)
@@ -362,7 +420,7 @@ def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
         nbformat.v4.new_code_cell(
             "from caveclient import CAVEclient\n"
             "client = CAVEclient('minnie65_public')\n"
-            "client.materialize.version = 1078\n"
+            "client.materialize.version = 1300\n"
             "len(client.materialize.get_tables()) > 0"
         ),
     ]
@@ -377,7 +435,7 @@ def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
     saved = nbformat.read(str(chapters / "01_demo.ipynb"), as_version=4)
     code = [cell for cell in saved.cells if cell.cell_type == "code"]
     assert [cell.execution_count for cell in code] == [1, 2]
-    assert code[0].outputs[0]["text"].startswith("Replaying recorded responses from the stand-in")
+    assert code[0].outputs[0]["text"].startswith("Replaying recorded responses from the sample")
     assert code[1].outputs[0]["data"]["text/plain"] == "True"
     manifest = json.loads((tmp_path / "rec" / "manifest.json").read_text())
     assert manifest["recordings"]["01_demo.json"]["source"] == "standin-sample-data"
