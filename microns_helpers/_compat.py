@@ -10,6 +10,11 @@ private name                                       why
                                                    (:func:`table_manager_deferred`)
 ``caveclient.base.requests``                       caveclient has no timeout option
                                                    (:func:`requests_time_out_after`)
+``tables.<table>`` as an attrs class              5.17-5.24 have no ``.fields`` list
+                                                   (:func:`filter_fields`)
+``caveclient.auth.AuthClient.                      5.27.0-6.3.0 write the token to
+_synchronize_local_server_file``                   ~/.cloudvolume/secrets while a client is
+                                                   built (:func:`token_files_untouched`)
 ``vcr.patch.force_reset``,                         vcrpy un-patches the process while it opens
 ``urllib3 HTTP(S)ConnectionPool._new_conn``        a real connection; a worker thread could
                                                    slip past replay (:func:`serialize_connection_setup`)
@@ -152,6 +157,78 @@ class _RequestsWithTimeout:
         session.request = request  # Session.get/post/... all call self.request
         self.sessions.append(session)
         return session
+
+
+def filter_fields(table_filter) -> list[str]:
+    """The filter arguments of a ``client.materialize.tables.<table>`` entry.
+
+    caveclient 5.25+ lists them in ``.fields``; before, the entry is an attrs class whose
+    fields are the same arguments (checked on 5.17.2 and 5.23.0).
+    """
+    fields = getattr(table_filter, "fields", None)
+    if fields is not None:
+        return list(fields)
+    import attrs
+
+    return [field.name for field in attrs.fields(table_filter)]
+
+
+# caveclient releases whose AuthClient.local_server setter writes the token (even None) to
+# ~/.cloudvolume/secrets/<server>-cave-secret.json, whatever write_server_cache says.
+_TOKEN_FILE_SYNC = ((5, 27), (6, 4))
+
+
+def _token_sync_target():
+    """caveclient's AuthClient on releases that sync token files, else None."""
+    import caveclient
+    from caveclient.auth import AuthClient
+
+    if not _TOKEN_FILE_SYNC[0] <= version_tuple(caveclient.__version__) < _TOKEN_FILE_SYNC[1]:
+        return None
+    require_checked("caveclient", hasattr(AuthClient, "_synchronize_local_server_file"))
+    return AuthClient
+
+
+@contextlib.contextmanager
+def token_files_untouched():
+    """While a client is built, keep caveclient 5.27-6.3 from writing token files."""
+    target = _token_sync_target()
+    if target is None:
+        yield
+        return
+    real = target.__dict__["_synchronize_local_server_file"]
+    target._synchronize_local_server_file = lambda self: None
+    try:
+        yield
+    finally:
+        target._synchronize_local_server_file = real
+
+
+_guarded = {}
+
+
+def guard_token_files() -> None:
+    """Keep token files untouched for the rest of an offline or replay mode (idempotent).
+
+    Called at the mode's first request, when caveclient is surely imported; undone by
+    :func:`release_token_files`. Offline and replay have no token worth keeping, and the
+    file caveclient would write holds none.
+    """
+    if _guarded or "caveclient" not in __import__("sys").modules:
+        return
+    target = _token_sync_target()
+    if target is not None:
+        _guarded["real"] = (target, target.__dict__["_synchronize_local_server_file"])
+        target._synchronize_local_server_file = lambda self: None
+    else:
+        _guarded["real"] = None
+
+
+def release_token_files() -> None:
+    real = _guarded.pop("real", None)
+    if real is not None:
+        target, method = real
+        target._synchronize_local_server_file = method
 
 
 # --- vcrpy and urllib3 ------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _connect(datastack, version, *, server_address, token, mode, timeout):
     recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
     token, token_source = find_token(token, server_address)
-    with _CONNECT_LOCK, _compat.requests_time_out_after(timeout):
+    with _CONNECT_LOCK, _compat.requests_time_out_after(timeout), _compat.token_files_untouched():
         try:
             client = caveclient.CAVEclient(
                 datastack,

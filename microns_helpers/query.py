@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from ._compat import filter_fields
 from .errors import InvalidInputError
 
 #: The most rows the public materialization server returns for one query; a chunk that
@@ -113,11 +114,12 @@ def query_by_root_ids(
             "Put those ids in root_ids instead."
         )
     table_filter = _table_filter(client, table)
-    unknown = [name for name in [column, *filters] if name not in table_filter.fields]
+    fields = filter_fields(table_filter)
+    unknown = [name for name in [column, *filters] if name not in fields]
     if unknown:
         raise InvalidInputError(
             f"{table} cannot be filtered on {', '.join(map(repr, unknown))}. "
-            f"Its filter arguments are: {', '.join(table_filter.fields)}."
+            f"Its filter arguments are: {', '.join(fields)}."
         )
 
     chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]

@@ -52,7 +52,7 @@ DEFAULT_RECORD_NAME = "recording"
 SOURCE_STANDIN = "standin-sample-data"
 SOURCE_LIVE = "live"
 _SOURCE_WORDS = {
-    SOURCE_STANDIN: "the sample service's data (partly synthetic)",
+    SOURCE_STANDIN: "the sample service's data, partly synthetic",
     SOURCE_LIVE: "the live CAVE service",
 }
 
@@ -214,8 +214,7 @@ def _enter_replay(folder: Path, *, offline: bool) -> None:
 
     cassette_class = OfflineCassette if offline else ReplayCassette
     _enter(cassette_class, path=str(folder), before_record_request=_stored_request)
-    if offline:
-        _wrap_send(_offline_route)
+    _wrap_send(_offline_route if offline else _replay_route)
 
 
 def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
@@ -226,10 +225,11 @@ def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
     words = " and ".join(_SOURCE_WORDS.get(s, str(s)) for s in sorted(sources, key=str))
     origin = f"from {words}" if words else "of unknown origin (no manifest.json)"
     if mode == "offline":
+        recorded = f"recordings of {words}" if words else "recordings (none found)"
         return (
-            f"Offline: recorded responses ({origin[5:] if words else 'none'}) answer first, the "
-            "package's sample data (partly synthetic) the rest; for live data set "
-            "MICRONS_MODE=live and add a token (see Setup)."
+            f"Offline: answering from {recorded}, then from the package's sample data for "
+            "anything not recorded; for live data set MICRONS_MODE=live and add a token "
+            "(see Setup)."
         )
     return (
         f"Replaying recorded responses {origin}; for live data set MICRONS_MODE=live "
@@ -245,10 +245,25 @@ def _show_notice(mode: str, folder: Path) -> None:
         print(replay_notice(folder, mode))
 
 
+def _replay_route(request):
+    """Replay sends every request on unchanged (vcrpy answers it); see _guard_home."""
+    _guard_home()
+    return None
+
+
+def _guard_home() -> None:
+    # caveclient 5.27-6.3 write a token file while a client is built, even with no token:
+    # nothing of a mode without a network should land in the home folder.
+    from ._compat import guard_token_files
+
+    guard_token_files()
+
+
 def _offline_route(request):
     """Where an offline request goes: None (the recordings answer it), or the sample service."""
     from vcr.request import Request
 
+    _guard_home()
     if not any(request.url == h or request.url.startswith(h + "/") for h in PUBLIC_HOSTS):
         return None
     cassette = STATE.cassette
@@ -533,6 +548,9 @@ def _deactivate() -> None:
         if send is not None:
             import requests.adapters
 
+            from ._compat import release_token_files
+
             requests.adapters.HTTPAdapter.send = send
+            release_token_files()
         if service is not None:
             service.stop()

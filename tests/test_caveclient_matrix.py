@@ -1,8 +1,10 @@
-"""The documentation's bug and connect(), on caveclient 5.23.0 and on the current caveclient.
+"""The documentation's bug and connect(), on the CI set of caveclients and the pinned one.
 
-Each interpreter runs ``tests/matrix/connect_step.py`` in a subprocess against one stand-in
-serving bulk table metadata without ``nucleus_detection_v0`` (the RecursionError trigger).
-The 5.23.0 interpreter is ``.venv-caveclient523``, built by ``make test``.
+Each interpreter runs ``tests/matrix/connect_step.py`` in a subprocess against one sample
+service serving bulk table metadata without ``nucleus_detection_v0`` (the RecursionError
+trigger) and demanding a token, which CAVE_TOKEN holds: caveclient 5.27-6.3 would write it
+under the home folder while the client is built, and connect() must not let them. The
+interpreters are the environments of ``tools/caveclient_envs.py``, built by ``make test``.
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ import pytest
 
 from microns_helpers.client import version_tuple
 from microns_helpers.sample import SampleService
+from tools.caveclient_envs import CI_RELEASES, python_of
 
 REPO = Path(__file__).resolve().parent.parent
 STEP = REPO / "tests" / "matrix" / "connect_step.py"
-OLD_PYTHON = REPO / ".venv-caveclient523" / "bin" / "python"
 # caveclient versions whose documented `client.materialize.version = N` recurses
 RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
+TOKEN = "planted-matrix-token-0123456789abcdef"
+IN_CI = bool(os.environ.get("CI"))
 
 
 def run_step(python: Path, step: str, url: str, home: Path) -> dict:
     env = {
         k: v for k, v in os.environ.items() if k != "CAVE_TOKEN" and not k.startswith("MICRONS_")
     }
-    env.update(PYTHONPATH=str(REPO), HOME=str(home))
+    env.update(PYTHONPATH=str(REPO), HOME=str(home), CAVE_TOKEN=TOKEN)
     done = subprocess.run(
         [str(python), str(STEP), step, url],
         capture_output=True,
@@ -42,31 +46,30 @@ def run_step(python: Path, step: str, url: str, home: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("interpreter", ["caveclient-5.23.0", "caveclient-pinned-newest"])
-def test_documented_init_and_connect(interpreter, tmp_path):
-    if interpreter == "caveclient-pinned-newest":
-        python = Path(sys.executable)
-    else:
-        python = OLD_PYTHON
-        if not python.exists():
-            pytest.fail(
-                f"{OLD_PYTHON.relative_to(REPO)} is missing: run `make test`, which builds it "
-                "(caveclient 5.23.0, from requirements-caveclient523.txt)."
-            )
-    with SampleService(bulk_metadata_without_reference=True) as s:
-        raw = run_step(python, "raw", s.url, tmp_path)
-        connected = run_step(python, "connect", s.url, tmp_path)
+@pytest.mark.parametrize("release", [*CI_RELEASES, "pinned"])
+def test_documented_init_and_connect(release, tmp_path):
+    python = Path(sys.executable) if release == "pinned" else python_of(release)
+    if not python.exists():
+        message = f"{python.parent.parent.name} is missing: `make test` builds it"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    home = tmp_path / "home"
+    home.mkdir()
+    with SampleService(bulk_metadata_without_reference=True, required_token=TOKEN) as s:
+        raw = run_step(python, "raw", s.url, tmp_path / "raw-home")
+        connected = run_step(python, "connect", s.url, home)
+        expired = run_step(python, "expired", s.url, home)
 
     installed = version_tuple(raw["caveclient"])
-    if interpreter == "caveclient-5.23.0":
-        assert raw["caveclient"] == "5.23.0"
+    if release != "pinned":
+        assert raw["caveclient"] == release
     low, high = RECURSION_BUG
     if low <= installed < high:
         assert raw == {"outcome": "RecursionError", "caveclient": raw["caveclient"]}
     else:
-        assert raw["outcome"] == "ok" and raw["version"] == 1078
+        assert raw["outcome"] == "ok" and raw["version"] == 1300
 
     assert connected["caveclient"] == raw["caveclient"]
-    assert connected["version"] == 1078
+    assert connected["version"] == 1300
     assert connected["rows"] > 0 and connected["cell_types"] == ["BC"]
-    assert not list(tmp_path.rglob("cave_datastack_to_server_map.json"))
+    assert expired["outcome"] == "VersionExpiredError" and "1300" in expired["message"]
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == []

@@ -26,7 +26,7 @@ caveclient = pytest.importorskip("caveclient")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-VENV_523 = REPO / ".venv-caveclient523" / "bin" / "python"
+VENV_523 = REPO / ".venv-caveclient-5.23.0" / "bin" / "python"
 EXAMPLE, EXAMPLE_1718 = 864691135808473885, 864691136968109774
 THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
 LIMIT_WARNING = '201 - "Limited query to 10 rows'
@@ -479,11 +479,13 @@ def test_sample_data_rebuilds_identically(tmp_path):
 
 
 def test_python_dash_m_serves_until_interrupted(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRONS_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "microns_helpers.sample", "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     try:
         line = proc.stdout.readline()

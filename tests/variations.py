@@ -1,0 +1,257 @@
+"""Learner variations of the chapters' queries, each with a check of its answer.
+
+A learner changes a documented query: another cell type, a list, a limit, more columns,
+another neuron, the inputs instead of the outputs, a table by name, another version. In
+offline mode every one of them must get an answer, and the answer must agree with what was
+asked (every row has the cell type filtered on, no more rows than the limit, ...).
+``run_variations(connect)`` runs them all on any caveclient from 5.17 on and returns
+``{name: None, or why it failed, or "unsupported: ..." where that caveclient has no such
+argument}``; ``tests/matrix/offline_step.py`` runs it in each caveclient environment, and
+``tests/test_offline.py`` asserts on it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+
+
+class Unsupported(Exception):
+    """The installed caveclient has no such argument (older releases): not a failure."""
+
+
+def _requires(function, argument):
+    if argument not in inspect.signature(function).parameters:
+        raise Unsupported(f"this caveclient's {function.__name__} has no {argument}=")
+
+NEURON, NEURON_1718 = 864691135808473885, 864691136968109774
+PYRAMIDAL = 864691136040432126  # the Synapses chapter's second neuron (real synapses)
+THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
+CELL_TYPES = "aibs_metamodel_celltypes_v661"
+INHIBITORY = {"BC", "BPC", "MC", "NGC"}
+
+
+def _cell_types(client, **filters):
+    return getattr(client.materialize.tables, CELL_TYPES)(**filters).query()
+
+
+def _all(frame, column, allowed):
+    values = set(frame[column])
+    assert len(frame), "no rows"
+    assert values <= set(allowed), f"{column} has {sorted(values - set(allowed))[:5]}"
+
+
+def limit_20(client, connect):
+    df = client.materialize.query_table("nucleus_detection_v0", limit=20)
+    assert len(df) == 20, len(df)
+
+
+def martinotti_cells(client, connect):
+    _all(_cell_types(client, cell_type="MC"), "cell_type", {"MC"})
+
+
+def another_excitatory_type(client, connect):
+    _all(_cell_types(client, cell_type="6P-IT"), "cell_type", {"6P-IT"})
+
+
+def a_list_of_cell_types(client, connect):
+    df = _cell_types(client, cell_type=["BC", "MC"])
+    _all(df, "cell_type", {"BC", "MC"})
+    assert set(df["cell_type"]) == {"BC", "MC"}
+
+
+def the_list_reordered(client, connect):
+    a = _cell_types(client, cell_type=["MC", "BC"])
+    b = _cell_types(client, cell_type=["BC", "MC"])
+    assert sorted(a["id"]) == sorted(b["id"])
+
+
+def a_class_of_cells(client, connect):
+    df = _cell_types(client, classification_system="inhibitory_neuron")
+    _all(df, "cell_type", INHIBITORY)
+
+
+def cell_types_with_a_limit(client, connect):
+    df = getattr(client.materialize.tables, CELL_TYPES)(cell_type="BC").query(limit=7)
+    assert len(df) == 7 and set(df["cell_type"]) == {"BC"}
+
+
+def three_neurons_by_root_id(client, connect):
+    df = _cell_types(client, pt_root_id=THREE_ROOTS)
+    assert sorted(df["id"]) == [4074, 19116, 21783], list(df["id"])
+
+
+def query_table_by_reference_name(client, connect):
+    df = client.materialize.query_table(CELL_TYPES, limit=30)
+    assert len(df) == 30 and "cell_type" in df.columns
+
+
+def extra_select_columns(client, connect):
+    df = client.materialize.query_table(
+        "nucleus_detection_v0", select_columns=["id", "volume", "pt_root_id"], limit=5
+    )
+    assert list(df.columns) == ["id", "volume", "pt_root_id"], list(df.columns)
+
+
+def positions_in_micrometres(client, connect):
+    df = client.materialize.query_table(
+        "nucleus_detection_v0", split_positions=True, desired_resolution=[1000, 1000, 1000], limit=50
+    )
+    x = df["pt_position_x"]
+    assert ((x > 100) & (x < 2000)).all(), x.describe()
+
+
+def big_nuclei(client, connect):
+    from caveclient import base
+
+    _requires(client.materialize.query_table, "filter_greater_dict")
+    try:
+        df = client.materialize.query_table(
+            "nucleus_detection_v0", filter_greater_dict={"volume": 500}
+        )
+    except getattr(base, "ServerIncompatibilityError", ()) as err:
+        # 5.25-5.31 ask the server's version through a route they lack, and refuse
+        raise Unsupported(f"this caveclient refuses it whatever the server: {err}") from None
+    assert len(df) and (df["volume"] > 500).all()
+
+
+def nuclei_with_a_cell(client, connect):
+    df = client.materialize.query_table(
+        "nucleus_detection_v0", filter_out_dict={"pt_root_id": [0]}, limit=50
+    )
+    assert len(df) == 50 and (df["pt_root_id"] != 0).all()
+
+
+def a_nucleus_by_id(client, connect):
+    df = client.materialize.query_table("nucleus_detection_v0", filter_equal_dict={"id": 490689})
+    assert list(df["pt_root_id"]) == [864691135356151759]
+
+
+def outputs_as_a_list_of_one(client, connect):
+    df = client.materialize.synapse_query(pre_ids=[NEURON])
+    assert len(df) == 1498 and set(df["pre_pt_root_id"]) == {NEURON}
+
+
+def inputs_instead_of_outputs(client, connect):
+    df = client.materialize.synapse_query(post_ids=NEURON)
+    assert len(df) == 4628 and set(df["post_pt_root_id"]) == {NEURON}
+
+
+def between_two_neurons(client, connect):
+    outputs = client.materialize.synapse_query(pre_ids=NEURON)
+    partner = int(outputs["post_pt_root_id"].value_counts().index[0])
+    df = client.materialize.synapse_query(pre_ids=NEURON, post_ids=partner)
+    assert len(df) == 20 and set(df["post_pt_root_id"]) == {partner}
+
+
+def another_neuron(client, connect):
+    outputs = client.materialize.synapse_query(pre_ids=PYRAMIDAL)
+    inputs = client.materialize.synapse_query(post_ids=PYRAMIDAL)
+    assert (len(outputs), len(inputs)) == (259, 2165), (len(outputs), len(inputs))
+
+
+def outputs_of_two_neurons(client, connect):
+    df = client.materialize.synapse_query(pre_ids=[NEURON, PYRAMIDAL])
+    assert set(df["pre_pt_root_id"]) == {NEURON, PYRAMIDAL} and len(df) == 1498 + 259
+
+
+def synapses_with_a_limit(client, connect):
+    df = client.materialize.query_table("synapses_pni_2", limit=12)
+    assert len(df) == 12
+
+
+def proofread_axons(client, connect):
+    df = client.materialize.query_table(
+        "proofreading_status_and_strategy", filter_equal_dict={"status_axon": True}
+    )
+    assert len(df) and set(df["status_axon"].astype(str).str.lower()) <= {"true", "t"}
+
+
+def fully_extended_axons(client, connect):
+    table = client.materialize.tables.proofreading_status_and_strategy
+    df = table(strategy_axon="axon_fully_extended").query()
+    _all(df, "strategy_axon", {"axon_fully_extended"})
+
+
+def a_box_of_the_volume(client, connect):
+    box = [[150_000, 150_000, 18_000], [200_000, 200_000, 24_000]]  # voxels of the table
+    df = client.materialize.query_table(
+        "nucleus_detection_v0", filter_spatial_dict={"pt_position": box}, split_positions=True
+    )
+    assert len(df)
+    for axis, (low, high) in zip("xyz", zip(*box)):
+        column = df[f"pt_position_{axis}"]
+        assert ((column >= low) & (column < high)).all(), axis
+
+
+def chunked_lookup(client, connect):
+    from microns_helpers.query import query_by_root_ids
+
+    outputs = client.materialize.synapse_query(pre_ids=NEURON)
+    partners = list(outputs["post_pt_root_id"].unique()[:300])
+    df = query_by_root_ids(client, CELL_TYPES, partners, chunk_size=100, progress=False)
+    assert set(df["pt_root_id"]) <= set(partners)
+
+
+def another_version(client, connect):
+    later = connect(version=1718)
+    assert later.materialize.version == 1718
+    assert len(later.materialize.synapse_query(pre_ids=NEURON_1718)) == 1499
+    assert len(later.materialize.get_tables()) == 45
+
+
+def an_expired_version(client, connect):
+    import microns_helpers
+
+    try:
+        connect(version=1078)
+    except microns_helpers.VersionExpiredError as err:
+        assert "1300" in str(err)
+    else:
+        raise AssertionError("connect(version=1078) did not raise VersionExpiredError")
+
+
+VARIATIONS = [
+    limit_20,
+    martinotti_cells,
+    another_excitatory_type,
+    a_list_of_cell_types,
+    the_list_reordered,
+    a_class_of_cells,
+    cell_types_with_a_limit,
+    three_neurons_by_root_id,
+    query_table_by_reference_name,
+    extra_select_columns,
+    positions_in_micrometres,
+    big_nuclei,
+    nuclei_with_a_cell,
+    a_nucleus_by_id,
+    outputs_as_a_list_of_one,
+    inputs_instead_of_outputs,
+    between_two_neurons,
+    another_neuron,
+    outputs_of_two_neurons,
+    synapses_with_a_limit,
+    proofread_axons,
+    fully_extended_axons,
+    a_box_of_the_volume,
+    chunked_lookup,
+    another_version,
+    an_expired_version,
+]
+
+
+def run_variations(connect) -> dict:
+    """{variation name: None if its answer checks out, else why not}."""
+    client = connect()
+    results = {}
+    for variation in VARIATIONS:
+        try:
+            variation(client, connect)
+            results[variation.__name__] = None
+        except Unsupported as err:
+            results[variation.__name__] = f"unsupported: {err}"
+        except Exception as err:  # reported by name; the test shows them all
+            last = traceback.format_exception_only(type(err), err)[-1].strip()
+            results[variation.__name__] = last[:400]
+    return results

@@ -1,0 +1,111 @@
+"""Virtual environments with one caveclient release each, for the caveclient matrix.
+
+    python tools/caveclient_envs.py 5.17.2 5.23.0        # make the missing ones
+    python tools/caveclient_envs.py --all                # the 16 releases of the weekly run
+    python tools/caveclient_envs.py --ci --print-paths   # the CI set, one interpreter a line
+
+Each lands in ``.venv-caveclient-<release>/`` at the repository root, with caveclient, the
+numpy, pandas and pyarrow that release installs with, and what microns_helpers needs to run
+offline (vcrpy, tqdm); the tests put the repository on PYTHONPATH. A finished environment
+has a ``.installed`` marker and is not rebuilt. ``make test`` builds the CI set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import venv
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Every release the weekly workflow checks (.github/workflows/caveclient-matrix.yml).
+ALL_RELEASES = (
+    "5.17.2", "5.18.0", "5.20.3", "5.22.0", "5.23.0", "5.24.1", "5.25.2", "5.31.0",
+    "6.0.2", "6.5.2", "7.0.4", "7.4.3", "7.11.1", "8.0.1", "8.1.0", "8.2.1",
+)  # fmt: skip
+# What CI runs offline on every push: the oldest, the newest with the RecursionError, the
+# two that write token files, a 7.x; the pinned release is the main environment's.
+CI_RELEASES = ("5.17.2", "5.23.0", "5.31.0", "6.0.2", "7.11.1")
+
+
+def version_tuple(text: str) -> tuple:
+    return tuple(int(p) for p in text.split("."))
+
+
+def requirements(release: str) -> list[str]:
+    """What to install beside caveclient ``release`` (checked on Python 3.11).
+
+    All install with pandas 2.2.3; 5.x and 6.x need numpy<2; 5.17-5.20 need pyarrow<12,
+    6.x at most 25.0.1; 5.x and 6.x do not declare their need of packaging.
+    """
+    v = version_tuple(release)
+    pins = [f"caveclient=={release}", "pandas==2.2.3", "vcrpy==9.4.2", "tqdm==4.70.1"]
+    if v < (7,):
+        pins.append("numpy==1.26.4")
+    if v < (5, 21):
+        pins.append("pyarrow==11.0.0")
+    elif v < (6,):
+        pins.append("pyarrow==16.1.0")
+    elif v < (7,):
+        pins.append("pyarrow==25.0.1")
+    if v < (7,):
+        pins.append("packaging")
+    return pins
+
+
+def env_path(release: str) -> Path:
+    return REPO / f".venv-caveclient-{release}"
+
+
+def python_of(release: str) -> Path:
+    return env_path(release) / "bin" / "python"
+
+
+def build(release: str) -> str:
+    """Make the environment of ``release`` unless it is there; returns a line to print."""
+    folder = env_path(release)
+    marker = folder / ".installed"
+    if marker.exists():
+        return f"{release}: already there"
+    venv.create(folder, with_pip=True, clear=True)
+    done = subprocess.run(
+        [str(python_of(release)), "-m", "pip", "install", "--quiet", *requirements(release)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return f"{release}: FAILED\n{done.stderr[-2000:]}"
+    marker.write_text("\n".join(requirements(release)) + "\n")
+    return f"{release}: installed {' '.join(requirements(release))}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("releases", nargs="*", help="caveclient releases, e.g. 5.23.0")
+    parser.add_argument("--all", action="store_true", help="every release of the weekly run")
+    parser.add_argument("--ci", action="store_true", help="the releases CI runs")
+    parser.add_argument("--print-paths", action="store_true", help="print the interpreters")
+    args = parser.parse_args(argv)
+    releases = list(args.releases)
+    if args.all:
+        releases += ALL_RELEASES
+    if args.ci:
+        releases += CI_RELEASES
+    releases = list(dict.fromkeys(releases))
+    if args.print_paths:
+        for release in releases:
+            print(python_of(release))
+        return 0
+    # pip waits on the network more than on the processor: three at a time.
+    with ThreadPoolExecutor(3) as pool:
+        lines = list(pool.map(build, releases))
+    for line in lines:
+        print(line, flush=True)
+    return 1 if any("FAILED" in line for line in lines) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
