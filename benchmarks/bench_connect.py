@@ -1,9 +1,10 @@
 """connect() beside the documentation's raw init, on the loopback stand-in.
 
 Per method, the median and fastest time over N runs and the number of HTTP requests
-the stand-in served for one run. The raw init is ``CAVEclient("minnie65_public")``
-then ``client.materialize.version = 1078``. Targets: connect() makes no more requests
-than the raw init, and its median stays under 0.3 s.
+the sample service served for one run. The raw init is ``CAVEclient("minnie65_public")``
+then ``client.materialize.version = 1300``. Targets: connect() makes at most one request
+more than the raw init (the version's metadata, which tells an expired version and pins
+the time stamp), and its median stays under 0.3 s.
 
     python benchmarks/bench_connect.py            # 20 runs each
     python benchmarks/bench_connect.py --runs 50
@@ -25,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 MAX_MEDIAN_S = 0.3
-DATASTACK, VERSION = "minnie65_public", 1078
+DATASTACK, VERSION = "minnie65_public", 1300
+MAX_EXTRA_REQUESTS = 1
 
 
 def raw_init(url):
@@ -60,7 +62,7 @@ def measure(inits, standin, runs):
 def connect_results(runs=20):
     """{"raw documented init" | "connect()": (seconds of each run, requests of each run)}.
 
-    Runs in live mode on a loopback stand-in, with a scratch HOME and no token.
+    Runs in live mode on a loopback sample service, with a scratch HOME and no token.
     """
     os.environ["HOME"] = tempfile.mkdtemp(prefix="bench-connect-home-")
     for name in [n for n in os.environ if n == "CAVE_TOKEN" or n.startswith("MICRONS_")]:
@@ -86,7 +88,7 @@ def main(argv=None) -> int:
 
     results = connect_results(args.runs)
 
-    print(f"caveclient {caveclient.__version__}, {args.runs} runs each, loopback stand-in")
+    print(f"caveclient {caveclient.__version__}, {args.runs} runs each, loopback sample service")
     print(f"{'':22}{'median s':>10}{'fastest s':>11}{'requests':>10}")
     for name, (seconds, requests) in results.items():
         low, high = min(requests), max(requests)
@@ -99,7 +101,7 @@ def main(argv=None) -> int:
     raw_requests = min(results["raw documented init"][1])
     helper_seconds, helper_requests = results["connect()"]
     failures = []
-    if min(helper_requests) > raw_requests:
+    if min(helper_requests) > raw_requests + MAX_EXTRA_REQUESTS:
         failures.append(
             f"connect() needed {min(helper_requests)} requests, the raw init {raw_requests}"
         )

@@ -1,7 +1,7 @@
 """How much time replay adds, and how big the recordings are.
 
 Per chapter, the cells' execution time in a fresh kernel against the loopback
-stand-in (record mode into a scratch folder: real HTTP, as live as this machine
+sample service (record mode into a scratch folder: real HTTP, as live as this machine
 allows) and in replay mode from the committed recordings, and the difference.
 Before any chapter exists, the documented calls (tests/documented_calls.py) are
 timed instead, in this process. Targets: replay adds at most 0.5 s per chapter;
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from microns_helpers import recording  # noqa: E402
-from microns_helpers._cassette import ReplayCassette, recording_files  # noqa: E402
+from microns_helpers.cassette import FolderPersister, recording_files  # noqa: E402
 
 MAX_OVERHEAD_S = 0.5
 MAX_TOTAL_MB = 10.0
@@ -88,7 +88,7 @@ def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, f
 
 
 def bench_documented_calls() -> tuple[list[tuple[str, float, float]], Path]:
-    """The documented calls in this process: against the stand-in, then replayed."""
+    """The documented calls in this process: against the sample service, then replayed."""
     from tests.documented_calls import record_from_standin, run_documented_calls
 
     folder = Path(tempfile.mkdtemp(prefix="bench-recordings-"))
@@ -110,7 +110,7 @@ def bench_documented_calls() -> tuple[list[tuple[str, float, float]], Path]:
 def load_seconds(folder: Path) -> float:
     """What replay pays once per process: reading and indexing every recording."""
     start = time.perf_counter()
-    ReplayCassette(str(folder))._ensure_loaded()
+    FolderPersister.load_cassette(str(folder), serializer=None)
     return time.perf_counter() - start
 
 
@@ -134,8 +134,8 @@ def main(argv=None) -> int:
     files = recording_files(recordings)
     total_mb = sum(path.stat().st_size for path in recordings.glob("*.json")) / 1e6
 
-    print(f"\nReplay vs live against the stand-in ({title})")
-    print(f"{'':<24}{'stand-in s':>12}{'replay s':>10}{'difference s':>14}")
+    print(f"\nReplay vs live against the sample service ({title})")
+    print(f"{'':<24}{'sample service s':>12}{'replay s':>10}{'difference s':>14}")
     for name, live, replayed in rows:
         verdict = "ok" if replayed - live <= MAX_OVERHEAD_S else "OVER TARGET"
         print(f"{name:<24}{live:>12.2f}{replayed:>10.2f}{replayed - live:>+14.2f}  {verdict}")

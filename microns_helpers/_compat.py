@@ -17,7 +17,8 @@ _synchronize_local_server_file``                   ~/.cloudvolume/secrets while 
                                                    built (:func:`token_files_untouched`)
 ``vcr.patch.force_reset``,                         vcrpy un-patches the process while it opens
 ``urllib3 HTTP(S)ConnectionPool._new_conn``        a real connection; a worker thread could
-                                                   slip past replay (:func:`serialize_connection_setup`)
+                                                   slip past replay
+                                                   (:func:`serialize_connection_setup`)
 =================================================  =========================================
 
 :data:`CHECKED` says on which releases each was verified. :func:`require_checked` runs at

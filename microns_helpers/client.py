@@ -32,7 +32,6 @@ import math
 import numbers
 import os
 import threading
-from typing import Tuple
 from urllib.parse import urlsplit
 
 from . import _compat, recording
@@ -202,7 +201,7 @@ def chosen_version(version=None) -> tuple[int, str]:
         shown = "version" if where == "version=" else where
         raise VersionNotAvailableError(
             f"{shown}={version!r} is not a materialization version. Use a whole number such "
-            f"as {DEFAULT_VERSION}, the long-term version, e.g. connect(version={DEFAULT_VERSION}).",
+            f"as {DEFAULT_VERSION}, the long-term version: connect(version={DEFAULT_VERSION}).",
             version=version,
         )
     return int(version), where
@@ -391,7 +390,8 @@ def _pin_version(client, version) -> None:
     try:
         type(materialize)._microns_version_property.fset(materialize, version)
     except ValueError:  # caveclient: "Version not in materialized database"
-        raise _version_not_available(client, version, metadata=_metadata_or_none(client, version))
+        metadata = _metadata_or_none(client, version)
+        raise _version_not_available(client, version, metadata=metadata) from None
 
 
 def _is_valid(metadata: dict) -> bool:

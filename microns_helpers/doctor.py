@@ -162,7 +162,11 @@ def _diagnose(datastack, version, server_address):
         try:
             with recording.using(mode):
                 _connect(
-                    datastack, version, server_address=None, token=None, mode=mode,
+                    datastack,
+                    version,
+                    server_address=None,
+                    token=None,
+                    mode=mode,
                     timeout=timeout,
                 )
         except Exception as err:  # any failure here is what a learner's first cell would meet
@@ -203,7 +207,11 @@ def _diagnose(datastack, version, server_address):
     try:
         with recording.using("live"):
             _connect(
-                datastack, version, server_address=server, token=None, mode="live",
+                datastack,
+                version,
+                server_address=server,
+                token=None,
+                mode="live",
                 timeout=timeout,
             )
     except NoTokenError:

@@ -315,7 +315,9 @@ def plot_version_timeline(
     )
     for rows, style in kinds:
         if rows.any():
-            ax.scatter(when[rows], np.zeros(int(rows.sum())), s=style.pop("s", 70), zorder=3, **style)
+            ax.scatter(
+                when[rows], np.zeros(int(rows.sum())), s=style.pop("s", 70), zorder=3, **style
+            )
     for k, (moment, version) in enumerate(zip(when, table["version"])):
         ax.annotate(
             str(version),

@@ -30,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import recording
-from ._cassette import base64_forms, display_path, read_manifest, update_manifest
+from .cassette import base64_forms, display_path, read_manifest, update_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.

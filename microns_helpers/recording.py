@@ -210,7 +210,7 @@ def _check_folder(mode: str, folder: Path) -> None:
 
 
 def _enter_replay(folder: Path, *, offline: bool) -> None:
-    from ._cassette import OfflineCassette, ReplayCassette
+    from .cassette import OfflineCassette, ReplayCassette
 
     cassette_class = OfflineCassette if offline else ReplayCassette
     _enter(cassette_class, path=str(folder), before_record_request=_stored_request)
@@ -219,7 +219,7 @@ def _enter_replay(folder: Path, *, offline: bool) -> None:
 
 def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
     """The one line printed when replay or offline starts: where answers come from."""
-    from ._cassette import read_manifest
+    from .cassette import read_manifest
 
     sources = {entry.get("source") for entry in read_manifest(folder or recordings_dir()).values()}
     words = " and ".join(_SOURCE_WORDS.get(s, str(s)) for s in sorted(sources, key=str))
@@ -314,7 +314,7 @@ def _record_target() -> str | None:
 
 
 def _enter_record(folder: Path, name: str, resume: bool) -> None:
-    from ._cassette import RecordCassette
+    from .cassette import RecordCassette
 
     target = _record_target()
     token = os.environ.get("CAVE_TOKEN", "").strip()

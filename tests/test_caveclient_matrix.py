@@ -19,7 +19,7 @@ import pytest
 
 from microns_helpers.client import version_tuple
 from microns_helpers.sample import SampleService
-from tools.caveclient_envs import CI_RELEASES, python_of
+from tools.caveclient_envs import matrix_releases, python_of
 
 REPO = Path(__file__).resolve().parent.parent
 STEP = REPO / "tests" / "matrix" / "connect_step.py"
@@ -46,7 +46,7 @@ def run_step(python: Path, step: str, url: str, home: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("release", [*CI_RELEASES, "pinned"])
+@pytest.mark.parametrize("release", [*matrix_releases(), "pinned"])
 def test_documented_init_and_connect(release, tmp_path):
     python = Path(sys.executable) if release == "pinned" else python_of(release)
     if not python.exists():

@@ -8,9 +8,8 @@ import time
 import traceback
 from pathlib import Path
 
-import numpy as np
-
 import caveclient
+import numpy as np
 import pytest
 import requests
 from caveclient import base as caveclient_base
@@ -206,7 +205,10 @@ def test_a_rejected_token_names_where_it_came_from(home, monkeypatch, where):
     if where == "CAVE_TOKEN":
         monkeypatch.setenv("CAVE_TOKEN", "an-old-token")
     token = "an-old-token" if where == "argument" else None
-    with SampleService(required_token=PLANTED_TOKEN) as s, pytest.raises(TokenRejectedError) as caught:
+    with (
+        SampleService(required_token=PLANTED_TOKEN) as s,
+        pytest.raises(TokenRejectedError) as caught,
+    ):
         connect(server_address=s.url, token=token)
     message = str(caught.value)
     assert "HTTP 403" in message and "setup_token(make_new=True)" in message

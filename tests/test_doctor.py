@@ -67,7 +67,9 @@ def test_a_rejected_token_is_a_cross_naming_the_rejection(home, monkeypatch, cap
         status, lines = doctor(capsys, "--server-address", s.url)
     assert status == 1
     token_line = line(lines, "the CAVE token in the CAVE_TOKEN variable")
-    assert token_line.startswith("✗ ") and "refused access" in token_line and "HTTP 403" in token_line
+    assert (
+        token_line.startswith("✗ ") and "refused access" in token_line and "HTTP 403" in token_line
+    )
     assert not any("accepted" in text for text in lines)
 
 
@@ -155,7 +157,9 @@ def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):
     assert "'minnie99'" in line(lines, "version 1300 (the default) of minnie99")
 
 
-def test_in_record_mode_the_doctor_writes_nothing_and_leaves_the_mode(home, monkeypatch, capsys, tmp_path):
+def test_in_record_mode_the_doctor_writes_nothing_and_leaves_the_mode(
+    home, monkeypatch, capsys, tmp_path
+):
     folder = tmp_path / "recordings"
     folder.mkdir()
     monkeypatch.setenv("MICRONS_MODE", "record")

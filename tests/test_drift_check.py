@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from vcr.request import Request
 
-from microns_helpers._cassette import write_recording
+from microns_helpers.cassette import write_recording
 from tools.drift_check import compare_frames, find_drift, main
 
 LOCAL = "https://minnie.microns-daf.com/materialize/api/v3/datastack/minnie65_public/version/1078"

@@ -27,7 +27,7 @@ import pytest
 from microns_helpers import recording
 from tests.documented_calls import record_from_standin, run_documented_calls
 from tests.variations import VARIATIONS
-from tools.caveclient_envs import CI_RELEASES, python_of
+from tools.caveclient_envs import matrix_releases, python_of
 
 REPO = Path(__file__).resolve().parents[1]
 ONLY_LOOPBACK = ["unshare", "-n", "sh", "-c", 'ip link set lo up; exec "$@"', "sh"]
@@ -115,7 +115,7 @@ def test_documented_calls_replay_with_only_loopback(recordings, tmp_path, monkey
             assert offline[name] == value, name
 
 
-@pytest.mark.parametrize("release", ["pinned", *CI_RELEASES])
+@pytest.mark.parametrize("release", ["pinned", *matrix_releases()])
 def test_offline_answers_the_documented_code_and_every_variation(release, tmp_path):
     reason = namespace_refusal()
     if reason:
@@ -141,7 +141,9 @@ def test_offline_answers_the_documented_code_and_every_variation(release, tmp_pa
         assert result["caveclient"] == release
     assert result["interfaces"] == ["lo"] and result["mode"] == "offline"
     assert "documented_error" not in result, result.get("documented_error")
-    assert "caveclient:outputs" in result["documented"] and "connect:outputs" in result["documented"]
+    assert (
+        "caveclient:outputs" in result["documented"] and "connect:outputs" in result["documented"]
+    )
     outcomes = result["variations"]
     failed = {n: why for n, why in outcomes.items() if why and not why.startswith("unsupported")}
     assert not failed, failed

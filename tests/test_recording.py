@@ -17,8 +17,7 @@ import pandas as pd
 import pytest
 import requests
 
-from microns_helpers import recording
-from microns_helpers import connect
+from microns_helpers import connect, recording
 from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
 from microns_helpers.sample import SampleService
 from tests.documented_calls import record_from_standin, run_documented_calls

@@ -74,7 +74,12 @@ def test_versions_listed_are_the_valid_ones_and_expired_ones_only_when_asked(cli
     assert client.materialize.get_versions() == [1300, 117, 943, 1507, 1621, 1718, 1822]
     everything = client.materialize.get_versions(expired=True)
     assert set(everything) - set(client.materialize.get_versions()) == {
-        343, 661, 795, 1078, 1181, 1412
+        343,
+        661,
+        795,
+        1078,
+        1181,
+        1412,
     }
 
 
@@ -105,9 +110,7 @@ def test_data_at_an_expired_version_is_410_with_the_servers_message(sample_servi
     assert query.status_code == 410
 
 
-def test_raw_caveclient_accepts_the_expired_1078_and_its_first_query_gets_410(
-    sample_service, home
-):
+def test_raw_caveclient_accepts_the_expired_1078_and_its_first_query_gets_410(sample_service, home):
     client = caveclient.CAVEclient(
         "minnie65_public", server_address=sample_service.url, write_server_cache=False
     )
@@ -142,9 +145,7 @@ def test_tables_and_nucleus_metadata_are_real_at_published_versions(sample_servi
     listed = json.loads((SHARED / f"tables_v{version}.json").read_text())
     assert client.materialize.get_tables() == listed
     md = client.materialize.get_table_metadata("nucleus_detection_v0")
-    real = json.loads(
-        (SHARED / f"table_metadata_nucleus_detection_v0_v{version}.json").read_text()
-    )
+    real = json.loads((SHARED / f"table_metadata_nucleus_detection_v0_v{version}.json").read_text())
     assert md == real
 
 
@@ -293,8 +294,12 @@ def test_synapse_query_outputs_of_the_example_neuron_at_1300(client):
     assert len(syn) == 1498
     counts = syn.groupby("post_pt_root_id").size().sort_values(ascending=False, kind="stable")
     assert len(counts) == 1035
-    real = published("v1300/synapse_query__pre_864691135808473885__syn_count_by_partner__head5_tail5.csv")
-    assert counts.head(5).to_dict() == dict(zip(ints(real["post_pt_root_id"][:5]), ints(real["syn_count"][:5])))
+    real = published(
+        "v1300/synapse_query__pre_864691135808473885__syn_count_by_partner__head5_tail5.csv"
+    )
+    assert counts.head(5).to_dict() == dict(
+        zip(ints(real["post_pt_root_id"][:5]), ints(real["syn_count"][:5]))
+    )
     real_head = published("v1300/synapse_query__pre_864691135808473885__head5.csv")
     assert syn["id"].head(5).tolist() == ints(real_head["id"])
 

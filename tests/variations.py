@@ -24,6 +24,7 @@ def _requires(function, argument):
     if argument not in inspect.signature(function).parameters:
         raise Unsupported(f"this caveclient's {function.__name__} has no {argument}=")
 
+
 NEURON, NEURON_1718 = 864691135808473885, 864691136968109774
 PYRAMIDAL = 864691136040432126  # the Synapses chapter's second neuron (real synapses)
 THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
@@ -95,7 +96,10 @@ def extra_select_columns(client, connect):
 
 def positions_in_micrometres(client, connect):
     df = client.materialize.query_table(
-        "nucleus_detection_v0", split_positions=True, desired_resolution=[1000, 1000, 1000], limit=50
+        "nucleus_detection_v0",
+        split_positions=True,
+        desired_resolution=[1000, 1000, 1000],
+        limit=50,
     )
     x = df["pt_position_x"]
     assert ((x > 100) & (x < 2000)).all(), x.describe()

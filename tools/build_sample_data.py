@@ -662,20 +662,25 @@ def build_synapses(rng, cell_roots: list[int]):
     def published(name, at_res1):
         for _, r in read_csv(name).iterrows():
             if at_res1:
-                pre, post, ctr = (voxels(r, f"{p}_pt_position", True) for p in ("pre", "post", "ctr"))
+                pre, post, ctr = (
+                    voxels(r, f"{p}_pt_position", True) for p in ("pre", "post", "ctr")
+                )
             else:
                 pre, post, ctr = (vec(r[f"{p}_pt_position"]) for p in ("pre", "post", "ctr"))
-            yield r, synapse_row(
-                r.id,
-                ts(r.created),
-                r["size"],
-                pre,
-                post,
-                ctr,
-                r.pre_pt_supervoxel_id,
-                r.pre_pt_root_id,
-                r.post_pt_supervoxel_id,
-                r.post_pt_root_id,
+            yield (
+                r,
+                synapse_row(
+                    r.id,
+                    ts(r.created),
+                    r["size"],
+                    pre,
+                    post,
+                    ctr,
+                    r.pre_pt_supervoxel_id,
+                    r.pre_pt_root_id,
+                    r.post_pt_supervoxel_id,
+                    r.post_pt_root_id,
+                ),
             )
 
     # The 10 rows a limit=10 query returned at v1300, then the 10 of v1078 = v1181 = v1718
@@ -870,8 +875,13 @@ def build_lineage(rng, plan: dict, versions: dict) -> dict:
         "published roots (v1300, v1412/v1718); time and fragment synthetic",
     )
     for old, new in PUBLISHED_ROOT_CHANGES.items():
-        edit([old, new_root()], new, 1300, 1718, "published roots (v1300, v1718); time and "
-             "fragment synthetic")
+        edit(
+            [old, new_root()],
+            new,
+            1300,
+            1718,
+            "published roots (v1300, v1718); time and fragment synthetic",
+        )
 
     counts = plan["output_counts"]
     taken = set(TOP_PARTNERS_V1300) | set(TAIL_PARTNERS_V1300) | set(PUBLISHED_ROOT_CHANGES)

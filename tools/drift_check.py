@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from microns_helpers._cassette import describe_request, match_key, read_recording, recording_files
+from microns_helpers.cassette import describe_request, match_key, read_recording, recording_files
 from microns_helpers.errors import MicronsHelpersError
 
 LISTED = 8  # names listed per difference before "… and N more"

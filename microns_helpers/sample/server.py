@@ -235,7 +235,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for m, pattern, fn in ROUTES:
             match = pattern.match(parts.path)
             if match and m == method:
-                return fn(self.standin, args=args, body=_json_body(raw), raw=raw, **match.groupdict())
+                return fn(
+                    self.standin, args=args, body=_json_body(raw), raw=raw, **match.groupdict()
+                )
         return error(404, f"The requested URL {parts.path} was not found on the sample service.")
 
 
