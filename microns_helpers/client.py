@@ -39,6 +39,7 @@ from .errors import (
     MicronsHelpersError,
     ModeError,
     NoTokenError,
+    NotRecordedError,
     ServerIncompatibleError,
     ServerUnreachableError,
     TokenRejectedError,
@@ -150,6 +151,10 @@ def _connect(datastack, version, *, server_address, token, mode, timeout):
             )
             _first_materialize(client, caveclient)
             _pin_version(client, version)
+        except NotRecordedError as err:
+            if "/datastack/full/" in err.request:
+                raise _unrecorded_datastack(datastack) from None
+            raise
         except MicronsHelpersError:
             raise
         except Exception as exc:
@@ -507,6 +512,13 @@ def _looks_like_bad_answer(exc) -> bool:
 
     if isinstance(exc, (json.JSONDecodeError, requests.exceptions.JSONDecodeError)):
         return True
+    try:  # a version route that answered JSON which is no version, e.g. {}
+        from packaging.version import InvalidVersion
+
+        if isinstance(exc, InvalidVersion):
+            return True
+    except ImportError:
+        pass
     # A JSON answer of the wrong shape: caveclient indexes it and fails.
     return isinstance(exc, (KeyError, TypeError)) or "Expecting value" in str(exc)
 
@@ -555,6 +567,19 @@ def _unknown_datastack(datastack, server_address, token, timeout):
     return UnknownDatastackError(
         f"The CAVE info service at {_origin(server_address)} does not know the datastack "
         f"{datastack!r}.{listed} Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
+    )
+
+
+def _unrecorded_datastack(datastack):
+    """In replay, a datastack nobody recorded is most likely a typo: say which ones were."""
+    from .cassette import read_manifest
+
+    entries = read_manifest(recording.active_folder() or recording.recordings_dir()).values()
+    known = sorted({name for entry in entries for name in entry.get("datastacks", [])})
+    listed = f" The recordings know: {', '.join(known)}." if known else ""
+    return UnknownDatastackError(
+        f"There is no recorded answer for the datastack {datastack!r}.{listed} Check the "
+        f"spelling, e.g. connect({DEFAULT_DATASTACK!r})."
     )
 
 

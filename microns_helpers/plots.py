@@ -24,6 +24,8 @@ from .errors import InvalidInputError
 # The y axis of the MICrONs volume runs from the pia (top) down to the white matter, so
 # every figure with y on its vertical axis is drawn with y growing downwards.
 DEPTH_LABEL = "y (µm), deeper is lower"
+# Above this many synapses per partner, plot_synapses_per_partner bins geometrically.
+MAX_INTEGER_BARS = 60
 
 
 def _resolution_of(df: pd.DataFrame, resolution) -> np.ndarray:
@@ -62,11 +64,22 @@ def positions_um(
         0  0.4  0.8  0.4
     """
     split = [f"{column}_{axis}" for axis in "xyz"]
-    if column in df.columns:
-        voxels = np.array(df[column].tolist(), dtype=float).reshape(-1, 3)
-    elif all(c in df.columns for c in split):
-        voxels = df[split].to_numpy(dtype=float)
-    else:
+    try:
+        if column in df.columns:
+            voxels = np.array(df[column].tolist(), dtype=float).reshape(-1, 3)
+            if len(voxels) != len(df):
+                raise ValueError("not one position per row")
+        elif all(c in df.columns for c in split):
+            voxels = df[split].to_numpy(dtype=float)
+        else:
+            voxels = None
+    except (ValueError, TypeError):
+        raise InvalidInputError(
+            f"The positions in {column!r} must be three numbers each ([x, y, z]); some rows "
+            "have another length or are not numbers. Query the table again rather than "
+            "editing the column."
+        ) from None
+    if voxels is None:
         position_columns = [c for c in df.columns if "position" in c]
         raise InvalidInputError(
             f"No position column {column!r} (nor {', '.join(split)}) in this DataFrame. "
@@ -74,6 +87,23 @@ def positions_um(
         )
     nm = voxels * _resolution_of(df, resolution)
     return pd.DataFrame(nm / 1000.0, columns=["x", "y", "z"], index=df.index)
+
+
+def _numbers(series: pd.Series, what: str) -> np.ndarray:
+    """A column as floats, or InvalidInputError naming it."""
+    try:
+        return series.to_numpy(dtype=float)
+    except (ValueError, TypeError):
+        raise InvalidInputError(
+            f"The {what} column {series.name!r} holds values that are not numbers "
+            f"(for example {series.iloc[0]!r}). Pass the column as the query returned it."
+        ) from None
+
+
+def _checked_bins(bins) -> int:
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise InvalidInputError(f"bins must be a whole number of at least 1, got {bins!r}.")
+    return int(bins)
 
 
 def _axes(ax, title=None, figsize=(6, 4)):
@@ -148,6 +178,7 @@ def plot_depth_profile(
 
         ax = plot_depth_profile(nuclei)
     """
+    bins = _checked_bins(bins)
     y = positions_um(df, column, resolution=resolution)["y"].to_numpy()
     ax = _axes(ax, title, figsize=(4, 5))
     edges = np.histogram_bin_edges(y, bins=bins) if len(y) else bins
@@ -226,7 +257,9 @@ def plot_synapses_per_partner(
 
     ``counts`` is a frame with one row per connection, such as the result of
     :func:`microns_helpers.synapses.connection_counts`. The count axis is logarithmic,
-    because most partners get one synapse and a few get many. Returns the Axes.
+    because most partners get one synapse and a few get many. Beyond 60 synapses per
+    partner the bars widen geometrically (and the x axis turns logarithmic) instead of one
+    bar per whole number. Returns the Axes.
 
     Example::
 
@@ -237,11 +270,16 @@ def plot_synapses_per_partner(
             f"{column!r} is not a column of this DataFrame. Pass the result of "
             "connection_counts(...) or synapse_partners(...)."
         )
-    values = counts[column].to_numpy()
+    values = _numbers(counts[column], "count")
     ax = _axes(ax, title)
     top = int(values.max()) if len(values) else 1
-    ax.hist(values, bins=np.arange(0.5, top + 1.5), edgecolor="white")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if top <= MAX_INTEGER_BARS:
+        ax.hist(values, bins=np.arange(0.5, top + 1.5), edgecolor="white")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    else:  # one bar per integer would be thousands of bars: bins growing geometrically
+        edges = np.unique(np.round(np.geomspace(1, top + 1, MAX_INTEGER_BARS))) - 0.5
+        ax.hist(values, bins=edges, edgecolor="white")
+        ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("synapses per partner")
     ax.set_ylabel("number of partners")
@@ -268,7 +306,8 @@ def plot_synapse_sizes(
     """
     if column not in synapses.columns:
         raise InvalidInputError(f"{column!r} is not a column of this DataFrame.")
-    sizes = synapses[column].to_numpy(dtype=float)
+    bins = _checked_bins(bins)
+    sizes = _numbers(synapses[column], "size")
     sizes = sizes[sizes > 0]
     ax = _axes(ax, title)
     if len(sizes):

@@ -47,16 +47,31 @@ def _as_root_ids(root_ids) -> list[int]:
             f"root_ids must be a list (or array, or Series) of root ids, got "
             f"{type(root_ids).__name__}. For a single neuron, pass a list of one: {hint}."
         )
-    ids = np.asarray(list(root_ids))
-    if ids.size == 0:
+    values = (
+        list(np.asarray(root_ids, dtype=object).ravel())
+        if hasattr(root_ids, "__array__")
+        else list(root_ids)
+    )
+    if not values:
         raise InvalidInputError("root_ids is empty: there is nothing to query.")
-    if ids.dtype.kind not in "iu":
-        bad = next(i for i in ids.tolist() if not isinstance(i, numbers.Integral))
-        raise InvalidInputError(
-            f"root ids must be integers, but {bad!r} is a {type(bad).__name__}. A float "
-            "cannot hold an 18-digit root id exactly: keep ids as int64 from the start."
-        )
-    return list(dict.fromkeys(int(i) for i in ids.ravel()))
+    for value in values:
+        if isinstance(value, (bool, np.bool_)):
+            raise InvalidInputError(
+                "root ids must be whole numbers, not booleans (True/False). Pass the ids "
+                "themselves, e.g. df['pt_root_id'], not a mask such as df['pt_root_id'] > 0."
+            )
+        if not isinstance(value, numbers.Integral):
+            raise InvalidInputError(
+                f"root ids must be integers, but {value!r} is a {type(value).__name__}. A "
+                "float cannot hold an 18-digit root id exactly: keep ids as int64 from the "
+                "start."
+            )
+        if not 0 < int(value) < 2**64:
+            raise InvalidInputError(
+                f"{int(value)} is not a root id: root ids are between 1 and 2**64 (18-digit "
+                "numbers such as 864691135808473885). Check where the id came from."
+            )
+    return list(dict.fromkeys(int(v) for v in values))
 
 
 def _table_filter(client, table: str):

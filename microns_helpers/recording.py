@@ -33,6 +33,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -467,6 +468,9 @@ def _public(value, target):
 def _learn_secrets(headers) -> None:
     from urllib.parse import unquote
 
+    # In every mode: a token may travel elsewhere than the header (a query, a body, a path)
+    # and must never show in a recording or in an error that describes the request.
+    STATE.secrets.add(os.environ.get("CAVE_TOKEN", "").strip())
     auth = headers.get("Authorization") or ""
     if auth.lower().startswith("bearer "):
         STATE.secrets.add(auth.split(" ", 1)[1].strip())
@@ -522,10 +526,28 @@ def _scrub_json(value):
 # --- switching ------------------------------------------------------------------------
 
 
+class _ScrubbedLogs(logging.Filter):
+    """vcrpy logs every request at DEBUG level as it arrives: hide the tokens in them."""
+
+    def filter(self, record):
+        if STATE.secrets:
+            record.msg, record.args = scrub_text(record.getMessage()), None
+        return True
+
+
+_VCR_LOG_FILTER = _ScrubbedLogs()
+
+
 def _enter(cassette_class, **kwargs) -> None:
     from ._compat import serialize_connection_setup
 
-    serialize_connection_setup()
+    serialize_connection_setup()  # imports vcrpy: its module loggers exist from here on
+    # A logger's filters see only its own records, so each vcr.* module logger gets one.
+    names = [n for n in logging.root.manager.loggerDict if n == "vcr" or n.startswith("vcr.")]
+    for name in names:
+        logger = logging.getLogger(name)
+        if _VCR_LOG_FILTER not in logger.filters:
+            logger.addFilter(_VCR_LOG_FILTER)
     context = cassette_class.use(**kwargs)
     STATE.cassette = context.__enter__()
     STATE.context = context

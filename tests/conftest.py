@@ -11,6 +11,19 @@ from microns_helpers.sample import SampleService
 # The site build (one per session) and the `built_site` fixture of the site checks.
 pytest_plugins = ["tests.site_build"]
 
+# Filled by test_hostile_inputs.py and test_recorder_safety.py; printed at the end.
+HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost_recordings": 0}
+
+
+def pytest_terminal_summary(terminalreporter):
+    t = HOSTILE_TALLY
+    if t["tried"]:
+        terminalreporter.write_line(
+            f"hostile inputs: {t['tried']} tried, {t['own']} own clear errors or handled, "
+            f"{t['raw']} raw tracebacks, {t['leaks']} leaks, "
+            f"{t['lost_recordings']} lost recordings"
+        )
+
 
 @pytest.fixture(scope="session")
 def sample_service():

@@ -1,0 +1,390 @@
+"""Careless and hostile inputs: each gets our own error, with the right cause and next step.
+
+Every case runs one input a learner could type (or a server could answer) and says what
+must come of it: an error of ours, of the expected type, whose message holds the key words,
+and in which no secret appears (message, repr, traceback, exception chain or log). Valid
+inputs that look odd (``np.int64(1300)``, a token with a trailing newline, ``"REPLAY"``)
+must simply work. The session prints one line with the tally (conftest.py):
+
+    hostile inputs: N tried, N own clear errors, 0 raw tracebacks, 0 leaks, 0 lost recordings
+
+The recorder's kills and refusals, which count the lost recordings, are in
+test_recorder_safety.py.
+"""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import threading
+import traceback
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import microns_helpers
+from microns_helpers import connect, plots, recording
+from microns_helpers.errors import (
+    InvalidInputError,
+    MicronsHelpersError,
+    ModeError,
+    NotRecordedError,
+    ServerIncompatibleError,
+    ServerUnreachableError,
+    TokenRejectedError,
+    UnknownDatastackError,
+    VersionNotAvailableError,
+)
+from microns_helpers.query import query_by_root_ids
+from microns_helpers.sample import SampleService
+from microns_helpers.synapses import connection_counts, synapse_partners
+from tests.conftest import HOSTILE_TALLY, closed_port
+
+SECRET = "planted-hostile-7e6d5c4b-NEVER-SHOW"
+
+
+def everything_shown(err: BaseException, caplog) -> str:
+    """All text a learner or a log could see of an error: message, repr, chain, logs."""
+    parts = [str(err), repr(err), "".join(traceback.format_exception(err))]
+    context = err.__context__ or err.__cause__
+    while context is not None:
+        parts += [str(context), repr(context)]
+        context = context.__context__ or context.__cause__
+    parts += [record.getMessage() for record in caplog.records]
+    return "\n".join(parts)
+
+
+def expect(caplog, error, words, call, *, secrets=(SECRET,)):
+    """Run ``call``; tally it; assert our ``error`` with ``words`` and no secret shown."""
+    HOSTILE_TALLY["tried"] += 1
+    caplog.set_level(logging.DEBUG)
+    try:
+        call()
+    except MicronsHelpersError as err:
+        shown = everything_shown(err, caplog)
+        leaked = [s for s in secrets if s in shown]
+        HOSTILE_TALLY["leaks"] += bool(leaked)
+        assert not leaked, f"a secret is shown: {shown[:500]}"
+        assert isinstance(err, error), f"{type(err).__name__}: {err}"
+        for word in words:
+            assert word in str(err), f"{word!r} not in: {err}"
+        HOSTILE_TALLY["own"] += 1
+        return err
+    except BaseException as err:
+        HOSTILE_TALLY["raw"] += 1
+        raise AssertionError(f"a raw {type(err).__name__} instead of our error: {err}") from err
+    HOSTILE_TALLY["raw"] += 1  # counted as a failure to explain: nothing was raised
+    raise AssertionError("no error was raised")
+
+
+def works(call):
+    """A valid input: it must simply work (tallied as tried and handled)."""
+    HOSTILE_TALLY["tried"] += 1
+    result = call()
+    HOSTILE_TALLY["own"] += 1
+    return result
+
+
+class _Answers(http.server.BaseHTTPRequestHandler):
+    """A server that answers 200 with whatever ``body`` the test sets (a captive portal)."""
+
+    body = b""
+    content_type = "text/html"
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def portal():
+    """A loopback server answering 200 with a body of the test's choice; yields its class."""
+    handler = type("Portal", (_Answers,), {})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+# --- connect(): addresses, names, versions, tokens, settings -------------------------------
+
+
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("global.daf-apis.com", ["not a web address", "https://global.daf-apis.com"]),
+        ("ftp://global.daf-apis.com", ["not a web address"]),
+        ("http://[::1", ["not a web address"]),
+        ("https://", ["not a web address"]),
+    ],
+)
+def test_an_address_that_is_no_web_address(home, caplog, address, words):
+    expect(caplog, ServerUnreachableError, words, lambda: connect(server_address=address))
+
+
+def test_a_password_in_the_address_is_never_echoed(home, caplog):
+    url = f"http://learner:{SECRET}@127.0.0.1:{closed_port()}"
+    err = expect(
+        caplog,
+        ServerUnreachableError,
+        ["refused", "127.0.0.1"],
+        lambda: connect(server_address=url),
+    )
+    assert "learner" not in str(err)
+
+
+@pytest.mark.parametrize("body", [b"<html><body>Sign in to the hotel wifi</body></html>", b""])
+def test_a_captive_portal_page_is_named_as_such(home, caplog, portal, body):
+    portal.body = body
+    expect(
+        caplog,
+        ServerIncompatibleError,
+        ["not CAVE's data", "sign in to the network", "MICRONS_MODE=offline"],
+        lambda: connect(server_address=portal.url),
+    )
+
+
+@pytest.mark.parametrize("body", [b"{}", b"[1, 2, 3]", b'{"local_server": 7}'])
+def test_a_malformed_json_answer_is_ours(home, caplog, portal, body):
+    portal.body, portal.content_type = body, "application/json"
+    expect(
+        caplog,
+        ServerIncompatibleError,
+        ["not CAVE's data"],
+        lambda: connect(server_address=portal.url),
+    )
+
+
+@pytest.mark.parametrize("datastack", [None, "", "   ", 65])
+def test_no_datastack_name(home, caplog, datastack):
+    expect(
+        caplog,
+        UnknownDatastackError,
+        ["not a datastack name", "connect('minnie65_public')"],
+        lambda: connect(datastack, server_address=f"http://127.0.0.1:{closed_port()}"),
+    )
+
+
+def test_a_typo_in_the_datastack_name_in_replay_says_so(home, caplog, monkeypatch):
+    monkeypatch.setenv("MICRONS_MODE", "replay")
+    err = expect(
+        caplog,
+        UnknownDatastackError,
+        ["'minnie65_publik'", "minnie65_public", "spelling"],
+        lambda: connect("minnie65_publik"),
+    )
+    assert "make record" not in str(err) and "microns-helpers record" not in str(err)
+
+
+@pytest.mark.parametrize("version", [np.int64(1300), np.int32(1300), "1300"])
+def test_a_whole_number_of_any_type_is_a_version(home, version):
+    with SampleService() as s:
+        assert (
+            works(lambda: connect(version=version, server_address=s.url)).materialize.version
+            == 1300
+        )
+
+
+@pytest.mark.parametrize("version", [True, 1300.5, "latest", 0, -1300])
+def test_what_is_no_version(home, caplog, version):
+    expect(
+        caplog,
+        VersionNotAvailableError,
+        ["is not a materialization version", "connect(version=1300)"],
+        lambda: connect(version=version, server_address=f"http://127.0.0.1:{closed_port()}"),
+    )
+
+
+def test_a_token_with_a_trailing_newline_is_stripped(home):
+    with SampleService(required_token=SECRET) as s:
+        client = works(lambda: connect(server_address=s.url, token=SECRET + "\n"))
+        assert client.materialize.version == 1300
+
+
+@pytest.mark.parametrize(
+    "token, words",
+    [
+        (SECRET + "\u00e9\u4e2d", ["characters that a token never has"]),
+        (SECRET[:10] + " " + SECRET[10:], ["spaces or line breaks inside it"]),
+        (b"bytes-token", ["must be text"]),
+    ],
+)
+def test_a_token_that_cannot_be_one(home, caplog, token, words):
+    err = expect(
+        caplog,
+        TokenRejectedError,
+        words,
+        lambda: connect(server_address=f"http://127.0.0.1:{closed_port()}", token=token),
+        secrets=(SECRET, SECRET[:10], SECRET[10:]),
+    )
+    assert err.__context__ is None or err.__suppress_context__
+
+
+def test_a_rejected_token_shows_nowhere(home, caplog):
+    with SampleService(required_token="another") as s:
+        expect(
+            caplog,
+            TokenRejectedError,
+            ["HTTP 403"],
+            lambda: connect(server_address=s.url, token=SECRET),
+        )
+
+
+@pytest.mark.parametrize("value", ["inf", "-1", "0", "nan", "soon"])
+def test_a_bad_timeout_setting(home, caplog, monkeypatch, value):
+    monkeypatch.setenv("MICRONS_TIMEOUT", value)
+    expect(
+        caplog,
+        ModeError,
+        [f"MICRONS_TIMEOUT={value!r}", "positive number"],
+        lambda: connect(server_address=f"http://127.0.0.1:{closed_port()}"),
+    )
+
+
+@pytest.mark.parametrize("mode", ["REPLAY", " Offline ", "Live"])
+def test_modes_in_any_case(home, mode, monkeypatch):
+    with SampleService() as s:
+        if mode.strip().lower() == "live":
+            works(lambda: connect(server_address=s.url, mode=mode))
+        else:
+            works(lambda: recording.normalize_mode(mode))
+    monkeypatch.setenv("MICRONS_MODE", mode)
+    assert works(recording.current_mode) == mode.strip().lower()
+
+
+@pytest.mark.parametrize("mode", ["bogus", "replay,offline", 3])
+def test_a_bad_mode(home, caplog, mode):
+    expect(caplog, ModeError, ["is not a mode", "offline"], lambda: connect(mode=mode))
+
+
+def test_a_missing_recordings_folder(home, caplog, monkeypatch, tmp_path):
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
+    expect(
+        caplog, ModeError, ["does not exist", "MICRONS_RECORDINGS"], lambda: connect(mode="replay")
+    )
+
+
+# --- replay: what it shows of a request -----------------------------------------------------
+
+
+def test_replay_errors_never_show_a_token_sent_outside_the_header(home, caplog, monkeypatch):
+    import requests
+
+    monkeypatch.setenv("CAVE_TOKEN", SECRET)
+    with recording.using("replay"):
+        base = recording.PUBLIC_LOCAL + "/materialize/api/v2/never"
+        for call in (
+            lambda: requests.get(base, params={"middle_auth_token": SECRET}),
+            lambda: requests.get(base, params={"key": SECRET}),
+            lambda: requests.post(base, json={"note": SECRET}),
+            lambda: requests.get(base + "/" + SECRET),
+            lambda: requests.get(base, cookies={"middle_auth_token": SECRET}),
+        ):
+            expect(caplog, NotRecordedError, ["MICRONS_MODE=offline"], call)
+
+
+# --- the helpers ----------------------------------------------------------------------------
+
+
+class _Client:
+    """Enough of a client for the helper's input checks, which come before any query."""
+
+    class materialize:  # noqa: N801
+        tables = None
+
+
+@pytest.mark.parametrize(
+    "ids, words",
+    [
+        ([True, False], ["not booleans"]),
+        (np.array([True, True]), ["not booleans"]),
+        ([2**64, 5], ["between 1 and 2**64"]),
+        ([-864691135808473885], ["between 1 and 2**64"]),
+        ([0], ["between 1 and 2**64"]),
+        ([1.5e17], ["must be integers"]),
+        (["864691135808473885"], ["must be integers"]),
+        (864691135808473885, ["a list of one"]),
+        ([], ["empty"]),
+    ],
+)
+def test_query_by_root_ids_with_ids_that_are_none(caplog, ids, words):
+    expect(caplog, InvalidInputError, words, lambda: query_by_root_ids(_Client(), "t", ids))
+
+
+def test_plots_and_tables_with_bad_columns(caplog):
+    sizes = pd.DataFrame({"size": ["big", "small"]})
+    expect(caplog, InvalidInputError, ["not numbers"], lambda: plots.plot_synapse_sizes(sizes))
+    ragged = pd.DataFrame({"pt_position": [[1, 2, 3], [4, 5]]})
+    ragged.attrs["dataframe_resolution"] = [4, 4, 40]
+    expect(caplog, InvalidInputError, ["three numbers"], lambda: plots.positions_um(ragged))
+    points = pd.DataFrame({"pt_position": [[1, 2, 3]]})
+    points.attrs["dataframe_resolution"] = [4, 4, 40]
+    for bins in (0, -3, 2.5, "ten"):
+        expect(
+            caplog, InvalidInputError, ["bins"], lambda: plots.plot_depth_profile(points, bins=bins)
+        )
+        expect(
+            caplog,
+            InvalidInputError,
+            ["bins"],
+            lambda: plots.plot_synapse_sizes(pd.DataFrame({"size": [1, 2]}), bins=bins),
+        )
+    counts = pd.DataFrame({"syn_count": ["3", "x"]})
+    expect(
+        caplog, InvalidInputError, ["not numbers"], lambda: plots.plot_synapses_per_partner(counts)
+    )
+    expect(caplog, InvalidInputError, ["DataFrame"], lambda: connection_counts([1, 2]))
+    expect(caplog, InvalidInputError, ["no column"], lambda: synapse_partners(sizes, 1))
+
+
+def test_synapses_per_partner_bins_large_values_sensibly():
+    import matplotlib.pyplot as plt
+
+    counts = pd.DataFrame({"syn_count": [1, 2, 3, 10**9]})
+    ax = works(lambda: plots.plot_synapses_per_partner(counts))
+    assert len(ax.patches) <= 200  # not one bar per integer
+    plt.close("all")
+
+
+def test_import_never_fails_because_of_a_setting(home, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    for name, value in (
+        ("MICRONS_MODE", "bogus"),
+        ("MICRONS_RECORDINGS", str(tmp_path / "nowhere")),
+        ("MICRONS_TIMEOUT", "soon"),
+        ("MICRONS_VERSION", "latest"),
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MICRONS_")}
+        env.update({name: value, "PYTHONPATH": str(repo), "HOME": str(home)})
+        if name == "MICRONS_RECORDINGS":
+            env["MICRONS_MODE"] = "replay"
+        HOSTILE_TALLY["tried"] += 1
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import microns_helpers, microns_helpers.plots, "
+                "microns_helpers.synapses, microns_helpers.query; print('imported')",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "imported", (name, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        HOSTILE_TALLY["own"] += 1

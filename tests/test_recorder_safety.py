@@ -1,0 +1,127 @@
+"""The recorder never replaces a good recording with a bad one.
+
+``microns-helpers record`` is killed (SIGKILL, kernels included) at several moments of a
+run, and made to refuse a save inside the kernel: each time the previous recording, its
+manifest entry and the stored notebook must be exactly as they were, and a refusal must
+end with a non-zero exit and the reason on screen. The lost recordings are tallied for the
+session's one-line summary (conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import HOSTILE_TALLY
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHAPTER = [
+    "import microns_helpers\nfrom microns_helpers import connect\nclient = connect()",
+    "len(client.materialize.get_tables())",
+    "len(client.materialize.synapse_query(pre_ids=864691135808473885))",
+]
+
+
+def write_chapter(folder: Path, cells) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    path = folder / "01_demo.ipynb"
+    nbformat.write(nb, str(path))
+    return path
+
+
+def recorder(chapters: Path, recordings: Path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(PYTHONPATH=str(REPO), MICRONS_MODE="live")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "microns_helpers",
+            "record",
+            "--chapters",
+            str(chapters),
+            "--recordings",
+            str(recordings),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # one process group: the recorder and its kernels
+    )
+
+
+def snapshot(*folders: Path) -> dict:
+    return {
+        p: p.read_bytes() for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A chapter recorded once, and how long a full recording run takes."""
+    base = tmp_path_factory.mktemp("recorded")
+    chapters, recordings = base / "chapters", base / "recordings"
+    write_chapter(chapters, CHAPTER)
+    started = time.perf_counter()
+    proc = recorder(chapters, recordings)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    return base, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 0.7, 0.9])
+def test_a_kill_at_any_moment_keeps_the_previous_recording(recorded, tmp_path, fraction):
+    base, seconds = recorded
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    shutil.copytree(base / "chapters", chapters)
+    shutil.copytree(base / "recordings", recordings)
+    # a changed chapter, so a finished run would change both files
+    write_chapter(chapters, [*CHAPTER, "client.materialize.get_versions()"])
+    before = snapshot(chapters, recordings)
+    proc = recorder(chapters, recordings)
+    time.sleep(seconds * fraction)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    after = snapshot(chapters, recordings)
+    lost = after != before
+    HOSTILE_TALLY["lost_recordings"] += lost
+    changed = [str(p.relative_to(tmp_path)) for p in set(before) | set(after)
+               if before.get(p) != after.get(p)]  # fmt: skip
+    assert not lost, f"killed at {fraction:.0%} of the run, changed: {changed}"
+
+
+def test_a_refused_save_fails_loudly_and_keeps_the_old_recording(recorded, tmp_path):
+    base, _ = recorded
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    shutil.copytree(base / "recordings", recordings)
+    # a request whose body holds a loopback address: the recorder must refuse to keep it
+    write_chapter(
+        chapters,
+        [
+            *CHAPTER,
+            "import requests\nfrom microns_helpers import recording\n"
+            "requests.post(recording.PUBLIC_GLOBAL + '/schema/api/v2/types', "
+            "json={'note': 'http://127.0.0.1:9/'}).status_code",
+        ],
+    )
+    before = snapshot(chapters, recordings)
+    proc = recorder(chapters, recordings)
+    out, err = proc.communicate(timeout=300)
+    HOSTILE_TALLY["lost_recordings"] += snapshot(chapters, recordings) != before
+    assert proc.returncode == 1
+    assert "FAILED 01_demo.ipynb: the recording was refused" in out
+    assert "loopback address" in out
+    assert snapshot(chapters, recordings) == before
