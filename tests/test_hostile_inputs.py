@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import microns_helpers
 from microns_helpers import connect, plots, recording
 from microns_helpers.errors import (
     InvalidInputError,
@@ -330,13 +329,13 @@ def test_plots_and_tables_with_bad_columns(caplog):
     points.attrs["dataframe_resolution"] = [4, 4, 40]
     for bins in (0, -3, 2.5, "ten"):
         expect(
-            caplog, InvalidInputError, ["bins"], lambda: plots.plot_depth_profile(points, bins=bins)
+            caplog, InvalidInputError, ["bins"], lambda bins=bins: plots.plot_depth_profile(points, bins=bins)
         )
         expect(
             caplog,
             InvalidInputError,
             ["bins"],
-            lambda: plots.plot_synapse_sizes(pd.DataFrame({"size": [1, 2]}), bins=bins),
+            lambda bins=bins: plots.plot_synapse_sizes(pd.DataFrame({"size": [1, 2]}), bins=bins),
         )
     counts = pd.DataFrame({"syn_count": ["3", "x"]})
     expect(
