@@ -329,7 +329,10 @@ def test_plots_and_tables_with_bad_columns(caplog):
     points.attrs["dataframe_resolution"] = [4, 4, 40]
     for bins in (0, -3, 2.5, "ten"):
         expect(
-            caplog, InvalidInputError, ["bins"], lambda bins=bins: plots.plot_depth_profile(points, bins=bins)
+            caplog,
+            InvalidInputError,
+            ["bins"],
+            lambda bins=bins: plots.plot_depth_profile(points, bins=bins),
         )
         expect(
             caplog,
