@@ -373,3 +373,57 @@ def plot_version_timeline(
     ax.set_xlabel("time stamp of the version (when its snapshot was frozen)")
     ax.legend(loc="upper left", fontsize="small", ncols=3, frameon=False)
     return ax
+
+
+def plot_connection_matrix(
+    table: pd.DataFrame, *, title: str | None = None, ax=None, label: str | None = None
+):
+    """A heat map of a connection table: presynaptic types down, postsynaptic across.
+
+    ``table`` comes from :func:`microns_helpers.connectivity.connection_table` (counts, or
+    shares with ``normalize="pre"``). Each cell is written in its square too, so the map
+    reads without colour. Returns the Axes.
+
+    Example::
+
+        ax = plot_connection_matrix(connection_table(typed_synapses, normalize="pre"))
+    """
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise InvalidInputError(
+            "The connection table is empty: no synapse had a cell type at both ends. "
+            "Check that the cell-type table covers the synapses' neurons."
+        )
+    values = table.to_numpy(dtype=float)
+    shares = values.max() <= 1.0
+    ax = _axes(ax, title, figsize=(0.55 * table.shape[1] + 2.5, 0.45 * table.shape[0] + 1.8))
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=60, ha="right")
+    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index])
+    ax.set_xlabel(str(table.columns.name or "postsynaptic"))
+    ax.set_ylabel(str(table.index.name or "presynaptic"))
+    middle = (np.nanmax(values) + np.nanmin(values)) / 2
+    for (row, col), value in np.ndenumerate(values):
+        text = f"{value:.2f}" if shares else f"{value:.0f}"
+        colour = "black" if value > middle else "white"
+        ax.text(col, row, text, ha="center", va="center", fontsize="x-small", color=colour)
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label(label or ("share of the row's synapses" if shares else "synapses"))
+    return ax
+
+
+def depth_um(df: pd.DataFrame, column: str = "pt_position", *, resolution: Sequence | None = None):
+    """Depth below the pia, in µm, of each position: the MICrONs team's standard transform.
+
+    ``standard_transform.minnie_transform`` rotates the volume so that its y axis follows the
+    cortical depth and puts 0 at the pia; this returns that y for each row of ``df``
+    (positions in the units ``resolution`` or ``df.attrs`` says). Returns a Series.
+
+    Example::
+
+        nuclei["depth_um"] = depth_um(nuclei)
+    """
+    from standard_transform import minnie_transform
+
+    nm = positions_um(df, column, resolution=resolution).to_numpy() * 1000.0
+    depth = minnie_transform(resolution="nm").apply_project("y", nm)
+    return pd.Series(np.asarray(depth, dtype=float), index=df.index, name="depth_um")

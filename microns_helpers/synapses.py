@@ -19,7 +19,7 @@ PRE = "pre_pt_root_id"
 POST = "post_pt_root_id"
 
 
-def _require_columns(frame, columns, what: str) -> None:
+def require_columns(frame, columns, what: str) -> None:
     """Raise InvalidInputError unless ``frame`` is a DataFrame holding ``columns``."""
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInputError(
@@ -51,7 +51,7 @@ def connection_counts(synapses: pd.DataFrame) -> pd.DataFrame:
         0               1                2          2
         1               1                3          1
     """
-    _require_columns(synapses, [PRE, POST], "the synapse table")
+    require_columns(synapses, [PRE, POST], "the synapse table")
     counts = synapses.groupby([PRE, POST]).size().rename("syn_count").reset_index()
     return counts.sort_values(
         ["syn_count", PRE, POST], ascending=[False, True, True], ignore_index=True
@@ -80,7 +80,7 @@ def synapse_partners(
         1     input                5          1          50         50.0
     """
     columns = [PRE, POST] + ([size_column] if size_column is not None else [])
-    _require_columns(synapses, columns, "the synapse table")
+    require_columns(synapses, columns, "the synapse table")
     outputs = synapses[synapses[PRE] == root_id].assign(
         direction="output", partner_root_id=lambda d: d[POST]
     )

@@ -64,6 +64,8 @@ def isolated_env(home: Path, mode: str, recordings: Path = COMMITTED) -> dict:
         MICRONS_RECORDINGS=str(recordings),
         HOME=str(home),  # no token anywhere
         PYTHONPATH=str(REPO),
+        # matplotlib keeps a font cache under ~/.cache and ~/.config: its own, not ours
+        MPLCONFIGDIR=str(home.parent / "matplotlib"),
     )
     return env
 

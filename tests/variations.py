@@ -20,6 +20,17 @@ class Unsupported(Exception):
     """The installed caveclient has no such argument (older releases): not a failure."""
 
 
+def _needs(module: str):
+    """Import ``module``, or Unsupported: the caveclient matrix environments lack the bulk
+    and space chapters' engines (duckdb, standard_transform); the main one has them."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise Unsupported(f"{module} is not installed in this environment") from None
+
+
 def _requires(function, argument):
     if argument not in inspect.signature(function).parameters:
         raise Unsupported(f"this caveclient's {function.__name__} has no {argument}=")
@@ -215,6 +226,184 @@ def an_expired_version(client, connect):
         raise AssertionError("connect(version=1078) did not raise VersionExpiredError")
 
 
+# -- chapters 7 to 10: proofreading, connectivity, space, bulk ----------------------------------
+
+
+def proofreading_at_another_version(client, connect):
+    df = connect(version=1507).materialize.query_table("proofreading_status_and_strategy")
+    assert (df["strategy_axon"] == "axon_fully_extended").sum() == 267
+
+
+def a_list_of_strategies(client, connect):
+    table = client.materialize.tables.proofreading_status_and_strategy
+    df = table(strategy_axon=["axon_fully_extended", "axon_interareal"]).query()
+    _all(df, "strategy_axon", {"axon_fully_extended", "axon_interareal"})
+
+
+def proofread_dendrites(client, connect):
+    table = client.materialize.tables.proofreading_status_and_strategy
+    df = table(status_dendrite=True, status_axon=True).query()
+    assert len(df) and set(df["status_dendrite"].astype(str).str.lower()) <= {"true", "t"}
+
+
+def the_proofreading_of_one_neuron(client, connect):
+    table = client.materialize.tables.proofreading_status_and_strategy
+    assert list(table(pt_root_id=NEURON).query()["pt_root_id"]) == [NEURON]
+
+
+def trusted_neurons_only(client, connect):
+    from microns_helpers.connectivity import proofread_roots
+
+    table = client.materialize.tables.proofreading_status_and_strategy
+    trusted = proofread_roots(table(status_axon=True).query(), ["axon_fully_extended"])
+    outputs = client.materialize.synapse_query(pre_ids=trusted)
+    assert set(outputs["pre_pt_root_id"]) <= set(trusted)
+
+
+def cell_types_of_inputs(client, connect):
+    from microns_helpers.connectivity import add_cell_types, unique_cell_types
+
+    cells = unique_cell_types(_cell_types(client))
+    typed = add_cell_types(client.materialize.synapse_query(post_ids=NEURON), cells)
+    known = typed.dropna(subset=["pre_cell_type"])
+    types = dict(zip(cells["pt_root_id"], cells["cell_type"]))
+    assert len(known) and all(
+        types[r] == t for r, t in zip(known["pre_pt_root_id"], known["pre_cell_type"])
+    )
+
+
+def connection_shares_sum_to_one(client, connect):
+    from microns_helpers.connectivity import add_cell_types, connection_table, unique_cell_types
+
+    cells = unique_cell_types(_cell_types(client))
+    typed = add_cell_types(client.materialize.synapse_query(pre_ids=[NEURON, PYRAMIDAL]), cells)
+    shares = connection_table(typed, normalize="pre")
+    assert ((shares.sum(axis=1) - 1).abs() < 1e-9).all()
+
+
+def merged_nuclei_are_dropped(client, connect):
+    from microns_helpers.connectivity import unique_cell_types
+
+    cells = unique_cell_types(_cell_types(client))
+    assert cells["pt_root_id"].is_unique and cells.attrs["dropped_roots"] > 0
+
+
+def inhibitory_senders(client, connect):
+    from microns_helpers.connectivity import add_cell_types, connection_table, unique_cell_types
+
+    cells = unique_cell_types(_cell_types(client, classification_system="inhibitory_neuron"))
+    typed = add_cell_types(
+        client.materialize.synapse_query(pre_ids=list(cells["pt_root_id"])), cells
+    )
+    table = connection_table(typed)
+    assert set(table.index) <= INHIBITORY
+
+
+def a_box_in_the_tables_interface(client, connect):
+    box = [[0, 0, 20_000], [500_000, 500_000, 21_000]]
+    df = getattr(client.materialize.tables, CELL_TYPES)(pt_position_bbox=box).query(
+        split_positions=True
+    )
+    assert len(df) and df["pt_position_z"].between(20_000, 21_000).all()
+
+
+def synapses_in_a_box(client, connect):
+    box = [[150_000, 150_000, 19_000], [200_000, 200_000, 21_000]]
+    df = client.materialize.synapse_query(post_ids=NEURON, bounding_box=box, split_positions=True)
+    assert len(df) and df["post_pt_position_x"].between(150_000, 200_000).all()
+
+
+def a_box_of_outputs(client, connect):
+    box = [[0, 0, 0], [500_000, 180_000, 40_000]]
+    df = client.materialize.synapse_query(
+        pre_ids=NEURON,
+        bounding_box=box,
+        bounding_box_column="pre_pt_position",
+        split_positions=True,
+    )
+    assert len(df) and (df["pre_pt_position_y"] < 180_000).all()
+
+
+def depth_below_the_pia(client, connect):
+    _needs("standard_transform")
+    from microns_helpers import plots
+
+    df = client.materialize.query_table("nucleus_detection_v0", limit=100)
+    depth = plots.depth_um(df)
+    assert len(depth) == 100 and depth.between(-200, 1200).all()
+
+
+def a_box_in_nanometres(client, connect):
+    box_nm = [[600_000, 600_000, 800_000], [800_000, 800_000, 840_000]]
+    box = [[a // r for a, r in zip(corner, (4, 4, 40))] for corner in box_nm]
+    df = client.materialize.query_table(
+        "nucleus_detection_v0",
+        filter_spatial_dict={"pt_position": box},
+        desired_resolution=[1, 1, 1],
+        split_positions=True,
+    )
+    assert len(df) and df["pt_position_x"].between(600_000, 800_000).all()
+
+
+def the_bulk_synapses_per_pair(client, connect):
+    duckdb = _needs("duckdb")
+    from microns_helpers import bulk
+
+    files = bulk.sample_export(1300)
+    syn = files[bulk.SYNAPSE_VIEW]
+    columns = bulk.duckdb_columns(bulk.read_header(syn.header))
+    total = duckdb.sql(
+        f"SELECT count(*) FROM read_csv('{syn.data}', header=false, columns={columns})"
+    ).fetchall()[0][0]
+    assert total == client.materialize.get_annotation_count("synapses_pni_2")
+
+
+def the_bulk_cell_types(client, connect):
+    from microns_helpers import bulk
+
+    files = bulk.sample_export(1300)["aibs_metamodel_celltypes_v661"]
+    names, dtypes = bulk.dask_names(bulk.read_header(files.header))
+    import pandas as pd
+
+    df = pd.read_csv(files.data, header=None, names=names, dtype=dtypes)
+    assert len(df) == len(_cell_types(client))
+
+
+def the_bulk_outputs_of_one_neuron(client, connect):
+    duckdb = _needs("duckdb")
+    from microns_helpers import bulk
+
+    syn = bulk.sample_export(1300)[bulk.SYNAPSE_VIEW]
+    columns = bulk.duckdb_columns(bulk.read_header(syn.header))
+    n = duckdb.sql(
+        f"SELECT count(*) FROM read_csv('{syn.data}', header=false, columns={columns}) "
+        f"WHERE pre_pt_root_id = {NEURON}"
+    ).fetchall()[0][0]
+    assert n == len(client.materialize.synapse_query(pre_ids=NEURON)) == 1498
+
+
+def the_bulk_proofreading(client, connect):
+    duckdb = _needs("duckdb")
+    from microns_helpers import bulk
+
+    files = bulk.sample_export(1300)["proofreading_status_and_strategy"]
+    columns = bulk.duckdb_columns(bulk.read_header(files.header))
+    n = duckdb.sql(
+        f"SELECT count(*) FROM read_csv('{files.data}', header=false, columns={columns}) "
+        "WHERE status_axon"
+    ).fetchall()[0][0]
+    table = client.materialize.tables.proofreading_status_and_strategy
+    assert n == len(table(status_axon=True).query())
+
+
+def the_bulk_urls(client, connect):
+    from microns_helpers import bulk
+
+    urls = bulk.public_urls(1718, "nucleus_detection_v0")
+    assert urls.data.endswith("/v1718/nucleus_detection_v0_merged.csv.gz")
+    assert urls.header.endswith("_merged_header.csv")
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -242,6 +431,29 @@ VARIATIONS = [
     chunked_lookup,
     another_version,
     an_expired_version,
+    # Proofreading
+    proofreading_at_another_version,
+    a_list_of_strategies,
+    proofread_dendrites,
+    the_proofreading_of_one_neuron,
+    trusted_neurons_only,
+    # Cell types and connectivity
+    cell_types_of_inputs,
+    connection_shares_sum_to_one,
+    merged_nuclei_are_dropped,
+    inhibitory_senders,
+    # Space
+    a_box_in_the_tables_interface,
+    synapses_in_a_box,
+    a_box_of_outputs,
+    depth_below_the_pia,
+    a_box_in_nanometres,
+    # The whole connectome
+    the_bulk_synapses_per_pair,
+    the_bulk_cell_types,
+    the_bulk_outputs_of_one_neuron,
+    the_bulk_proofreading,
+    the_bulk_urls,
 ]
 
 

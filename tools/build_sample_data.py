@@ -29,7 +29,7 @@ SCALE = 20  # about 1 in SCALE of the real cells
 RES = np.array([4, 4, 40])  # voxel size of every sample table, nm
 
 SHARED = REPO.parent / "shared" / "data"
-OUT = REPO / "microns_helpers" / "sample" / "dataset"
+OUT = REPO / "microns_helpers" / "sample"  # dataset/ and bulk/ are written in it
 BASE_VERSION = 1300  # the rows hold this version's root ids
 
 EXAMPLE_NEURON = 864691135808473885  # the synapse_query example of the documentation
@@ -942,7 +942,11 @@ def build_proofreading(rng, nuclei: list[dict], annotations: list[dict], version
     their published counts.
     """
     typed = {a["target_id"]: a["classification_system"] for a in annotations}
-    neurons = [n for n in nuclei if n["pt_root_id"] and typed.get(n["id"], "").endswith("neuron")]
+    neurons = [
+        n
+        for n in nuclei
+        if n["pt_root_id"] and typed.get(n["id"]) in ("excitatory_neuron", "inhibitory_neuron")
+    ]
     example = next(n for n in neurons if n["pt_root_id"] == EXAMPLE_NEURON)
     others = [n for n in neurons if n is not example and n["pt_root_id"] != PCG_NEURON]
     order = [others[i] for i in rng.permutation(len(others))]
@@ -1013,6 +1017,120 @@ def build_proofreading(rng, nuclei: list[dict], annotations: list[dict], version
     if len(new) > len(pool):
         raise SystemExit("not enough sample neurons for the proofreading table")
     return rows
+
+
+# -- outputs of proofread cells ---------------------------------------------------------------
+
+PROOFREAD_WITH_OUTPUTS = 80  # cells of the proofreading table given synthetic outputs
+
+
+def build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses):
+    """Synthetic outputs of some proofread cells, for the cell-type connectivity chapter.
+
+    80 cells whose axon is proofread at v1300 (partially or fully extended) each make 15 to
+    60 synapses near their soma. Partners are drawn uniformly at random: 60 % among the
+    sample's neurons, the rest fragments without a soma. So a connection table of these
+    synapses shows only the sample's mix of cell types, the same for every presynaptic
+    type: no pattern of connectivity, by construction.
+    """
+    proofread = [
+        r
+        for r in proofreading
+        if r["_deleted"] is None
+        and r["status_axon"]
+        and r["strategy_axon"] in ("axon_partially_extended", "axon_fully_extended")
+        and r["valid_id"] not in (EXAMPLE_NEURON, PCG_NEURON)
+    ]
+    chosen = [
+        proofread[i]
+        for i in sorted(rng.choice(len(proofread), PROOFREAD_WITH_OUTPUTS, replace=False))
+    ]
+    position = {
+        n["pt_root_id"]: np.array(n["pt_position"], dtype=float) for n in nuclei if n["pt_root_id"]
+    }
+    ids = Ids(rng, {r["id"] for r in synapses})
+    roots = Ids(
+        rng,
+        {r["pre_pt_root_id"] for r in synapses}
+        | {r["post_pt_root_id"] for r in synapses}
+        | set(neuron_roots),
+    )
+    created_pool = sorted({r["created"] for r in synapses})
+    sizes = np.array([r["size"] for r in synapses])
+    partners = [r for r in neuron_roots if r not in (EXAMPLE_NEURON, PCG_NEURON)]
+    rows = []
+    for cell in chosen:
+        pre_root = cell["valid_id"]
+        soma = position[pre_root]
+        for _ in range(int(rng.integers(15, 61))):
+            if rng.random() < 0.6:
+                post_root = int(partners[int(rng.integers(len(partners)))])
+            else:
+                post_root = roots.take(864691131_000_000_000, 864691137_300_000_000)
+            pre = soma + np.array(
+                [rng.normal(0, 12_000), rng.normal(0, 15_000), rng.normal(0, 600)]
+            )
+            post = pre + np.array([rng.normal(0, 70), rng.normal(0, 70), rng.normal(0, 4)])
+            ctr = (pre + post) / 2
+            pre, post, ctr = (np.round(p).astype(int).tolist() for p in (pre, post, ctr))
+            rows.append(
+                synapse_row(
+                    ids.near(1525.1 * pre[0] - 80_600_000, 20_000_000, low=10_000),
+                    created_pool[int(rng.integers(len(created_pool)))],
+                    sizes[int(rng.integers(len(sizes)))],
+                    pre,
+                    post,
+                    ctr,
+                    supervoxel(rng, pre[0]),
+                    pre_root,
+                    supervoxel(rng, post[0]),
+                    post_root,
+                )
+            )
+    return rows
+
+
+# -- the bulk export ---------------------------------------------------------------------------
+
+BULK_TABLES = (
+    "nucleus_detection_v0",
+    "aibs_metamodel_celltypes_v661",
+    "proofreading_status_and_strategy",
+    "synapses_pni_2",
+)
+
+
+def build_bulk_export(dataset: Path, out: Path, version: int = BASE_VERSION) -> dict:
+    """The sample at ``version`` in the published bulk layout (microns_helpers.bulk)."""
+    from microns_helpers.bulk import SYNAPSE_VIEW, export_table
+    from microns_helpers.sample import SampleData
+
+    data = SampleData(dataset)
+    folder = out / f"v{version}"
+    shutil.rmtree(folder, ignore_errors=True)
+    counts = {}
+    nuclei = data.rows("nucleus_detection_v0", version).drop(
+        columns=[SELECT_ORDER], errors="ignore"
+    )
+    for table in BULK_TABLES:
+        df = data.rows(table, version).drop(columns=[SELECT_ORDER], errors="ignore")
+        name = table
+        if table == "synapses_pni_2":
+            name = SYNAPSE_VIEW
+            df = df.drop(columns=["created", "superceded_id", "valid"])
+        elif table == "aibs_metamodel_celltypes_v661":
+            # a reference table is published merged with the table it annotates
+            df = df.drop(columns=["superceded_id"]).merge(
+                nuclei.drop(columns=["created", "superceded_id", "valid"]).rename(
+                    columns={"id": "target_id"}
+                ),
+                on="target_id",
+                how="inner",
+            )
+        df = df.drop(columns=[c for c in df.columns if c.startswith(("bb_start", "bb_end"))])
+        export_table(df.reset_index(drop=True), folder, name)
+        counts[name] = len(df)
+    return counts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1138,7 +1256,10 @@ def write_rows(path: Path, df: pd.DataFrame) -> None:
     df.to_parquet(path, index=False, compression="zstd")
 
 
-def build(out: Path = OUT) -> dict:
+def build(sample: Path = OUT) -> dict:
+    """Write ``sample/dataset/`` and its bulk export ``sample/bulk/``; returns row counts."""
+    out = sample / "dataset"
+    bulk_out = sample / "bulk"
     if not (SHARED / "PROVENANCE.md").exists():
         raise SystemExit(
             f"The published reference data was not found at {SHARED}. It is expected in "
@@ -1161,6 +1282,7 @@ def build(out: Path = OUT) -> dict:
     synapses, edits_plan = build_synapses(rng, neuron_roots)
     lineage = build_lineage(rng, edits_plan, by_version)
     proofreading = build_proofreading(rng, nuclei, annotations, by_version)
+    synapses += build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses)
 
     if out.exists():
         shutil.rmtree(out / "rows", ignore_errors=True)
@@ -1191,6 +1313,8 @@ def build(out: Path = OUT) -> dict:
     counts["real_nucleus_rows"] = sum(n["_real"] for n in nuclei)
     counts["real_cell_type_rows"] = sum(a["_real"] for a in annotations)
     counts["root_id_edits"] = len(lineage["edits"])
+    bulk = build_bulk_export(out, bulk_out)
+    counts.update({f"bulk export: {name}": n for name, n in bulk.items()})
     return counts
 
 
@@ -1198,13 +1322,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/build_sample_data.py", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="folder to write dataset/ and bulk/ into"
+    )
     args = parser.parse_args(argv)
     counts = build(args.out)
-    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
+    size = sum(
+        p.stat().st_size
+        for folder in ("dataset", "bulk")
+        for p in (args.out / folder).rglob("*")
+        if p.is_file()
+    )
     for name, n in counts.items():
         print(f"{name:40s} {n:>7d}")
-    print(f"sample data: {size / 1e6:.2f} MB in {args.out}")
+    print(f"sample data and bulk export: {size / 1e6:.2f} MB in {args.out}")
     return 0
 
 
