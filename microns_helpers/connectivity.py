@@ -55,7 +55,8 @@ def proofread_roots(proofreading: pd.DataFrame, strategies=EXTENDED_AXONS) -> li
 
     Example::
 
-        trusted = proofread_roots(client.materialize.query_table("proofreading_status_and_strategy"))
+        table = client.materialize.query_table("proofreading_status_and_strategy")
+        trusted = proofread_roots(table)
     """
     require_columns(proofreading, ["pt_root_id", "strategy_axon"], "the proofreading table")
     unknown = set(strategies) - set(proofreading["strategy_axon"].dropna())

@@ -10,6 +10,7 @@ session's one-line summary (conftest.py).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,7 +35,8 @@ CHAPTER = [
 def write_chapter(folder: Path, cells) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    # fixed cell ids: the same chapter written twice is the same file
+    nb.cells = [nbformat.v4.new_code_cell(src, id=f"cell-{k}") for k, src in enumerate(cells)]
     path = folder / "01_demo.ipynb"
     nbformat.write(nb, str(path))
     return path
@@ -69,42 +71,64 @@ def snapshot(*folders: Path) -> dict:
     }
 
 
+CHANGED = [*CHAPTER, "client.materialize.get_versions()"]
+
+
+def state(chapters: Path, recordings: Path) -> dict:
+    """The files a kill could damage, with the manifest's recording time left out."""
+    files = snapshot(chapters, recordings)
+    out = {}
+    for path, data in files.items():
+        if path.name == "manifest.json":
+            data = re.sub(rb'"recorded_at": "[^"]*"', b'"recorded_at": ""', data)
+        out[path.relative_to(path.parent.parent)] = data
+    return out
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
-    """A chapter recorded once, and how long a full recording run takes."""
+    """A chapter recorded once; the state a finished re-recording of a changed chapter
+    leaves; and how long a recording run takes."""
     base = tmp_path_factory.mktemp("recorded")
     chapters, recordings = base / "chapters", base / "recordings"
     write_chapter(chapters, CHAPTER)
-    started = time.perf_counter()
     proc = recorder(chapters, recordings)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
-    return base, time.perf_counter() - started
+    finished = tmp_path_factory.mktemp("finished")
+    shutil.copytree(recordings, finished / "recordings")
+    write_chapter(finished / "chapters", CHANGED)
+    started = time.perf_counter()
+    proc = recorder(finished / "chapters", finished / "recordings")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    seconds = time.perf_counter() - started
+    return base, state(finished / "chapters", finished / "recordings"), seconds
 
 
-@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 0.7, 0.9])
+@pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 0.7, 0.9, 0.98])
 def test_a_kill_at_any_moment_keeps_the_previous_recording(recorded, tmp_path, fraction):
-    base, seconds = recorded
+    """Killed anywhere, the chapter is as before, or (killed after the last swap) as after:
+    never a partial recording, never a recording beside the other's manifest."""
+    base, finished, seconds = recorded
     chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
     shutil.copytree(base / "chapters", chapters)
     shutil.copytree(base / "recordings", recordings)
-    # a changed chapter, so a finished run would change both files
-    write_chapter(chapters, [*CHAPTER, "client.materialize.get_versions()"])
-    before = snapshot(chapters, recordings)
+    write_chapter(chapters, CHANGED)  # a changed chapter: a finished run changes both files
+    before = state(chapters, recordings)
     proc = recorder(chapters, recordings)
     time.sleep(seconds * fraction)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    after = snapshot(chapters, recordings)
-    lost = after != before
+    after = state(chapters, recordings)
+    lost = after not in (before, finished)
     HOSTILE_TALLY["lost_recordings"] += lost
-    changed = [str(p.relative_to(tmp_path)) for p in set(before) | set(after)
-               if before.get(p) != after.get(p)]  # fmt: skip
+    changed = sorted(str(p) for p in set(before) | set(after) if before.get(p) != after.get(p))
     assert not lost, f"killed at {fraction:.0%} of the run, changed: {changed}"
 
 
 def test_a_refused_save_fails_loudly_and_keeps_the_old_recording(recorded, tmp_path):
-    base, _ = recorded
+    base, _, _ = recorded
     chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
     shutil.copytree(base / "recordings", recordings)
     # a request whose body holds a loopback address: the recorder must refuse to keep it
