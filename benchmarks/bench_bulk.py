@@ -314,7 +314,7 @@ def measure(sizes=SIZES) -> dict:
 
 
 def _agreement(run: dict):
-    """(all three equal, pairs, synapses counted) for one size."""
+    """(all the methods agree, pairs, synapses counted) for one size."""
     answers = [{(pre, post): n for pre, post, n in run[m]["counts"]} for m in METHODS]
     return all(a == answers[0] for a in answers), len(answers[0]), sum(answers[0].values())
 
@@ -388,7 +388,7 @@ def rows(figures: dict) -> list:
         same, pairs, synapses = _agreement(run)
         table.append(
             _row(
-                f"{n:,} rows: the three answers",
+                f"{n:,} rows: the answers of every method",
                 f"{'identical' if same else 'DIFFER'}: {pairs} pairs, {synapses:,} synapses",
                 "identical",
                 same,

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import bench_book  # noqa: E402
+import bench_bulk  # noqa: E402
 import bench_connect  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_replay  # noqa: E402
@@ -96,6 +97,10 @@ def connect_rows(runs=20):
     ]
 
 
+def bulk_rows():
+    return bench_bulk.rows(bench_bulk.measure())
+
+
 def offline_rows():
     figures = bench_offline.measure()
     query = figures["unrecorded query"]
@@ -161,7 +166,7 @@ def main() -> int:
     os.environ.setdefault("MICRONS_MODE", "replay")
     rows = []
     # connect() last: it scrubs HOME and the MICRONS_* variables of this process.
-    for part in (site_rows, nbval_rows, replay_rows, offline_rows, connect_rows):
+    for part in (site_rows, nbval_rows, replay_rows, offline_rows, bulk_rows, connect_rows):
         print(f"measuring: {part.__name__[:-5]} ...", file=sys.stderr, flush=True)
         rows += part()
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
