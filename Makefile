@@ -6,15 +6,32 @@ PY := $(VENV)/bin/python
 # Tests and the site build replay recorded responses: no network, no token.
 export MICRONS_MODE ?= replay
 
-.PHONY: book test bench record lint format clean install matrix
+.PHONY: book book-fast test bench record lint format clean install matrix learner
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-learner.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # editable: the kernels see the working tree
 	touch $@
+
+# The learner install, alone in a fresh environment: what a learner's laptop gets from
+# requirements-learner.txt (tests/test_learner_install.py runs a chapter in it, offline).
+VENV_LEARNER := .venv-learner
+$(VENV_LEARNER)/.installed: requirements-learner.txt pyproject.toml
+	rm -rf $(VENV_LEARNER)
+	$(PYTHON) -m venv $(VENV_LEARNER)
+	$(VENV_LEARNER)/bin/python -m pip install --quiet -r requirements-learner.txt
+	$(VENV_LEARNER)/bin/python -m pip list --format=freeze > $(VENV_LEARNER)/packages.txt
+	touch $@
+
+learner: $(VENV_LEARNER)/.installed
+	@# the package as it is now (a copy, as a learner's pip makes it), not as it was built
+	@$(VENV_LEARNER)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	@echo "== learner install (requirements-learner.txt): $$(wc -l < $(VENV_LEARNER)/packages.txt) packages"
+	@tr '\n' ' ' < $(VENV_LEARNER)/packages.txt; echo
 
 # One environment per caveclient of the CI matrix (5.17.2, 5.23.0, 5.31.0, 6.0.2, 7.11.1):
 # the offline and connect() tests run in each. tools/caveclient_envs.py says what they hold.
@@ -24,7 +41,12 @@ matrix: $(VENV)/.installed
 book: $(VENV)/.installed
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
-test: $(VENV)/.installed matrix
+# While writing: notebooks run again only when their code, the package, the recordings or
+# the requirements changed (tools/book_fast.py); a prose edit rebuilds in seconds.
+book-fast: $(VENV)/.installed
+	$(PY) tools/book_fast.py
+
+test: $(VENV)/.installed matrix learner
 	$(PY) -m pytest
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,

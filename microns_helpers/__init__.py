@@ -31,10 +31,12 @@ from .errors import (
     VersionExpiredError,
     VersionNotAvailableError,
 )
+from .recording import choose_mode
 
 __version__ = "0.2.0"
 
 __all__ = [
+    "choose_mode",
     "connect",
     "recording",
     "InvalidInputError",

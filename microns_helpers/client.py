@@ -17,7 +17,8 @@ turns every failure a learner can meet into a short message from :mod:`microns_h
 
 Settings read from the environment at each call:
 
-``MICRONS_MODE``     live | offline | replay | record, when ``connect(mode=...)`` is not given.
+``MICRONS_MODE``     live | offline | replay | record, when ``connect(mode=...)`` is not given
+                     (unset: the mode in force, live unless ``choose_mode()`` chose offline).
 ``MICRONS_VERSION``  the materialization version, when ``connect(version=...)`` is not given.
 ``MICRONS_TIMEOUT``  seconds each request made by ``connect()`` may take (default
                      :data:`CONNECT_TIMEOUT`); queries made later are not limited.
@@ -132,7 +133,12 @@ def connect(
 
 def _connect(datastack, version, *, server_address, token, mode, timeout):
     """connect() with an explicit timeout (the doctor uses a short one)."""
-    mode = recording.current_mode() if mode is None else recording.normalize_mode(mode)
+    if mode is not None:
+        mode = recording.normalize_mode(mode)
+    elif os.environ.get("MICRONS_MODE", "").strip():
+        mode = recording.current_mode()
+    else:  # the mode in force: the import's default, or what choose_mode() chose
+        mode = recording.active_mode()
     datastack = _checked_datastack(datastack)
     version, _ = chosen_version(version)
     server_address = _checked_address(server_address)

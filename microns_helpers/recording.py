@@ -159,7 +159,6 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
             _enter_record(folder, name, resume)
         else:
             _enter_replay(folder, offline=mode == "offline")
-            _show_notice(mode, folder)
         STATE.mode, STATE.folder, STATE.name = mode, folder, name
 
 
@@ -195,6 +194,36 @@ def activate_from_environment() -> None:
             activate(mode)
     except MicronsHelpersError as err:  # a bad setting, or a damaged recording
         print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
+
+
+def choose_mode() -> str:
+    """For a chapter opened on its own (Colab, a fresh Python): offline when there is no token.
+
+    ``MICRONS_MODE``, when set, is obeyed. Without it, and without a CAVE token
+    (``CAVE_TOKEN`` or caveclient's saved one), the process goes offline and says so in one
+    line; with a token it stays live. Returns the mode in force.
+
+    Example::
+
+        import microns_helpers
+        microns_helpers.choose_mode()
+    """
+    if os.environ.get("MICRONS_MODE", "").strip():
+        return STATE.mode
+    from .client import find_token
+
+    try:
+        token, _ = find_token()
+    except MicronsHelpersError:
+        token = None  # a token that cannot be one: the doctor and connect() say why
+    if token is None and STATE.mode == "live":
+        activate("offline")
+        print(
+            "No CAVE token found, so this notebook works offline: recorded answers first, "
+            "the package's sample data (partly synthetic) for the rest. For live data, save "
+            "a token (see Setup) and set MICRONS_MODE=live."
+        )
+    return STATE.mode
 
 
 def _check_folder(mode: str, folder: Path) -> None:
@@ -238,16 +267,19 @@ def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
     )
 
 
-def _show_notice(mode: str, folder: Path) -> None:
-    # Once per process and mode: it lands in the first output of every chapter, so one
+def _show_notice() -> None:
+    # At the first request of the mode, once per process and mode: it lands in the output of
+    # the cell that first asks the service something (every chapter's connect()), so one
     # line, and no date (re-recording one chapter must not change the others' outputs).
-    if mode not in STATE.notices_shown:
+    mode = STATE.mode
+    if mode in ("offline", "replay") and mode not in STATE.notices_shown:
         STATE.notices_shown.add(mode)
-        print(replay_notice(folder, mode))
+        print(replay_notice(STATE.folder, mode))
 
 
 def _replay_route(request):
     """Replay sends every request on unchanged (vcrpy answers it); see _guard_home."""
+    _show_notice()
     _guard_home()
     return None
 
@@ -264,6 +296,7 @@ def _offline_route(request):
     """Where an offline request goes: None (the recordings answer it), or the sample service."""
     from vcr.request import Request
 
+    _show_notice()
     _guard_home()
     if not any(request.url == h or request.url.startswith(h + "/") for h in PUBLIC_HOSTS):
         return None

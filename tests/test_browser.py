@@ -137,3 +137,52 @@ def test_screenshots(browser, site_url):
         shot = SCREENSHOTS / f"{name}.png"
         assert browser.save_screenshot(str(shot)), f"no screenshot of {docname}"
         assert shot.stat().st_size > 10_000, f"{shot.name} is suspiciously small (a blank page?)"
+
+
+# --- accessibility: axe-core in the same browser ------------------------------------------------
+
+# axe-core's own bundle (4.12) as the axe-playwright-python package ships it; only the script
+# is used, run by Selenium in Debian's Chromium like the checks above.
+IMPACTS_THAT_FAIL = ("serious", "critical")
+
+
+def _axe_script() -> str:
+    import axe_playwright_python
+
+    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+def _set_mode(driver, mode: str) -> None:
+    """The theme's light or dark mode, stored where its switcher keeps it (pydata-sphinx-theme
+    0.17 reads localStorage 'mode' at load), then reload."""
+    driver.execute_script(f"localStorage.setItem('mode', '{mode}'); location.reload();")
+    _wait_until_loaded(driver)
+    applied = driver.execute_script("return document.documentElement.dataset.theme")
+    assert applied == mode, f"the page did not switch to {mode} mode ({applied})"
+
+
+@pytest.fixture(scope="module")
+def axe_script():
+    return _axe_script()
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("docname", toc_docnames())
+def test_no_serious_accessibility_violation(browser, site_url, axe_script, docname, mode):
+    browser.get(f"{site_url}/{docname}.html")
+    _wait_until_loaded(browser)
+    _set_mode(browser, mode)
+    browser.execute_script(axe_script)
+    browser.set_script_timeout(120)
+    result = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(done, e => done({error: String(e)}));"
+    )
+    assert "error" not in result, result
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']}; e.g. {v['nodes'][0]['target']}"
+        for v in result["violations"]
+        if v["impact"] in IMPACTS_THAT_FAIL
+    ]
+    assert serious == [], f"{docname} in {mode} mode:\n" + "\n".join(serious)

@@ -282,12 +282,18 @@ def test_loopback_traffic_passes_through_replay(replaying):
 # --- modes and the notice ----------------------------------------------------------------
 
 
-def test_replay_prints_one_line_once(recorded, capsys, monkeypatch):
-    folder, _ = recorded
+def test_replay_prints_one_line_once_at_its_first_request(replaying, capsys, monkeypatch):
+    # Silent while switching modes (a chapter's hidden first cell), one line in the output of
+    # the first cell that asks the service something, and never again in the process.
     monkeypatch.setattr(recording.STATE, "notices_shown", set())
-    recording.activate("replay", recordings=folder)
     recording.activate("live")
-    recording.activate("replay", recordings=folder)
+    recording.activate("replay", recordings=replaying)
+    assert capsys.readouterr().out == ""
+    for _ in range(2):
+        connect(mode="replay")
+    recording.activate("live")
+    recording.activate("replay", recordings=replaying)
+    connect(mode="replay")
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     assert "sample service's data" in lines[0] and "MICRONS_MODE=live" in lines[0]
@@ -435,8 +441,10 @@ def test_recorder_records_then_stores_replayed_outputs(tmp_path, capsys):
     saved = nbformat.read(str(chapters / "01_demo.ipynb"), as_version=4)
     code = [cell for cell in saved.cells if cell.cell_type == "code"]
     assert [cell.execution_count for cell in code] == [1, 2]
-    assert code[0].outputs[0]["text"].startswith("Replaying recorded responses from the sample")
-    assert code[1].outputs[0]["data"]["text/plain"] == "True"
+    assert code[0].outputs == []  # the notice waits for the first request
+    notice, answer = code[1].outputs
+    assert notice["text"].startswith("Replaying recorded responses from the sample")
+    assert answer["data"]["text/plain"] == "True"
     manifest = json.loads((tmp_path / "rec" / "manifest.json").read_text())
     assert manifest["recordings"]["01_demo.json"]["source"] == "standin-sample-data"
     assert b"127.0.0.1" not in all_bytes(tmp_path / "rec")
