@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO))
 import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from table import print_table, row  # noqa: E402
 
 from microns_helpers.bulk import (  # noqa: E402
     SYNAPSE_VIEW,
@@ -350,17 +351,12 @@ def _peak(figure: dict) -> str:
     return f"{size} peak ({figure['memory']})"
 
 
-def _row(what, value, target="", met=None):
-    verdict = "" if met is None else ("met" if met else "MISSED")
-    return (what, value, target, verdict)
-
-
 def rows(figures: dict) -> list:
     """Table rows ``(what, value, target, verdict)``; verdict "" for context figures."""
     sizes = figures["sizes"]
     runs = figures["runs"]
     table = [
-        _row(
+        row(
             "synthetic tables (published layout), written",
             f"{figures['generate_seconds']:.0f} s",
             f"{CELLS:,} cells; synapses {', '.join(f'{n:,}' for n in sizes)}",
@@ -369,25 +365,23 @@ def rows(figures: dict) -> list:
     for n in sizes:
         run = runs[n]
         table.append(
-            _row(
+            row(
                 f"{n:,} rows: files",
                 f"{run['csv_mb']:.0f} MB csv.gz, {run['parquet_mb']:.0f} MB Parquet",
             )
         )
-        table.append(
-            _row(f"{n:,} rows: CSV -> Parquet, once", f"{run['convert']['seconds']:.1f} s")
-        )
+        table.append(row(f"{n:,} rows: CSV -> Parquet, once", f"{run['convert']['seconds']:.1f} s"))
         for method in METHODS:
             figure = run[method]
             table.append(
-                _row(
+                row(
                     f"{n:,} rows: {LABELS[method]}",
                     f"{figure['seconds']:.1f} s, {figure['peak_mib']:.0f} MiB peak",
                 )
             )
         same, pairs, synapses = _agreement(run)
         table.append(
-            _row(
+            row(
                 f"{n:,} rows: the answers of every method",
                 f"{'identical' if same else 'DIFFER'}: {pairs} pairs, {synapses:,} synapses",
                 "identical",
@@ -397,7 +391,7 @@ def rows(figures: dict) -> list:
     big, small = runs[sizes[-1]], runs[sizes[0]]
     speedup = big["pandas"]["seconds"] / big["duckdb-parquet"]["seconds"]
     table.append(
-        _row(
+        row(
             f"{sizes[-1]:,} rows: pandas / DuckDB on Parquet",
             f"{speedup:.1f}x faster",
             f">= {MIN_SPEEDUP}x",
@@ -407,7 +401,7 @@ def rows(figures: dict) -> list:
     for method in ("duckdb-parquet", "duckdb-csv"):
         growth = big[method]["peak_mib"] / small[method]["peak_mib"]
         table.append(
-            _row(
+            row(
                 f"{LABELS[method]}: peak at {sizes[-1]:,} / at {sizes[0]:,} rows",
                 f"{growth:.2f}x",
                 f"<= {MAX_MEMORY_GROWTH:g}x (flat)",
@@ -418,7 +412,7 @@ def rows(figures: dict) -> list:
     real = f"whole table ({REAL_ROWS:,} rows)"
     minutes = whole["duckdb-parquet"]["seconds"] / 60
     table.append(
-        _row(
+        row(
             f"{real}: DuckDB on Parquet, extrapolated",
             f"{minutes:.1f} min, {_peak(whole['duckdb-parquet'])}",
             f"< {MAX_MINUTES} min",
@@ -426,18 +420,18 @@ def rows(figures: dict) -> list:
         )
     )
     table.append(
-        _row(
+        row(
             f"{real}: DuckDB on the CSV, extrapolated",
             f"{whole['duckdb-csv']['seconds'] / 60:.1f} min, {_peak(whole['duckdb-csv'])}",
         )
     )
     table.append(
-        _row(f"{real}: CSV -> Parquet, once", f"{whole['convert']['seconds'] / 60:.1f} min")
+        row(f"{real}: CSV -> Parquet, once", f"{whole['convert']['seconds'] / 60:.1f} min")
     )
     pandas_gib = whole["pandas"]["peak_mib"] / 1024
     machine = figures["machine_gib"]
     table.append(
-        _row(
+        row(
             f"{real}: pandas (every column), extrapolated",
             f"{whole['pandas']['seconds'] / 60:.1f} min, {_peak(whole['pandas'])}",
             f"peak > {machine:.1f} GiB (this machine)",
@@ -446,7 +440,7 @@ def rows(figures: dict) -> list:
     )
     two = whole["pandas-two-columns"]
     table.append(
-        _row(
+        row(
             f"{real}: pandas (two root columns), extrapolated",
             f"{two['seconds'] / 60:.1f} min, {_peak(two)}",
         )
@@ -457,13 +451,9 @@ def rows(figures: dict) -> list:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    table = rows(measure(parser.parse_args(argv).sizes))
-    header = ("figure", "value", "target", "")
-    widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(4)]
-    for row in [header, tuple("-" * w for w in widths), *table]:
-        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
+    status = print_table(rows(measure(parser.parse_args(argv).sizes)))
     print("The synapse and cell tables are synthetic, in the published layout.")
-    return 1 if any(row[3] == "MISSED" for row in table) else 0
+    return status
 
 
 if __name__ == "__main__":

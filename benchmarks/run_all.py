@@ -29,48 +29,13 @@ import bench_bulk  # noqa: E402
 import bench_connect  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_replay  # noqa: E402
+from table import print_table, row  # noqa: E402
 
 from microns_helpers import recording  # noqa: E402
 
 
-def _row(what, value, target="", met=None):
-    """One line of the table; a figure without a target (met=None) is shown for context."""
-    verdict = "" if met is None else ("met" if met else "MISSED")
-    return (what, value, target, verdict)
-
-
 def site_rows():
-    notebooks = bench_book.toc_notebooks()
-    raw = sum(bench_book.execute_seconds(nb) for nb in notebooks)
-    build = bench_book.build_site(REPO)
-    ratio = build.seconds / raw if raw else float("inf")
-    rows = [
-        _row(f"raw execution, {len(notebooks)} notebooks (nbclient)", f"{raw:.1f} s"),
-        _row("site build (jupyter-book)", f"{build.seconds:.1f} s", "builds", build.ok),
-        _row(
-            "site build / raw execution",
-            f"{ratio:.2f}x",
-            f"<= {bench_book.RATIO_TARGET}x",
-            ratio <= bench_book.RATIO_TARGET,
-        ),
-    ]
-    targets = {
-        "no change": bench_book.NO_CHANGE_TARGET_SECONDS,
-        "prose-only edit": bench_book.PROSE_EDIT_TARGET_SECONDS,
-    }
-    for step, (seconds, ok) in bench_book.fast_rebuilds().items():
-        if step in targets:
-            rows.append(
-                _row(
-                    f"make book-fast, {step}",
-                    f"{seconds:.1f} s",
-                    f"< {targets[step]:.0f} s",
-                    ok and seconds < targets[step],
-                )
-            )
-        else:
-            rows.append(_row(f"make book-fast, {step}", f"{seconds:.1f} s"))
-    return rows
+    return bench_book.rows()
 
 
 def nbval_rows():
@@ -83,7 +48,7 @@ def nbval_rows():
     )
     seconds = time.perf_counter() - start
     last = (done.stdout.strip().splitlines() or ["no output"])[-1]
-    return [_row("nbval, all chapters (strict)", f"{seconds:.1f} s", last, done.returncode == 0)]
+    return [row("nbval, all chapters (strict)", f"{seconds:.1f} s", last, done.returncode == 0)]
 
 
 def connect_rows(runs=20):
@@ -92,15 +57,15 @@ def connect_rows(runs=20):
     seconds, requests = results["connect()"]
     median = statistics.median(seconds)
     return [
-        _row("raw documented init, median", f"{statistics.median(raw_seconds):.3f} s"),
-        _row("raw documented init, requests", f"{min(raw_requests)}"),
-        _row(
+        row("raw documented init, median", f"{statistics.median(raw_seconds):.3f} s"),
+        row("raw documented init, requests", f"{min(raw_requests)}"),
+        row(
             "connect(), median",
             f"{median:.3f} s",
             f"< {bench_connect.MAX_MEDIAN_S} s",
             median < bench_connect.MAX_MEDIAN_S,
         ),
-        _row(
+        row(
             "connect(), requests",
             f"{min(requests)}",
             f"<= raw + {bench_connect.MAX_EXTRA_REQUESTS} ({min(raw_requests)} + 1)",
@@ -117,13 +82,13 @@ def offline_rows():
     figures = bench_offline.measure()
     query = figures["unrecorded query"]
     rows = [
-        _row(
+        row(
             "offline: unrecorded query (chapter-sized), median",
             f"{statistics.median(query) * 1000:.0f} ms",
             f"< {bench_offline.MAX_QUERY_MS} ms",
             statistics.median(query) * 1000 < bench_offline.MAX_QUERY_MS,
         ),
-        _row(
+        row(
             "replay: the same query recorded, median",
             f"{statistics.median(figures['recorded query']) * 1000:.0f} ms",
         ),
@@ -131,7 +96,7 @@ def offline_rows():
     for mode in ("offline", "replay"):
         start = figures[f"{mode} start"]
         rows.append(
-            _row(
+            row(
                 f"{mode}: import microns_helpers + connect(), caveclient imported",
                 f"{statistics.median(start['ours']):.2f} s",
                 f"< {bench_offline.MAX_START_S} s",
@@ -139,7 +104,7 @@ def offline_rows():
             )
         )
         rows.append(
-            _row(
+            row(
                 f"{mode}: the same from a cold start, importing caveclient too",
                 f"{statistics.median(start['total']):.2f} s",
                 f"(caveclient's own import: {statistics.median(start['caveclient']):.2f} s)",
@@ -155,7 +120,7 @@ def replay_rows():
     for name, live, replayed in bench_replay.bench_chapters(notebooks, recordings):
         overhead = replayed - live
         rows.append(
-            _row(
+            row(
                 f"replay overhead, {name}",
                 f"{overhead:+.2f} s",
                 f"<= {bench_replay.MAX_OVERHEAD_S} s (stand-in {live:.2f} s)",
@@ -164,7 +129,7 @@ def replay_rows():
         )
     size_mb = sum(p.stat().st_size for p in recordings.glob("*.json")) / 1e6
     rows.append(
-        _row(
+        row(
             "recordings on disk",
             f"{size_mb:.2f} MB",
             f"<= {bench_replay.MAX_TOTAL_MB:g} MB",
@@ -181,12 +146,7 @@ def main() -> int:
     for part in (site_rows, nbval_rows, replay_rows, offline_rows, bulk_rows, connect_rows):
         print(f"measuring: {part.__name__[:-5]} ...", file=sys.stderr, flush=True)
         rows += part()
-    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    header = ("figure", "value", "target", "")
-    widths = [max(w, len(h)) for w, h in zip(widths, header)]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        print("  ".join(f"{cell:<{w}}" for cell, w in zip(row, widths)).rstrip())
-    return 1 if any(row[3] == "MISSED" for row in rows) else 0
+    return print_table(rows)
 
 
 if __name__ == "__main__":

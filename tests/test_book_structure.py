@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -149,6 +150,19 @@ def test_binder_starts_offline_from_the_learner_install():
     learner = (REPO / "requirements-learner.txt").read_text()
     for stack in ("jupyter-book", "sphinx", "pytest", "selenium", "nbval"):
         assert stack not in learner, f"{stack} is not what the chapters need"
+
+
+def test_the_folder_of_wheels_holds_what_builds_the_package():
+    # The laptops install with --no-index: pip builds the helper package from the clone there,
+    # so the instructor guide's download command must fetch the build backend too. (Checked
+    # by hand under unshare -n on Linux; the download needs the package index, not run here.)
+    guide = (REPO / "chapters" / "instructor_guide.md").read_text(encoding="utf-8")
+    download = next(line for line in guide.splitlines() if "pip download" in line)
+    assert "-r requirements-learner.txt" in download
+    build = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in build:
+        assert f'"{requirement}"' in download, f"{requirement} missing from: {download}"
+    assert "--no-index --find-links wheels -r requirements-learner.txt" in guide
 
 
 def test_launch_buttons_point_at_the_repository(built_site):

@@ -53,7 +53,8 @@ def fast_config(repo: Path = REPO) -> dict:
     return config
 
 
-def build(repo: Path = REPO, jupyter_book: str | None = None) -> int:
+def build(repo: Path = REPO, jupyter_book: str | None = None, *, quiet: bool = False) -> int:
+    """Build the site with the cache; ``quiet`` shows jupyter-book's log only if it fails."""
     build_dir, cache = repo / "_build", repo / "_build" / ".jupyter_cache"
     digest_file, config_file = build_dir / ".book-fast-digest", build_dir / "_config_fast.yml"
     build_dir.mkdir(exist_ok=True)
@@ -66,9 +67,13 @@ def build(repo: Path = REPO, jupyter_book: str | None = None) -> int:
     done = subprocess.run(
         [command, "build", str(repo), "--config", str(config_file), "-W", "-n", "--keep-going"],
         cwd=repo,
+        capture_output=quiet,
+        text=True,
     )
     if done.returncode == 0:
         digest_file.write_text(digest)
+    elif quiet:
+        print(done.stdout + done.stderr, file=sys.stderr)
     return done.returncode
 
 
