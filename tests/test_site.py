@@ -224,6 +224,27 @@ def traceback_problems(html_dir: Path) -> list[str]:
     return problems
 
 
+def reading_order_problems(html_dir: Path, docnames: list[str]) -> list[str]:
+    """What a screen reader's outline of each page would trip on: not exactly one h1, a
+    heading level skipped on the way down (h2 then h4), a table without header cells."""
+    problems = []
+    for name in docnames:
+        article = soup(html_dir / f"{name}.html").select_one("article")
+        if article is None:
+            problems.append(f"{name}: no <article>")
+            continue
+        levels = [int(h.name[1]) for h in article.find_all(re.compile(r"^h[1-6]$"))]
+        if levels.count(1) != 1:
+            problems.append(f"{name}: {levels.count(1)} h1 headings, not one")
+        for before, after in zip(levels, levels[1:]):
+            if after > before + 1:
+                problems.append(f"{name}: h{before} followed by h{after}")
+        for table in article.find_all("table"):
+            if table.find("th") is None:
+                problems.append(f"{name}: a table without header cells")
+    return problems
+
+
 def figures_in(page: Path) -> int:
     """How many images the page's cell outputs show."""
     return len(soup(page).select("div.cell_output img"))
@@ -257,6 +278,11 @@ def test_search_index_holds_every_page(built_site):
 
 def test_no_rendered_traceback(built_site):
     problems = traceback_problems(built_site)
+    assert problems == [], "\n".join(problems)
+
+
+def test_headings_and_tables_read_in_order(built_site):
+    problems = reading_order_problems(built_site, toc_docnames())
     assert problems == [], "\n".join(problems)
 
 
@@ -303,6 +329,14 @@ def test_checks_pass_on_the_unbroken_copy(site_copy):
     assert link_problems(site_copy) == []
     assert external_load_problems(site_copy) == []
     assert search_index_problems(site_copy, docnames) == []
+    assert reading_order_problems(site_copy, docnames) == []
+
+
+def test_skipped_heading_and_headless_table_are_caught(site_copy):
+    page = _first_chapter(site_copy)
+    _insert(page, "</article>", "<h2>x</h2><h4>y</h4><table><tr><td>1</td></tr></table>")
+    problems = "\n".join(reading_order_problems(site_copy, toc_docnames()))
+    assert "h2 followed by h4" in problems and "a table without header cells" in problems
 
 
 def test_missing_page_is_caught(site_copy):
