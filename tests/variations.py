@@ -299,6 +299,18 @@ def inhibitory_senders(client, connect):
     assert set(table.index) <= INHIBITORY
 
 
+def counts_of_one_neuron(client, connect):
+    # The chapter's table for one sender (the documentation's neuron) instead of all: one
+    # row, and its counts are the synapses whose partner has one soma in the cell-type table.
+    from microns_helpers.connectivity import add_cell_types, connection_table, unique_cell_types
+
+    cells = unique_cell_types(_cell_types(client))
+    typed = add_cell_types(client.materialize.synapse_query(pre_ids=NEURON), cells)
+    table = connection_table(typed)
+    assert len(table) == 1, table.index.tolist()
+    assert table.to_numpy().sum() == typed["post_cell_type"].notna().sum()
+
+
 def a_box_in_the_tables_interface(client, connect):
     box = [[0, 0, 20_000], [500_000, 500_000, 21_000]]
     df = getattr(client.materialize.tables, CELL_TYPES)(pt_position_bbox=box).query(
@@ -442,6 +454,7 @@ VARIATIONS = [
     connection_shares_sum_to_one,
     merged_nuclei_are_dropped,
     inhibitory_senders,
+    counts_of_one_neuron,
     # Space
     a_box_in_the_tables_interface,
     synapses_in_a_box,
