@@ -12,21 +12,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from microns_helpers.client import version_tuple
 from microns_helpers.sample import SampleService
-from tools.caveclient_envs import matrix_releases, python_of
+from tests.environments import release_python
+from tools.caveclient_envs import matrix_releases
 
 REPO = Path(__file__).resolve().parent.parent
 STEP = REPO / "tests" / "matrix" / "connect_step.py"
 # caveclient versions whose documented `client.materialize.version = N` recurses
 RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
 TOKEN = "planted-matrix-token-0123456789abcdef"
-IN_CI = bool(os.environ.get("CI"))
 
 
 def run_step(python: Path, step: str, url: str, home: Path) -> dict:
@@ -48,10 +47,7 @@ def run_step(python: Path, step: str, url: str, home: Path) -> dict:
 
 @pytest.mark.parametrize("release", [*matrix_releases(), "pinned"])
 def test_documented_init_and_connect(release, tmp_path):
-    python = Path(sys.executable) if release == "pinned" else python_of(release)
-    if not python.exists():
-        message = f"{python.parent.parent.name} is missing: `make test` builds it"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+    python = release_python(release)
     home = tmp_path / "home"
     home.mkdir()
     with SampleService(bulk_metadata_without_reference=True, required_token=TOKEN) as s:

@@ -15,19 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.environments import require_environment
+
 REPO = Path(__file__).resolve().parents[1]
 LEARNER = REPO / ".venv-learner"
-IN_CI = bool(os.environ.get("CI"))
 NOT_FOR_LEARNERS = ("jupyter-book", "sphinx", "myst-nb", "pytest", "nbval", "selenium", "ruff")
 
 
 @pytest.fixture(scope="module")
 def learner_python() -> Path:
-    python = LEARNER / "bin" / "python"
-    if not (LEARNER / ".installed").exists():
-        message = ".venv-learner is missing: `make test` (or `make learner`) builds it"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
-    return python
+    require_environment(LEARNER / ".installed", "`make test` (or `make learner`)")
+    return LEARNER / "bin" / "python"
 
 
 def test_the_learner_install_holds_only_what_the_chapters_need(learner_python):

@@ -26,13 +26,13 @@ import pytest
 
 from microns_helpers import recording
 from tests.documented_calls import record_from_standin, run_documented_calls
+from tests.environments import release_python
 from tests.variations import VARIATIONS
-from tools.caveclient_envs import matrix_releases, python_of
+from tools.caveclient_envs import matrix_releases
 
 REPO = Path(__file__).resolve().parents[1]
 ONLY_LOOPBACK = ["unshare", "-n", "sh", "-c", 'ip link set lo up; exec "$@"', "sh"]
 COMMITTED = Path(recording.__file__).parent / "recordings"
-IN_CI = bool(os.environ.get("CI"))
 
 REPLAY_SCRIPT = """
 import pickle, socket, sys
@@ -122,10 +122,7 @@ def test_offline_answers_the_documented_code_and_every_variation(release, tmp_pa
     reason = namespace_refusal()
     if reason:
         pytest.skip(reason)
-    python = Path(sys.executable) if release == "pinned" else python_of(release)
-    if not python.exists():
-        message = f"{python.parent.parent.name} is missing: `make test` builds it"
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+    python = release_python(release)
     home = tmp_path / "home"
     home.mkdir()
     out = tmp_path / "result.json"

@@ -21,12 +21,12 @@ import pytest
 import requests
 
 from microns_helpers.sample import DATASET_DIR, SampleService
+from tests.environments import release_python
 
 caveclient = pytest.importorskip("caveclient")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-VENV_523 = REPO / ".venv-caveclient-5.23.0" / "bin" / "python"
 EXAMPLE, EXAMPLE_1718 = 864691135808473885, 864691136968109774
 THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
 LIMIT_WARNING = '201 - "Limited query to 10 rows'
@@ -38,8 +38,6 @@ UTC = datetime.timezone.utc
 needs_shared = pytest.mark.skipif(
     not SHARED.exists(), reason=f"published reference data not found at {SHARED}"
 )
-# `make test` always builds the 5.23.0 environment, so in CI a missing one is a failure.
-IN_CI = bool(os.environ.get("CI"))
 
 
 def make_client(url, version=1300):
@@ -443,16 +441,14 @@ CLIENT_523 = textwrap.dedent(
 )
 
 
-@pytest.mark.skipif(
-    not IN_CI and not VENV_523.exists(), reason=f"caveclient 5.23.0 venv absent ({VENV_523})"
-)
 @pytest.mark.parametrize("cut, expected", [(True, "RecursionError"), (False, "rows 168")])
 def test_caveclient_523_recursion_error_only_without_the_reference_table(tmp_path, cut, expected):
+    python = release_python("5.23.0")
     script = tmp_path / "client523.py"
     script.write_text(CLIENT_523)
     with SampleService(bulk_metadata_without_reference=cut) as s:
         run = subprocess.run(
-            [str(VENV_523), str(script), s.url],
+            [str(python), str(script), s.url],
             capture_output=True,
             text=True,
             timeout=120,

@@ -587,6 +587,35 @@ def to_frame(rows: list[dict], schema: str) -> pd.DataFrame:
 # -- synapses -----------------------------------------------------------------------------------
 
 
+class SynapseDraw:
+    """One synthetic synapse near a presynaptic point: the partner's side ~70 nm away, an id
+    near those of real synapses at that x, a creation time and a size drawn from the real
+    rows. The order of the random draws is part of the dataset: keep it."""
+
+    def __init__(self, rng, ids, created_pool, sizes):
+        self.rng, self.ids, self.created_pool, self.sizes = rng, ids, created_pool, sizes
+
+    def __call__(self, pre_root, post_root, pre, *, cleft_jitter):
+        rng = self.rng
+        post = pre + np.array([rng.normal(0, 70), rng.normal(0, 70), rng.normal(0, 4)])
+        ctr = (pre + post) / 2
+        if cleft_jitter:
+            ctr = ctr + np.array([rng.normal(0, 20), rng.normal(0, 20), 0])
+        pre, post, ctr = (np.round(p).astype(int).tolist() for p in (pre, post, ctr))
+        return synapse_row(
+            self.ids.near(1525.1 * pre[0] - 80_600_000, 20_000_000, low=10_000),
+            self.created_pool[int(rng.integers(len(self.created_pool)))],
+            self.sizes[int(rng.integers(len(self.sizes)))],
+            pre,
+            post,
+            ctr,
+            supervoxel(rng, pre[0]),
+            pre_root,
+            supervoxel(rng, post[0]),
+            post_root,
+        )
+
+
 def synapse_row(sid, created, size, pre, post, ctr, pre_sv, pre_root, post_sv, post_root):
     return {
         "id": int(sid),
@@ -755,24 +784,10 @@ def build_synapses(rng, cell_roots: list[int]):
             out.append(root)
         return out
 
+    draw = SynapseDraw(rng, ids, created_pool, sizes)
+
     def synth(pre_root, post_root, pre_pos):
-        pre = np.array(pre_pos)
-        post = pre + np.array([rng.normal(0, 70), rng.normal(0, 70), rng.normal(0, 4)])
-        ctr = (pre + post) / 2 + np.array([rng.normal(0, 20), rng.normal(0, 20), 0])
-        pre, post, ctr = (np.round(p).astype(int).tolist() for p in (pre, post, ctr))
-        sid = ids.near(1525.1 * pre[0] - 80_600_000, 20_000_000, low=10_000)
-        return synapse_row(
-            sid,
-            created_pool[int(rng.integers(len(created_pool)))],
-            sizes[int(rng.integers(len(sizes)))],
-            pre,
-            post,
-            ctr,
-            supervoxel(rng, pre[0]),
-            pre_root,
-            supervoxel(rng, post[0]),
-            post_root,
-        )
+        return draw(pre_root, post_root, np.array(pre_pos), cleft_jitter=True)
 
     def axon_position():  # the example neuron's axon climbs from layer 5 to 2/3
         return [rng.normal(178_000, 7_000), rng.uniform(104_000, 195_000), rng.normal(19_800, 400)]
@@ -1058,6 +1073,7 @@ def build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses):
     created_pool = sorted({r["created"] for r in synapses})
     sizes = np.array([r["size"] for r in synapses])
     partners = [r for r in neuron_roots if r not in (EXAMPLE_NEURON, PCG_NEURON)]
+    draw = SynapseDraw(rng, ids, created_pool, sizes)
     rows = []
     for cell in chosen:
         pre_root = cell["valid_id"]
@@ -1070,23 +1086,7 @@ def build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses):
             pre = soma + np.array(
                 [rng.normal(0, 12_000), rng.normal(0, 15_000), rng.normal(0, 600)]
             )
-            post = pre + np.array([rng.normal(0, 70), rng.normal(0, 70), rng.normal(0, 4)])
-            ctr = (pre + post) / 2
-            pre, post, ctr = (np.round(p).astype(int).tolist() for p in (pre, post, ctr))
-            rows.append(
-                synapse_row(
-                    ids.near(1525.1 * pre[0] - 80_600_000, 20_000_000, low=10_000),
-                    created_pool[int(rng.integers(len(created_pool)))],
-                    sizes[int(rng.integers(len(sizes)))],
-                    pre,
-                    post,
-                    ctr,
-                    supervoxel(rng, pre[0]),
-                    pre_root,
-                    supervoxel(rng, post[0]),
-                    post_root,
-                )
-            )
+            rows.append(draw(pre_root, post_root, pre, cleft_jitter=False))
     return rows
 
 
