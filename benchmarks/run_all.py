@@ -14,7 +14,6 @@ Exits 1 when a target is missed.
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -52,26 +51,7 @@ def nbval_rows():
 
 
 def connect_rows(runs=20):
-    results = bench_connect.connect_results(runs)
-    raw_seconds, raw_requests = results["raw documented init"]
-    seconds, requests = results["connect()"]
-    median = statistics.median(seconds)
-    return [
-        row("raw documented init, median", f"{statistics.median(raw_seconds):.3f} s"),
-        row("raw documented init, requests", f"{min(raw_requests)}"),
-        row(
-            "connect(), median",
-            f"{median:.3f} s",
-            f"< {bench_connect.MAX_MEDIAN_S} s",
-            median < bench_connect.MAX_MEDIAN_S,
-        ),
-        row(
-            "connect(), requests",
-            f"{min(requests)}",
-            f"<= raw + {bench_connect.MAX_EXTRA_REQUESTS} ({min(raw_requests)} + 1)",
-            min(requests) <= min(raw_requests) + bench_connect.MAX_EXTRA_REQUESTS,
-        ),
-    ]
+    return bench_connect.rows(bench_connect.connect_results(runs))
 
 
 def bulk_rows():
@@ -79,38 +59,7 @@ def bulk_rows():
 
 
 def offline_rows():
-    figures = bench_offline.measure()
-    query = figures["unrecorded query"]
-    rows = [
-        row(
-            "offline: unrecorded query (chapter-sized), median",
-            f"{statistics.median(query) * 1000:.0f} ms",
-            f"< {bench_offline.MAX_QUERY_MS} ms",
-            statistics.median(query) * 1000 < bench_offline.MAX_QUERY_MS,
-        ),
-        row(
-            "replay: the same query recorded, median",
-            f"{statistics.median(figures['recorded query']) * 1000:.0f} ms",
-        ),
-    ]
-    for mode in ("offline", "replay"):
-        start = figures[f"{mode} start"]
-        rows.append(
-            row(
-                f"{mode}: import microns_helpers + connect(), caveclient imported",
-                f"{statistics.median(start['ours']):.2f} s",
-                f"< {bench_offline.MAX_START_S} s",
-                statistics.median(start["ours"]) < bench_offline.MAX_START_S,
-            )
-        )
-        rows.append(
-            row(
-                f"{mode}: the same from a cold start, importing caveclient too",
-                f"{statistics.median(start['total']):.2f} s",
-                f"(caveclient's own import: {statistics.median(start['caveclient']):.2f} s)",
-            )
-        )
-    return rows
+    return bench_offline.rows(bench_offline.measure())
 
 
 def replay_rows():
