@@ -298,7 +298,8 @@ def _offline_route(request):
 
     _show_notice()
     _guard_home()
-    if not any(request.url == h or request.url.startswith(h + "/") for h in PUBLIC_HOSTS):
+    public = _public_host(request.url)
+    if public is None:
         return None
     cassette = STATE.cassette
     if cassette is not None and cassette.has_recording(
@@ -306,9 +307,13 @@ def _offline_route(request):
     ):
         return None
     url = _sample_service_url()
-    public = next(h for h in PUBLIC_HOSTS if request.url.startswith(h))
     _flag_sample_answer(request.method, request.url[len(public) :])
     return url + request.url[len(public) :], None
+
+
+def _public_host(url: str) -> str | None:
+    """The public CAVE host ``url`` is on (offline and record redirect those), else None."""
+    return next((h for h in PUBLIC_HOSTS if url == h or url.startswith(h + "/")), None)
 
 
 def _sample_service_url() -> str:
@@ -381,10 +386,10 @@ def _record_route(request, target: str):
     The recorder then sees the loopback URL plus a header naming the public origin, and
     stores the latter.
     """
-    for public in PUBLIC_HOSTS:
-        if request.url == public or request.url.startswith(public + "/"):
-            return target + request.url[len(public) :], public
-    return None
+    public = _public_host(request.url)
+    if public is None:
+        return None
+    return target + request.url[len(public) :], public
 
 
 def _save_after_each_cell() -> None:
@@ -513,27 +518,34 @@ def _learn_secrets(headers) -> None:
     STATE.secrets.discard("")
 
 
-def scrub_text(text: str) -> str:
-    """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
+def _secret_forms() -> list[str]:
+    """Every token seen so far, plain and URL-encoded (with and without "/" kept); longest
+    first, so a token that contains another is replaced whole."""
     from urllib.parse import quote
 
-    for secret in list(STATE.secrets):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, _REDACTED)
+    forms = {
+        form
+        for secret in list(STATE.secrets)
+        for form in (secret, quote(secret, safe=""), quote(secret))
+    }
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
+    for form in _secret_forms():
+        text = text.replace(form, _REDACTED)
     return text
 
 
 def _scrub_body(body):
     """The body with every known token replaced, and token-named JSON fields redacted."""
-    from urllib.parse import quote
-
     if not body:
         return body
     if isinstance(body, str):
         body = body.encode("utf-8")
-    for secret in list(STATE.secrets):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            body = body.replace(form.encode(), _REDACTED.encode())
+    for form in _secret_forms():
+        body = body.replace(form.encode(), _REDACTED.encode())
     if any(name.encode() in body for name in _TOKEN_NAMES):
         try:
             parsed = json.loads(body)
