@@ -29,7 +29,7 @@ import re
 import threading
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError
@@ -195,6 +195,19 @@ def read_recording(path: Path) -> list[tuple[Request, dict]]:
         ) from None
 
 
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Each token as it may travel: plain and URL-encoded (with and without "/" kept);
+    longest first, so a token that contains another is replaced whole. The recorder scrubs
+    these forms and :func:`write_recording` refuses a file that still holds one."""
+    forms = {
+        form
+        for secret in list(secrets)
+        if secret
+        for form in (secret, quote(secret, safe=""), quote(secret))
+    }
+    return sorted(forms, key=len, reverse=True)
+
+
 def base64_forms(secret: bytes) -> list[bytes]:
     """Substrings that a base64 encoding of any data containing ``secret`` must contain.
 
@@ -211,18 +224,26 @@ def base64_forms(secret: bytes) -> list[bytes]:
     return forms
 
 
+def token_needles(secrets: Iterable[str]) -> list[bytes]:
+    """What a stored file must not contain: each of :func:`secret_forms`, and its base64."""
+    return [
+        needle
+        for form in secret_forms(secrets)
+        for needle in [form.encode(), *base64_forms(form.encode())]
+    ]
+
+
 def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Iterable[str]):
     """Refuse to write a recording that holds a secret or a loopback address."""
     blobs = [text.encode("utf-8")]
     for request, response in interactions:
         blobs += [request.uri.encode(), request.body or b"", response["body"]["string"] or b""]
-    for secret in secrets:
-        needles = [secret.encode()] + base64_forms(secret.encode())
-        if any(needle in blob for needle in needles for blob in blobs):
-            raise RecordingRefusedError(
-                "Refusing to write a recording: a token would be stored in it. "
-                "This is a bug in the scrubbing of microns_helpers.recording; please report it."
-            )
+    needles = token_needles(secrets)
+    if any(needle in blob for needle in needles for blob in blobs):
+        raise RecordingRefusedError(
+            "Refusing to write a recording: a token would be stored in it. "
+            "This is a bug in the scrubbing of microns_helpers.recording; please report it."
+        )
     for word in forbidden:
         if any(word.encode() in blob for blob in blobs):
             raise RecordingRefusedError(

@@ -30,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import recording
-from .cassette import base64_forms, display_path, read_manifest, update_manifest
+from .cassette import display_path, read_manifest, token_needles, update_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.
@@ -257,7 +257,7 @@ def _write_token(home: Path, token: str) -> None:
 
 
 def _token_found(folder: Path, token: str) -> bool:
-    needles = [token.encode()] + base64_forms(token.encode())
+    needles = token_needles([token])
     return any(needle in path.read_bytes() for path in folder.glob("*.json") for needle in needles)
 
 

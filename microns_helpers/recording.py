@@ -518,33 +518,24 @@ def _learn_secrets(headers) -> None:
     STATE.secrets.discard("")
 
 
-def _secret_forms() -> list[str]:
-    """Every token seen so far, plain and URL-encoded (with and without "/" kept); longest
-    first, so a token that contains another is replaced whole."""
-    from urllib.parse import quote
-
-    forms = {
-        form
-        for secret in list(STATE.secrets)
-        for form in (secret, quote(secret, safe=""), quote(secret))
-    }
-    return sorted(forms, key=len, reverse=True)
-
-
 def scrub_text(text: str) -> str:
     """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
-    for form in _secret_forms():
+    from .cassette import secret_forms
+
+    for form in secret_forms(STATE.secrets):
         text = text.replace(form, _REDACTED)
     return text
 
 
 def _scrub_body(body):
     """The body with every known token replaced, and token-named JSON fields redacted."""
+    from .cassette import secret_forms
+
     if not body:
         return body
     if isinstance(body, str):
         body = body.encode("utf-8")
-    for form in _secret_forms():
+    for form in secret_forms(STATE.secrets):
         body = body.replace(form.encode(), _REDACTED.encode())
     if any(name.encode() in body for name in _TOKEN_NAMES):
         try:

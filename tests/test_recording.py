@@ -18,7 +18,12 @@ import pytest
 import requests
 
 from microns_helpers import connect, recording
-from microns_helpers.errors import ModeError, NotRecordedError, RecordingDamagedError
+from microns_helpers.errors import (
+    ModeError,
+    NotRecordedError,
+    RecordingDamagedError,
+    RecordingRefusedError,
+)
 from microns_helpers.sample import SampleService
 from tests.documented_calls import record_from_standin, run_documented_calls
 
@@ -123,6 +128,33 @@ def test_a_token_in_a_query_string_or_body_is_scrubbed_and_still_replays(tmp_pat
     assert all(variant not in data for variant in base64_variants(secret.encode()))
     recording.activate("replay", recordings=tmp_path)
     assert requests.get(url).json() == recorded_info
+
+
+@pytest.mark.parametrize("form", ["plain", "url-encoded", "base64 of url-encoded"])
+def test_write_refuses_a_token_the_scrub_missed(tmp_path, form):
+    """The last line of defence: whatever form of the token reached the file, no file."""
+    from urllib.parse import quote
+
+    from vcr.request import Request
+
+    from microns_helpers.cassette import write_recording
+
+    secret = "planted/" + secrets.token_hex(12) + "+=&"
+    leaked = {
+        "plain": secret,
+        "url-encoded": quote(secret, safe=""),
+        "base64 of url-encoded": base64.b64encode(quote(secret, safe="").encode()).decode(),
+    }[form]
+    request = Request("GET", recording.PUBLIC_GLOBAL + f"/info?note={leaked}", None, {})
+    response = {
+        "status": {"code": 200, "message": "OK"},
+        "headers": {"Content-Type": ["text/plain"]},
+        "body": {"string": b"ok"},
+    }
+    path = tmp_path / "leaky.json"
+    with pytest.raises(RecordingRefusedError, match="a token would be stored"):
+        write_recording(path, [(request, response)], secrets={secret})
+    assert not path.exists() and not list(tmp_path.iterdir())
 
 
 def test_no_loopback_address_and_only_public_urls(recorded):
