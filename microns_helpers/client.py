@@ -81,6 +81,12 @@ _TOKEN_COMMANDS = (
     "or set the CAVE_TOKEN environment variable"
 )
 _OFFLINE_HINT = "or work without a network or token: MICRONS_MODE=offline"
+# Where find_token() found the token, in words (errors and the doctor); never the token.
+TOKEN_SOURCE_WORDS = {
+    "argument": "token=...",
+    "CAVE_TOKEN": "the CAVE_TOKEN variable",
+    "file": "caveclient's secret file",
+}
 
 # connect() swaps names inside caveclient while it builds a client; the lock keeps two
 # threads from interleaving those swaps.
@@ -270,7 +276,6 @@ def find_token(token: str | None = None, server_address: str | None = None):
 
 
 def _check_token_text(token: str, where: str) -> None:
-    came_from = {"argument": "token=", "CAVE_TOKEN": "CAVE_TOKEN", "file": "the saved token"}
     if not all(c.isprintable() and not c.isspace() for c in token):
         problem = "spaces or line breaks inside it"
     else:
@@ -280,7 +285,7 @@ def _check_token_text(token: str, where: str) -> None:
         except UnicodeEncodeError:
             problem = "characters that a token never has"
     raise TokenRejectedError(
-        f"The CAVE token from {came_from[where]} has {problem}; it was probably pasted "
+        f"The CAVE token from {TOKEN_SOURCE_WORDS[where]} has {problem}; it was probably pasted "
         "with something else. Copy it again from the token page "
         "(client.auth.setup_token(make_new=False)) and save it with "
         'client.auth.save_token(token="...", overwrite=True).'
@@ -376,9 +381,7 @@ def _pin_version(client, version) -> None:
     """
     version, _ = chosen_version(version)
     materialize = client.materialize
-    if hasattr(type(client), "version") and isinstance(
-        inspect.getattr_static(type(client), "version", None), property
-    ):
+    if isinstance(inspect.getattr_static(type(client), "version", None), property):
         seen, previous = {}, client.version
         real = materialize.get_version_metadata
 
@@ -556,12 +559,11 @@ def _no_token(server_address):
 
 
 def _auth_error(status, token_source, server_address):
-    came_from = {"argument": "token=...", "CAVE_TOKEN": "CAVE_TOKEN", "file": "caveclient's file"}
     what = "refused access with" if status == 403 else "rejected"
     said = f"HTTP {status}" if status else "a redirect to the login page"
     return TokenRejectedError(
         f"The CAVE server at {server_address} {what} your CAVE token ({said}; the token came "
-        f"from {came_from[token_source]}). Check it, or get a new one with "
+        f"from {TOKEN_SOURCE_WORDS[token_source]}). Check it, or get a new one with "
         "client.auth.setup_token(make_new=True) and save it with "
         'client.auth.save_token(token="...", overwrite=True), or set CAVE_TOKEN.'
     )

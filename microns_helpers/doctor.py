@@ -89,6 +89,7 @@ def diagnose(datastack, version=None, server_address=None):
 def _diagnose(datastack, version, server_address):
     from . import _compat
     from .client import (
+        TOKEN_SOURCE_WORDS,
         _connect,
         chosen_version,
         find_token,
@@ -193,6 +194,10 @@ def _diagnose(datastack, version, server_address):
     answered, text = _server_answers(server, timeout)
     yield Check(answered, text, live_counts)
     label = f"version {version} ({_WHERE[where]}) of {datastack}"
+    token_in = f"the CAVE token in {TOKEN_SOURCE_WORDS.get(found, found)}"
+    # Said only when the server answered past the token check.
+    accepted = Check(True, f"{token_in} is accepted", live_counts)
+    token_accepted = [] if found == "nowhere" else [accepted]
     if found == "nowhere":
         yield Check(
             False,
@@ -203,7 +208,6 @@ def _diagnose(datastack, version, server_address):
     if not answered:
         yield Check(False, f"{label}: not checked (the server does not answer)", live_counts)
         return
-    found_in = {"CAVE_TOKEN": "the CAVE_TOKEN variable", "file": "caveclient's secret file"}
     try:
         with recording.using("live"):
             _connect(
@@ -217,11 +221,10 @@ def _diagnose(datastack, version, server_address):
     except NoTokenError:
         yield Check(False, f"{label}: not checked (no token)", live_counts)
     except TokenRejectedError as err:
-        yield Check(False, f"the CAVE token in {found_in.get(found, found)}: {err}", live_counts)
+        yield Check(False, f"{token_in}: {err}", live_counts)
         yield Check(False, f"{label}: not checked (see the token line)", live_counts)
     except VersionExpiredError as err:
-        if found != "nowhere":
-            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        yield from token_accepted
         since = f" on {err.expired_on:%Y-%m-%d}" if err.expired_on else ""
         yield Check(
             False,
@@ -230,14 +233,12 @@ def _diagnose(datastack, version, server_address):
             live_counts,
         )
     except VersionNotAvailableError as err:
-        if found != "nowhere":
-            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        yield from token_accepted
         yield Check(False, f"{label} is unknown to the server: {err}", live_counts)
     except MicronsHelpersError as err:
         yield Check(False, f"{label}: {err}", live_counts)
     else:
-        if found != "nowhere":
-            yield Check(True, f"the CAVE token in {found_in[found]} is accepted", live_counts)
+        yield from token_accepted
         yield Check(True, f"{label} is valid", live_counts)
 
 
