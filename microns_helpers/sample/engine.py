@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .lineage import Lineage, parse_time
+from .routing import ServiceError, truthy
 
 DATASET_DIR = Path(__file__).resolve().parent / "dataset"
 
@@ -62,15 +63,6 @@ SUFFIXES_DEPRECATED = " ".join(
         Upgrade caveclient to >=5.0.0 """
     ).splitlines()
 )
-
-
-class QueryError(Exception):
-    """A request the real server would refuse; carries the HTTP status and message."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def limit_warning(n: int) -> str:
@@ -256,7 +248,7 @@ class SampleData:
     def _require(self, table, version, datastack):
         md = self.metadata(table, version)
         if md is None:
-            raise QueryError(
+            raise ServiceError(
                 404,
                 f"Cannot find table {table} in datastack {datastack} at version {version}",
             )
@@ -316,7 +308,7 @@ class SampleData:
         key1, key2 = renamed[t1].get(c1, c1), renamed[t2].get(c2, c2)
         for key, frame, t in ((key1, left, t1), (key2, right, t2)):
             if key not in frame.columns:
-                raise QueryError(400, f"column {key} not found in {t}")
+                raise ServiceError(400, f"column {key} not found in {t}")
         joined = left.merge(right, left_on=key1, right_on=key2, how="inner", sort=False)
 
         # The order of the two tables' columns follows what the published outputs show.
@@ -341,15 +333,15 @@ class SampleData:
                             wanted += [renamed[t].get(n, n) for n in names]
                             break
                     else:
-                        raise QueryError(400, f"column {col} not found in any table referenced")
+                        raise ServiceError(400, f"column {col} not found in any table referenced")
             else:
                 for t, cols in select_map.items():
                     if t not in frames:
-                        raise QueryError(400, f"table {t} not part of this query")
+                        raise ServiceError(400, f"table {t} not part of this query")
                     for col in cols:
                         names = _expand(frames[t].columns, col)
                         if not names:
-                            raise QueryError(400, f"column {col} not found in {t}")
+                            raise ServiceError(400, f"column {col} not found in {t}")
                         wanted += [renamed[t].get(n, n) for n in names]
             columns = [c for c in columns if c in set(wanted)]
         joined = joined[columns]
@@ -407,7 +399,7 @@ def _filter(df, table, body, key):
 
     def column(col):
         if col not in df.columns:
-            raise QueryError(400, f"column {col} not found in {table}")
+            raise ServiceError(400, f"column {col} not found in {table}")
         return df[col]
 
     for kind in (
@@ -461,7 +453,7 @@ def _select(df, table, select):
     for col in select:
         names = _expand(df.columns, col)
         if not names:
-            raise QueryError(400, f"column {col} not found in {table}")
+            raise ServiceError(400, f"column {col} not found in {table}")
         wanted.update(names)
     return df[[c for c in df.columns if c in wanted]]
 
@@ -510,7 +502,7 @@ def _scale(df, md, res):
 def _finish(df, args):
     """Shape the answer as the client asked: split positions or not, booleans or 't'/'f'."""
     df = df.reset_index(drop=True)
-    if not _true(args.get("split_positions")):
+    if not truthy(args.get("split_positions")):
         df = df.copy()
         for base in position_bases(df.columns):
             cols = [f"{base}_{a}" for a in "xyz"]
@@ -518,17 +510,13 @@ def _finish(df, args):
             merged = pd.Series([list(v) for v in df[cols].to_numpy().tolist()], dtype=object)
             df = df.drop(columns=cols)
             df.insert(first, base, merged)
-    if not _true(args.get("direct_sql_pandas")):
+    if not truthy(args.get("direct_sql_pandas")):
         # Before caveclient 8 the server streamed results through CSV, and booleans came
         # back as 't'/'f' (FACTS.md, "caveclient 8.x returns real booleans").
         df = df.copy()
         for col in df.columns:
             if pd.api.types.is_bool_dtype(df[col].dtype):
                 df[col] = df[col].map({True: "t", False: "f"}).astype(object)
-    if _true(args.get("count")):
+    if truthy(args.get("count")):
         df = pd.DataFrame({"count": [len(df)]})
     return df
-
-
-def _true(value) -> bool:
-    return str(value).lower() in ("true", "1", "t", "yes")

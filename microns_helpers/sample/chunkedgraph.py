@@ -1,0 +1,100 @@
+"""The chunkedgraph service of the sample: root ids over time, and supervoxel lookups.
+
+The routes caveclient's ``ChunkedGraphClient`` uses for lineage (``is_latest_roots``,
+``root_timestamps``, ``lineage_graph_multiple``, ``past_id_mapping``) and for roots of
+supervoxels (``roots_binary``), answered from the sample's edits (:mod:`.lineage`).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+
+from .lineage import from_epoch
+from .routing import Reply, Router, ServiceError, json_reply, truthy
+
+router = Router()
+route = router.route
+
+# What the chunkedgraph answers to /segmentation/api/version: a release that caveclient's
+# version constraints on the lineage routes accept (">=2.17.0" on the 2.x line).
+CHUNKEDGRAPH_SERVER_VERSION = "2.21.1"
+
+# -- chunkedgraph (root ids over time) ---------------------------------------------------------
+
+_CG = r"/segmentation/api/v1/table/(?P<table_id>[^/]+)"
+
+
+@route("GET", r"/segmentation/api/versions")
+def cg_api_versions(s, **_):
+    return json_reply([0, 1])
+
+
+@route("GET", r"/segmentation/api/version")
+def cg_server_version(s, **_):
+    return json_reply(CHUNKEDGRAPH_SERVER_VERSION)
+
+
+def _check_cg_table(s, table_id):
+    expected = s.data.datastack_info["segmentation_source"].rstrip("/").split("/")[-1]
+    if table_id != expected:
+        raise ServiceError(404, f"table {table_id} not found")
+
+
+def _moment(s, args, name="timestamp"):
+    """The time stamp a chunkedgraph request names (seconds since 1970), else now."""
+    value = args.get(name)
+    return from_epoch(value) if value else datetime.datetime.now(datetime.timezone.utc)
+
+
+def _node_ids(body, key="node_ids"):
+    ids = body.get(key)
+    if not isinstance(ids, list):
+        raise ServiceError(400, f"the request body needs a list {key!r}")
+    return [int(i) for i in ids]
+
+
+@route("POST", _CG + r"/is_latest_roots")
+def cg_is_latest_roots(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    moment = _moment(s, args)
+    return json_reply({"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(body)]})
+
+
+@route("POST", _CG + r"/root_timestamps")
+def cg_root_timestamps(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    lineage = s.data.lineage
+    if truthy(args.get("latest")):
+        moment = _moment(s, args)
+        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(body)]
+    else:
+        stamps = [lineage.created(r) for r in _node_ids(body)]
+    return json_reply({"timestamp": [t.timestamp() for t in stamps]})
+
+
+@route("POST", _CG + r"/lineage_graph_multiple")
+def cg_lineage_graph(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    past = from_epoch(args["timestamp_past"]) if args.get("timestamp_past") else None
+    future = from_epoch(args["timestamp_future"]) if args.get("timestamp_future") else None
+    roots = _node_ids(body, "root_ids")
+    return json_reply(s.data.lineage.lineage_graph(roots, past, future))
+
+
+@route("GET", _CG + r"/past_id_mapping")
+def cg_past_ids(s, table_id, args, body, **_):
+    _check_cg_table(s, table_id)
+    past = _moment(s, args, "timestamp_past")
+    return json_reply(s.data.lineage.past_ids(_node_ids(body, "root_ids"), past))
+
+
+@route("POST", _CG + r"/roots_binary")
+def cg_roots_binary(s, table_id, args, raw, **_):
+    # Body and answer are uint64 arrays (caveclient's ChunkedGraphClient.get_roots).
+    _check_cg_table(s, table_id)
+    supervoxels = np.frombuffer(raw, dtype=np.uint64).tolist()
+    roots = s.data.roots_of_supervoxels(supervoxels, _moment(s, args))
+    body = np.array(roots, dtype=np.uint64).tobytes()
+    return Reply(200, body, content_type="application/octet-stream")

@@ -1,0 +1,180 @@
+"""The materialization service of the sample: versions, tables, metadata and queries.
+
+Answers as MaterializationEngine does in late 2026: only valid versions unless
+``?expired=True``, the version records, HTTP 410 for data at an expired version and 404 for
+one that never existed; query results as Arrow IPC streams with ZSTD buffers
+(``Content-Type: data.arrow``), with the server's ``Warning`` headers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+
+from .info import check_datastack
+from .routing import Reply, Router, ServiceError, json_reply, truthy
+
+router = Router()
+route = router.route
+
+_DS = r"(?P<ds>[^/]+)"
+_V = r"(?P<v>\d+)"
+_T = r"(?P<t>[^/]+)"
+_MAT = r"/materialize/api/v(?P<api>[23])/datastack/" + _DS
+
+
+def check_version(s, ds: str, v: str) -> int:
+    """The version of a data request: 404 if it never existed, 410 once it has expired."""
+    check_datastack(s, ds)
+    record = s.data.version_record(int(v))
+    if record is None:
+        raise ServiceError(404, f"version {v} not found in {ds}")
+    if not record["valid"]:
+        # MaterializationEngine, blueprints/client/common.py (get_flat_model)
+        raise ServiceError(410, "This materialization version is not available")
+    return int(v)
+
+
+# -- materialization service ---------------------------------------------------------------------
+
+
+@route("GET", r"/materialize/api/versions")
+def mat_api_versions(s, **_):
+    return json_reply([2, 3])
+
+
+@route("GET", r"/materialize/version")
+def mat_server_version(s, **_):
+    return json_reply(s.materialize_server_version)
+
+
+@route("GET", _MAT + r"/versions")
+def mat_versions(s, ds, args, **_):
+    # Only valid versions, unless ?expired=True (api2.py, DatastackVersions.get).
+    check_datastack(s, ds)
+    return json_reply(s.data.listed_versions(expired=truthy(args.get("expired"))))
+
+
+def _version_metadata(s, ds, v):
+    record = s.data.version_record(v)
+    return {"id": v, "datastack": ds, "is_merged": True, "parent_version": None, **record}
+
+
+@route("GET", _MAT + r"/version/" + _V)
+def mat_version_metadata(s, ds, v, **_):
+    # Answered for expired versions too (their record stays); 404 for one that never was.
+    check_datastack(s, ds)
+    if s.data.version_record(int(v)) is None:
+        return json_reply("No version found", 404)
+    return json_reply(_version_metadata(s, ds, int(v)))
+
+
+@route("GET", _MAT + r"/metadata")
+def mat_versions_metadata(s, ds, args, **_):
+    check_datastack(s, ds)
+    versions = s.data.listed_versions(expired=truthy(args.get("expired")))
+    return json_reply([_version_metadata(s, ds, v) for v in versions])
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/tables")
+def mat_tables(s, ds, v, **_):
+    v = check_version(s, ds, v)
+    return json_reply(s.data.table_names(v))
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/table/" + _T + r"/metadata")
+def mat_table_metadata(s, ds, v, t, **_):
+    v = check_version(s, ds, v)
+    md = s.data.metadata(t, v)
+    if md is None:
+        raise ServiceError(404, f"analysis table {t} not found for version {v} in datastack {ds}")
+    return json_reply(md)
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/tables/metadata")
+def mat_bulk_metadata(s, ds, v, **_):
+    v = check_version(s, ds, v)
+    names = s.data.table_names(v)
+    if s.bulk_metadata_without_reference:
+        names = [n for n in names if n != "nucleus_detection_v0"]
+    return json_reply([s.data.metadata(n, v) for n in names])
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/table/" + _T + r"/count")
+def mat_count(s, ds, v, t, **_):
+    v = check_version(s, ds, v)
+    if s.data.metadata(t, v) is None:
+        raise ServiceError(404, f"analysis table {t} not found for version {v} in datastack {ds}")
+    return json_reply(s.data.count(t, v))
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/views")
+def mat_views(s, ds, v, **_):
+    check_version(s, ds, v)
+    return json_reply({})
+
+
+@route("GET", _MAT + r"/version/" + _V + r"/views/schemas")
+def mat_view_schemas(s, ds, v, **_):
+    check_version(s, ds, v)
+    return json_reply({})
+
+
+@route("POST", _MAT + r"/version/" + _V + r"/table/" + _T + r"/query")
+def mat_simple_query(s, ds, v, t, args, body, **_):
+    v = check_version(s, ds, v)
+    df, warnings, res = s.data.simple_query(t, body, version=v, datastack=ds, args=args)
+    return query_reply(df, warnings, res, args)
+
+
+@route("POST", _MAT + r"/version/" + _V + r"/query")
+def mat_join_query(s, ds, v, args, body, **_):
+    v = check_version(s, ds, v)
+    if len(body.get("tables") or []) != 2:
+        raise ServiceError(400, "a join query needs exactly two tables")
+    df, warnings, res = s.data.join_query(body, version=v, datastack=ds, args=args)
+    return query_reply(df, warnings, res, args)
+
+
+# -- query answers ---------------------------------------------------------------------------------
+
+
+def _arrow_type(series: pd.Series) -> pa.DataType:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.bool_()
+    if pd.api.types.is_integer_dtype(dtype):
+        return pa.int64()
+    if pd.api.types.is_float_dtype(dtype):
+        return pa.float64()
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(dtype):
+        return pa.timestamp("ns", tz="UTC")
+    sample = series.dropna()
+    if len(sample) and isinstance(sample.iloc[0], (list, tuple)):
+        first = sample.iloc[0][0]
+        return pa.list_(pa.int64() if isinstance(first, int) else pa.float64())
+    return pa.string()
+
+
+def arrow_stream(df: pd.DataFrame) -> bytes:
+    """The body the real server sends: an Arrow IPC stream with ZSTD-compressed buffers."""
+    schema = pa.schema([(c, _arrow_type(df[c])) for c in df.columns])
+    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        for batch in table.to_batches():
+            writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def query_reply(df, warnings, resolution, args) -> Reply:
+    headers = [("Warning", w.replace("\n", " ")) for w in warnings]
+    # Sent as one header per value by the real server; requests joins them with ", ".
+    headers.append(("dataframe_resolution", ", ".join(str(r) for r in resolution)))
+    headers.append(("column_names", json.dumps(list(df.columns))))
+    if str(args.get("return_pyarrow", "true")).lower() in ("false", "0"):
+        return Reply(200, df.to_json(orient="records").encode(), headers=headers)
+    return Reply(200, arrow_stream(df), content_type="data.arrow", headers=headers)

@@ -1,0 +1,63 @@
+"""What every service module of the sample shares: replies, refusals and a route table.
+
+Each CAVE service of the sample (``info``, ``materialize``, ``chunkedgraph``, ``l2cache``,
+``skeletons``) is a module with one :class:`Router`; ``server.SampleService`` mounts them
+all on one port. A handler takes the service and the parts of the request it needs::
+
+    router = Router()
+
+    @router.route("GET", r"/materialize/version")
+    def server_version(s, **_):
+        return json_reply(s.materialize_server_version)
+
+and returns a :class:`Reply`, or raises :class:`ServiceError` for a refusal the real
+service would give (its status and message).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+
+class ServiceError(Exception):
+    """A request the real service would refuse; carries the HTTP status and message."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Reply:
+    def __init__(self, status=200, body=b"", content_type="application/json", headers=()):
+        self.status, self.body, self.content_type = status, body, content_type
+        self.headers = list(headers)
+
+
+def json_reply(obj, status=200) -> Reply:
+    return Reply(status, json.dumps(obj).encode())
+
+
+def error(status, message) -> Reply:
+    # flask-restx's abort() shape, which the real services use.
+    return json_reply({"message": message}, status)
+
+
+def truthy(value) -> bool:
+    """A query-string flag as the services read it (``True``, ``true``, ``1``, ``t``)."""
+    return str(value).lower() in ("true", "1", "t", "yes")
+
+
+class Router:
+    """The routes of one service: (method, compiled path pattern, handler)."""
+
+    def __init__(self):
+        self.routes: list = []
+
+    def route(self, method: str, pattern: str):
+        def register(fn):
+            self.routes.append((method, re.compile(pattern + r"/?$"), fn))
+            return fn
+
+        return register
