@@ -2,7 +2,8 @@
 
 Runs caveclient 8.2.1 in-process against ``SampleService()``, and caveclient 5.23.0 in a
 subprocess (its own virtual environment) for the RecursionError of the documentation.
-Published values come from ../shared/data beside the clone.
+Published values come from the builder's inputs, tools/sample_data/inputs/ (copied from the
+project's shared data with their provenance), so every clone runs every comparison.
 """
 
 import datetime
@@ -26,18 +27,12 @@ from tests.environments import release_python
 caveclient = pytest.importorskip("caveclient")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+PUBLISHED = REPO / "tools" / "sample_data" / "inputs"
 EXAMPLE, EXAMPLE_1718 = 864691135808473885, 864691136968109774
 THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
 LIMIT_WARNING = '201 - "Limited query to 10 rows'
 MAT = "/materialize/api/v3/datastack/minnie65_public"
 UTC = datetime.timezone.utc
-
-# The comparisons with the published values need ../shared beside the clone (this
-# project's CI has it; a clone elsewhere, or the code host's workflow, may not).
-needs_shared = pytest.mark.skipif(
-    not SHARED.exists(), reason=f"published reference data not found at {SHARED}"
-)
 
 
 def make_client(url, version=1300):
@@ -57,7 +52,7 @@ def client_1718(sample_service, home):
 
 
 def published(name):
-    return pd.read_csv(SHARED / name, dtype=str, keep_default_na=False)
+    return pd.read_csv(PUBLISHED / name, dtype=str, keep_default_na=False)
 
 
 def ints(values):
@@ -81,10 +76,9 @@ def test_versions_listed_are_the_valid_ones_and_expired_ones_only_when_asked(cli
     }
 
 
-@needs_shared
 def test_every_version_has_its_published_time_stamp(client):
     published_stamps = {
-        v["version"]: v["time_stamp"] for v in json.loads((SHARED / "versions.json").read_text())
+        v["version"]: v["time_stamp"] for v in json.loads((PUBLISHED / "versions.json").read_text())
     }
     for version in client.materialize.get_versions(expired=True):
         assert str(client.materialize.get_timestamp(version)) == published_stamps[version]
@@ -126,24 +120,24 @@ def test_an_unknown_version_is_404_everywhere(sample_service, home):
 # -- info, tables, metadata -----------------------------------------------------------------
 
 
-@needs_shared
 def test_datastack_info_is_the_real_one_with_the_service_as_local_server(client, sample_service):
     info = client.info.get_datastack_info()
-    real = json.loads((SHARED / "datastack_info_minnie65_public.json").read_text())
+    real = json.loads((PUBLISHED / "datastack_info_minnie65_public.json").read_text())
     assert info["local_server"] == sample_service.url
     assert {k: v for k, v in info.items() if k != "local_server"} == {
         k: v for k, v in real.items() if k != "local_server"
     }
 
 
-@needs_shared
 @pytest.mark.parametrize("version", [1300, 1507, 1718])
 def test_tables_and_nucleus_metadata_are_real_at_published_versions(sample_service, home, version):
     client = make_client(sample_service.url, version)
-    listed = json.loads((SHARED / f"tables_v{version}.json").read_text())
+    listed = json.loads((PUBLISHED / f"tables_v{version}.json").read_text())
     assert client.materialize.get_tables() == listed
     md = client.materialize.get_table_metadata("nucleus_detection_v0")
-    real = json.loads((SHARED / f"table_metadata_nucleus_detection_v0_v{version}.json").read_text())
+    real = json.loads(
+        (PUBLISHED / f"table_metadata_nucleus_detection_v0_v{version}.json").read_text()
+    )
     assert md == real
 
 
@@ -155,7 +149,6 @@ def test_placeholder_metadata_says_it_is_a_placeholder(client):
 # -- query_table -----------------------------------------------------------------------------
 
 
-@needs_shared
 def test_query_table_head_rows_are_the_published_ones(client):
     df = client.materialize.query_table("nucleus_detection_v0")
     real = published("v1300/nucleus_detection_v0__query__head5.csv")
@@ -167,7 +160,6 @@ def test_query_table_head_rows_are_the_published_ones(client):
     assert head["created"].astype(str).tolist() == real["created"].tolist()
 
 
-@needs_shared
 def test_select_split_resolution_limit_gives_the_published_rows_and_warns(client, caplog):
     with caplog.at_level(logging.WARNING):
         df = client.materialize.query_table(
@@ -253,7 +245,6 @@ def test_proofreading_counts_are_the_published_ones_at_1300_and_1507(client, cap
 # -- the tables interface (joins on the reference table) -------------------------------------
 
 
-@needs_shared
 def test_tables_interface_bc_rows(client):
     df = client.materialize.tables.aibs_metamodel_celltypes_v661(cell_type="BC").query()
     real = published("v1300/aibs_metamodel_celltypes_v661__cell_type_BC__head5_tail5.csv")
@@ -263,7 +254,6 @@ def test_tables_interface_bc_rows(client):
     assert df["pt_root_id"].head(5).tolist() == ints(real["pt_root_id"][:5])
 
 
-@needs_shared
 def test_tables_interface_three_roots(client):
     df = client.materialize.tables.aibs_metamodel_celltypes_v661(pt_root_id=THREE_ROOTS).query()
     assert df["id"].tolist() == [19116, 21783, 4074]
@@ -286,7 +276,6 @@ def test_query_table_on_the_reference_table_suffixes_the_nucleus_columns(client,
 # -- synapses, and root ids over versions ---------------------------------------------------
 
 
-@needs_shared
 def test_synapse_query_outputs_of_the_example_neuron_at_1300(client):
     syn = client.materialize.synapse_query(pre_ids=EXAMPLE)
     assert len(syn) == 1498
@@ -302,7 +291,6 @@ def test_synapse_query_outputs_of_the_example_neuron_at_1300(client):
     assert syn["id"].head(5).tolist() == ints(real_head["id"])
 
 
-@needs_shared
 def test_the_example_neuron_has_its_new_root_and_published_counts_at_1718(client_1718):
     assert client_1718.materialize.synapse_query(pre_ids=EXAMPLE).empty
     syn = client_1718.materialize.synapse_query(pre_ids=EXAMPLE_1718)
@@ -461,7 +449,6 @@ def test_caveclient_523_recursion_error_only_without_the_reference_table(tmp_pat
 # -- the sample is reproducible ---------------------------------------------------------------
 
 
-@needs_shared
 def test_sample_data_rebuilds_identically(tmp_path):
     run = subprocess.run(
         [sys.executable, "tools/build_sample_data.py", "--out", str(tmp_path)],

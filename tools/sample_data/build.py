@@ -1,0 +1,116 @@
+"""Reads the published values in ``../shared/data`` (beside the repository; see its PROVENANCE.md
+and FACTS.md) and writes ``microns_helpers/sample/dataset/``, the package data the sample
+service answers from: real values where they were published, seeded synthetic rows elsewhere,
+at about 1 in 20 of the real cells. The rows hold the root ids of version 1300; the root-id
+edits after it (``lineage.json``) give versions 1507 and 1718 their published root ids.
+Deterministic: the same inputs give byte-identical JSON and identical Parquet rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .bulk import build_bulk_export
+from .cells import build_cells
+from .common import (
+    OUT,
+    SEED,
+    shared,
+    to_frame,
+    write_json,
+    write_rows,
+)
+from .lineage import build_lineage
+from .metadata import build_metadata
+from .proofreading import build_proofreading
+from .schemas import SCHEMAS
+from .synapses import build_proofread_outputs, build_synapses
+from .versions import build_versions, tables_of_every_version
+
+
+def build(sample: Path = OUT) -> dict:
+    """Write ``sample/dataset/`` and its bulk export ``sample/bulk/``; returns row counts."""
+    out = sample / "dataset"
+    bulk_out = sample / "bulk"
+    rng = np.random.default_rng(SEED)
+    tables_by_version = {
+        v: json.loads(shared(f"tables_v{v}.json").read_text())
+        for v in (795, 1078, 1181, 1300, 1507, 1718)
+    }
+    versions = build_versions()
+    by_version = {v["version"]: v for v in versions}
+    nuclei, annotations = build_cells(rng)
+    # Synthetic synaptic partners are drawn among the sample's neurons only: a synapse
+    # joins two neurons, so a partner typed as a glial cell would teach something false.
+    neuron_nuclei = {
+        a["target_id"] for a in annotations if a["classification_system"] != "nonneuron"
+    }
+    neuron_roots = [n["pt_root_id"] for n in nuclei if n["pt_root_id"] and n["id"] in neuron_nuclei]
+    synapses, edits_plan = build_synapses(rng, neuron_roots)
+    lineage = build_lineage(rng, edits_plan, by_version)
+    proofreading = build_proofreading(rng, nuclei, annotations, by_version)
+    synapses += build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses)
+
+    if out.exists():
+        shutil.rmtree(out / "rows", ignore_errors=True)
+    (out / "rows").mkdir(parents=True, exist_ok=True)
+    write_json(
+        out / "datastack_info.json",
+        json.loads(shared("datastack_info_minnie65_public.json").read_text()),
+    )
+    write_json(out / "versions.json", versions)
+    write_json(
+        out / "tables_by_version.json",
+        tables_of_every_version(tables_by_version, [v["version"] for v in versions]),
+    )
+    write_json(out / "table_metadata.json", build_metadata(tables_by_version))
+    write_json(out / "schemas.json", SCHEMAS)
+    write_json(out / "lineage.json", lineage)
+    frames = {
+        "nucleus_detection_v0": to_frame(nuclei, "nucleus_detection"),
+        "aibs_metamodel_celltypes_v661": to_frame(annotations, "cell_type_reference"),
+        "synapses_pni_2": to_frame(synapses, "synapse"),
+        "proofreading_status_and_strategy": to_frame(
+            proofreading, "proofreading_status_and_strategy"
+        ),
+    }
+    for name, df in frames.items():
+        write_rows(out / "rows" / f"{name}.parquet", df)
+    counts = {name: len(df) for name, df in frames.items()}
+    counts["real_nucleus_rows"] = sum(n["_real"] for n in nuclei)
+    counts["real_cell_type_rows"] = sum(a["_real"] for a in annotations)
+    counts["root_id_edits"] = len(lineage["edits"])
+    bulk = build_bulk_export(out, bulk_out)
+    counts.update({f"bulk export: {name}": n for name, n in bulk.items()})
+    return counts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python tools/build_sample_data.py", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help="folder to write dataset/ and bulk/ into"
+    )
+    args = parser.parse_args(argv)
+    counts = build(args.out)
+    size = sum(
+        p.stat().st_size
+        for folder in ("dataset", "bulk")
+        for p in (args.out / folder).rglob("*")
+        if p.is_file()
+    )
+    for name, n in counts.items():
+        print(f"{name:40s} {n:>7d}")
+    print(f"sample data and bulk export: {size / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
