@@ -9,8 +9,9 @@ version as static files, under ``gs://mat_dbs/public/minnie65_phase3_v1/v{N}/``
 - the synapses as ``synapses_pni_2_v1_filtered_view.csv.gz`` with
   ``synapses_pni_2_v1_filtered_view_header.csv`` (about 20 GB for 337 million rows).
 
-:func:`sample_export` is a small export of the package's sample data in exactly that
-layout, so the bulk chapter runs offline; :func:`read_header`, :func:`duckdb_columns` and
+:func:`sample_export` is an export of the package's sample data in exactly that layout
+(written on first use, see :mod:`microns_helpers.sample.bulk_export`), so the bulk chapter
+runs offline; :func:`read_header`, :func:`duckdb_columns` and
 :func:`dask_names` turn a header file into what DuckDB, pandas or Dask need to read the
 rows. :func:`export_table` writes a frame in the layout (the sample export, the benchmark).
 
@@ -37,7 +38,6 @@ from .errors import InvalidInputError
 #: Where the MICrONs team publishes the files of each version (HTTPS form of the bucket).
 PUBLIC_BASE = "https://storage.googleapis.com/mat_dbs/public/minnie65_phase3_v1"
 SYNAPSE_VIEW = "synapses_pni_2_v1_filtered_view"
-SAMPLE_EXPORT_DIR = Path(__file__).resolve().parent / "sample" / "bulk"
 
 # pandas dtype kind -> the Postgres type names the published header files use
 _POSTGRES = {"i": "bigint", "u": "bigint", "f": "double precision", "b": "boolean"}
@@ -150,17 +150,22 @@ def sample_export(version: int = 1300) -> dict[str, TableFiles]:
     """The package's sample data in the published layout: ``{table name: TableFiles}``.
 
     Synthetic for the most part, like the sample service it was exported from (see
-    ``microns_helpers/sample/dataset/README.md``).
+    ``microns_helpers/sample/dataset/README.md``). Written into the system's temporary
+    folder on first use (a few seconds), then reused.
     """
-    folder = SAMPLE_EXPORT_DIR / f"v{int(version)}"
+    from .sample.bulk_export import export_folder
+    from .sample.engine import load_sample_data
+
+    if int(version) not in load_sample_data().versions:
+        raise InvalidInputError(
+            f"The sample has no version {version}: its export is made at one of "
+            f"{', '.join(str(v) for v in sorted(load_sample_data().versions))} (1300 as in "
+            "the bulk chapter)."
+        )
+    folder = export_folder(version)
     found = {}
     for header in sorted(folder.glob("*_header.csv")):
         stem = header.name[: -len("_header.csv")]
         name = stem[: -len("_merged")] if stem.endswith("_merged") else stem
         found[name] = files_of(folder, name)
-    if not found:
-        raise InvalidInputError(
-            f"The package has no sample export for version {version} (it has: "
-            f"{', '.join(p.name for p in SAMPLE_EXPORT_DIR.glob('v*')) or 'none'})."
-        )
     return found

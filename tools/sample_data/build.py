@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from .bulk import build_bulk_export
 from .cells import build_cells
 from .common import (
+    BASE_VERSION,
     OUT,
     SEED,
     shared,
@@ -30,14 +31,13 @@ from .lineage import build_lineage
 from .metadata import build_metadata
 from .proofreading import build_proofreading
 from .schemas import SCHEMAS
-from .synapses import build_proofread_outputs, build_synapses
+from .synapses import build_proofread_network, build_synapses
 from .versions import build_versions, tables_of_every_version
 
 
 def build(sample: Path = OUT) -> dict:
-    """Write ``sample/dataset/`` and its bulk export ``sample/bulk/``; returns row counts."""
+    """Write ``sample/dataset/``; returns row counts."""
     out = sample / "dataset"
-    bulk_out = sample / "bulk"
     rng = np.random.default_rng(SEED)
     tables_by_version = {
         v: json.loads(shared(f"tables_v{v}.json").read_text())
@@ -55,7 +55,8 @@ def build(sample: Path = OUT) -> dict:
     synapses, edits_plan = build_synapses(rng, neuron_roots)
     lineage = build_lineage(rng, edits_plan, by_version)
     proofreading = build_proofreading(rng, nuclei, annotations, by_version)
-    synapses += build_proofread_outputs(rng, proofreading, nuclei, neuron_roots, synapses)
+    t1300 = pd.Timestamp(by_version[BASE_VERSION]["time_stamp"], tz="UTC")
+    synapses += build_proofread_network(rng, proofreading, nuclei, synapses, t1300)
 
     if out.exists():
         shutil.rmtree(out / "rows", ignore_errors=True)
@@ -86,8 +87,6 @@ def build(sample: Path = OUT) -> dict:
     counts["real_nucleus_rows"] = sum(n["_real"] for n in nuclei)
     counts["real_cell_type_rows"] = sum(a["_real"] for a in annotations)
     counts["root_id_edits"] = len(lineage["edits"])
-    bulk = build_bulk_export(out, bulk_out)
-    counts.update({f"bulk export: {name}": n for name, n in bulk.items()})
     return counts
 
 
@@ -95,20 +94,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/build_sample_data.py", description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        "--out", type=Path, default=OUT, help="folder to write dataset/ and bulk/ into"
-    )
+    parser.add_argument("--out", type=Path, default=OUT, help="folder to write dataset/ into")
     args = parser.parse_args(argv)
     counts = build(args.out)
     size = sum(
         p.stat().st_size
-        for folder in ("dataset", "bulk")
+        for folder in ("dataset",)
         for p in (args.out / folder).rglob("*")
         if p.is_file()
     )
     for name, n in counts.items():
         print(f"{name:40s} {n:>7d}")
-    print(f"sample data and bulk export: {size / 1e6:.2f} MB")
+    print(f"sample data: {size / 1e6:.2f} MB")
     return 0
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 from microns_helpers.sample import SELECT_ORDER
 
 from .common import (
+    BC_ROWS_V1300,
     CLASS_OF,
     EXAMPLE_NEURON,
-    SCALE,
     SKEL_NUCLEUS,
     SKEL_ROOT,
     TAIL_PARTNERS_V1300,
@@ -196,7 +196,7 @@ def build_cells(rng):
         return nucleus_row(nid, None, round(volume, 6), pos, sv, root, False)
 
     def new_annotation(target, cell_type):
-        aid = ann_ids.take(1, 94_500)
+        aid = ann_ids.take(1, 140_000)
         created = ANNOTATION_CREATED_0 + pd.to_timedelta(
             (aid - 1070) * 0.015246 + rng.uniform(0, 0.5), unit="s"
         )
@@ -250,16 +250,19 @@ def build_cells(rng):
     for nid, ctype in allen_types.items():
         new_annotation(nid, ctype)
 
-    # Synthetic cells up to the v1078 cell-type counts / SCALE, with a few merged nuclei
-    # (two nuclei, one root) so that drop_duplicates('pt_root_id', keep=False) has work.
+    # Synthetic cells up to the published v1300 cell-type counts (one row per root after
+    # drop_duplicates('pt_root_id', keep=False), TUT-1300a), plus merged nuclei (two nuclei,
+    # one root) at the rate the published basket cells show: 3,365 BC rows, 3,309 of them on
+    # roots of their own, so 28 pairs among 3,309 cells.
     counts = next(
         a["value"]
         for a in json.loads(shared("aggregates.json").read_text())
-        if a["what"].endswith("cell_type value_counts") and a["materialization_version"] == 1078
+        if a["what"].endswith("cell_type value_counts") and a["materialization_version"] == 1300
     )
+    pairs_of = {"BC": (BC_ROWS_V1300 - counts["BC"]) // 2}
+    pair_rate = pairs_of["BC"] / counts["BC"]
     have = pd.Series([a["cell_type"] for a in annotations.values()]).value_counts()
-    for cell_type, real_count in counts.items():
-        quota = int(np.ceil(real_count / SCALE))
+    for cell_type, quota in counts.items():
         for _ in range(max(0, quota - int(have.get(cell_type, 0)))):
             n = new_nucleus(
                 random_position(cell_type),
@@ -268,15 +271,16 @@ def build_cells(rng):
             )
             add_nucleus(n)
             new_annotation(n["id"], cell_type)
-        for _ in range(int(round(quota * 0.0083))):
+        for _ in range(pairs_of.get(cell_type, int(round(quota * pair_rate)))):
             root = roots.take(864691135_000_000_000, 864691137_300_000_000)
             for _ in range(2):
                 n = new_nucleus(random_position(cell_type), root, kind_of(cell_type))
                 add_nucleus(n)
                 new_annotation(n["id"], cell_type)
 
-    # Nuclei without a cell type: false positives, glia and cells at the edges of the volume,
-    # about a third of all nuclei as in the real table; a third of them have no root (0).
+    # Nuclei without a cell type: false positives, glia and cells at the edges of the volume.
+    # Their number was not published; about a third of all nuclei is the sample's assumption,
+    # and a third of them have no root (0).
     n_typed = len(nuclei)
     for _ in range(int(n_typed * 0.55)):
         root = (

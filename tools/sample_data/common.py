@@ -15,7 +15,6 @@ from .schemas import SCHEMAS
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20240605  # the day v1078 was frozen
-SCALE = 20  # about 1 in SCALE of the real cells
 RES = np.array([4, 4, 40])  # voxel size of every sample table, nm
 
 # The published values the builder reads, kept beside it (inputs/PROVENANCE.md).
@@ -50,6 +49,7 @@ TAIL_PARTNERS_V1300 = [  # syn_count tail (single synapses) of the same frame
     864691136973673244,
 ]
 N_OUTPUTS, N_OUTPUT_PARTNERS, N_INPUTS = 1498, 1035, 4628  # FACTS.md, v1300
+BC_ROWS_V1300 = 3365  # tables.aibs_metamodel_celltypes_v661(cell_type="BC") at v1300 (FACTS.md)
 N_INPUT_PARTNERS = 3500  # not published: an assumption, most inputs are single contacts
 
 
@@ -112,6 +112,31 @@ def supervoxel(rng, x: int) -> int:
     # Supervoxel ids grow with x (chunk coordinates in the high bits): fitted on the published
     # rows, e.g. x 63936 -> 7.35e16, x 344880 -> 1.12e17.
     return int(64_750_000_000_000_000 + x * 137_540_000_000 + rng.integers(0, 2**31))
+
+
+def supervoxels(rng, x: np.ndarray) -> np.ndarray:
+    """:func:`supervoxel` for many x at once."""
+    return (
+        64_750_000_000_000_000
+        + x.astype(np.int64) * 137_540_000_000
+        + rng.integers(0, 2**31, size=len(x))
+    )
+
+
+def unique_ids_near(rng, centres: np.ndarray, spread: float, used: set) -> np.ndarray:
+    """Ids near ``centres`` (normal, ``spread``), all distinct and none in ``used``."""
+    ids = np.round(centres + rng.normal(0, spread, len(centres))).astype(np.int64)
+    taken = np.array(sorted(used), dtype=np.int64)
+    while True:
+        _, first = np.unique(ids, return_index=True)
+        clash = np.ones(len(ids), dtype=bool)
+        clash[first] = False
+        clash |= np.isin(ids, taken) | (ids < 10_000)
+        if not clash.any():
+            return ids
+        ids[clash] = np.round(centres[clash] + rng.normal(0, spread, int(clash.sum()))).astype(
+            np.int64
+        )
 
 
 def nucleus_id_near(x: int) -> float:
