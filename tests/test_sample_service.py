@@ -141,9 +141,30 @@ def test_tables_and_nucleus_metadata_are_real_at_published_versions(sample_servi
     assert md == real
 
 
-def test_placeholder_metadata_says_it_is_a_placeholder(client):
+def test_metadata_says_what_is_made_for_the_sample(client):
     md = client.materialize.get_table_metadata("synapses_pni_2")
-    assert md["description"].startswith("Stand-in placeholder")
+    assert md["description"].startswith("Sample service: no metadata for this table")
+    md = client.materialize.get_table_metadata("coregistration_manual_v4")
+    assert md["description"].startswith("Sample service: ")
+    assert "19,181 rows (the published row count)" in md["description"]
+    assert "not measurements" in md["description"]
+
+
+def test_a_listed_table_without_rows_is_refused_clearly(client_1718):
+    # 1718 lists tables the sample does not model: one clear refusal, never an empty frame
+    modelled = set(client_1718.materialize.get_tables()) - {"synapses_pni_2"}
+    missing = sorted(t for t in modelled if not (DATASET_DIR / "rows" / f"{t}.parquet").exists())
+    assert missing
+    with pytest.raises(requests.HTTPError, match="has no rows for it.*MICRONS_MODE=live"):
+        client_1718.materialize.query_table(missing[0], limit=5)
+
+
+def test_every_table_listed_at_1300_has_rows(client):
+    for table in client.materialize.get_tables():
+        if table == "synapses_pni_2":
+            continue
+        df = client.materialize.query_table(table, limit=3)
+        assert len(df) == 3, table
 
 
 # -- query_table -----------------------------------------------------------------------------
@@ -208,12 +229,6 @@ def test_unknown_table_is_a_404_with_the_servers_message(client):
     with pytest.raises(requests.HTTPError) as err:
         client.materialize.query_table("no_such_table")
     assert err.value.response.status_code == 404
-
-
-def test_table_without_sample_rows_gives_an_empty_frame_with_its_columns(client):
-    df = client.materialize.query_table("vortex_manual_myelination_v0", split_positions=True)
-    assert len(df) == 0
-    assert {"id", "valid", "pt_root_id", "pt_position_x"} <= set(df.columns)
 
 
 # -- proofreading over versions -------------------------------------------------------------

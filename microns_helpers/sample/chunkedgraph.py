@@ -48,18 +48,54 @@ def _moment(s, args, name="timestamp"):
     return from_epoch(value) if value else datetime.datetime.now(datetime.timezone.utc)
 
 
-def _node_ids(body, key="node_ids"):
+def _node_ids(s, body, key="node_ids"):
+    """The root ids a request body names, checked: integers the sample knows."""
     ids = body.get(key)
     if not isinstance(ids, list):
         raise ServiceError(400, f"the request body needs a list {key!r}")
-    return [int(i) for i in ids]
+    return s.data.check_roots(ids)
+
+
+# The segmentation's info, as far as caveclient reads it: the layer count (suggest_latest_roots
+# stops 4 layers below it) and the base resolution of the segmentation (nm). Neither value
+# was published for minnie65; these are the sample's.
+SEGMENTATION_INFO = {
+    "app": {"supported_api_versions": [0, 1]},
+    "graph": {"n_layers": 10, "chunk_size": [256, 256, 512], "n_bits_for_layer_id": 8},
+    "scales": [{"resolution": [8, 8, 40], "key": "8_8_40"}],
+    "type": "segmentation",
+    "about": "sample service: segmentation info made for the sample, not the real one",
+}
+
+
+@route("GET", r"/segmentation/table/(?P<table_id>[^/]+)/info")
+def cg_info(s, table_id, **_):
+    _check_cg_table(s, table_id)
+    return json_reply(SEGMENTATION_INFO)
+
+
+@route("GET", _CG + r"/node/(?P<root>[^/]+)/leaves")
+def cg_leaves(s, table_id, root, **_):
+    # The sample has no supervoxel graph: a root's leaves are the supervoxels of its rows.
+    _check_cg_table(s, table_id)
+    return json_reply({"leaf_ids": s.data.leaves(root)})
+
+
+@route("GET", _CG + r"/node/(?P<sv>[^/]+)/root")
+def cg_root_of_supervoxel(s, table_id, sv, args, **_):
+    _check_cg_table(s, table_id)
+    if not sv.isdigit():
+        raise ServiceError(400, f"{sv!r} is not a supervoxel id: supervoxel ids are integers.")
+    return json_reply({"root_id": s.data.roots_of_supervoxels([int(sv)], _moment(s, args))[0]})
 
 
 @route("POST", _CG + r"/is_latest_roots")
 def cg_is_latest_roots(s, table_id, args, body, **_):
     _check_cg_table(s, table_id)
     moment = _moment(s, args)
-    return json_reply({"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(body)]})
+    return json_reply(
+        {"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(s, body)]}
+    )
 
 
 @route("POST", _CG + r"/root_timestamps")
@@ -68,9 +104,9 @@ def cg_root_timestamps(s, table_id, args, body, **_):
     lineage = s.data.lineage
     if truthy(args.get("latest")):
         moment = _moment(s, args)
-        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(body)]
+        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(s, body)]
     else:
-        stamps = [lineage.created(r) for r in _node_ids(body)]
+        stamps = [lineage.created(r) for r in _node_ids(s, body)]
     return json_reply({"timestamp": [t.timestamp() for t in stamps]})
 
 
@@ -79,7 +115,7 @@ def cg_lineage_graph(s, table_id, args, body, **_):
     _check_cg_table(s, table_id)
     past = from_epoch(args["timestamp_past"]) if args.get("timestamp_past") else None
     future = from_epoch(args["timestamp_future"]) if args.get("timestamp_future") else None
-    roots = _node_ids(body, "root_ids")
+    roots = _node_ids(s, body, "root_ids")
     return json_reply(s.data.lineage.lineage_graph(roots, past, future))
 
 
@@ -87,7 +123,7 @@ def cg_lineage_graph(s, table_id, args, body, **_):
 def cg_past_ids(s, table_id, args, body, **_):
     _check_cg_table(s, table_id)
     past = _moment(s, args, "timestamp_past")
-    return json_reply(s.data.lineage.past_ids(_node_ids(body, "root_ids"), past))
+    return json_reply(s.data.lineage.past_ids(_node_ids(s, body, "root_ids"), past))
 
 
 @route("POST", _CG + r"/roots_binary")

@@ -65,6 +65,20 @@ SUFFIXES_DEPRECATED = " ".join(
 )
 
 
+# How to get what the sample lacks: every "not in the sample" answer ends with it.
+LIVE_HINT = (
+    "For the real data, run live: set MICRONS_MODE=live and a CAVE token "
+    "(client.auth.setup_token(make_new=True) makes one)."
+)
+
+
+def not_in_sample_message(table: str) -> str:
+    return (
+        f"The sample service lists table {table} as the real service does, but has no rows "
+        f"for it. {LIVE_HINT}"
+    )
+
+
 def limit_warning(n: int) -> str:
     # The unbalanced quote is what the real server sends.
     return f'201 - "Limited query to {n} rows'
@@ -157,18 +171,9 @@ class SampleData:
         self._metadata_by_version = {int(k): v for k, v in meta["by_version"].items()}
         self.schemas = read("schemas.json")
         self.lineage = Lineage.from_json(read("lineage.json"))
-        self._stored = {}
-        for table, md in self._metadata.items():
-            path = directory / "rows" / f"{table}.parquet"
-            columns = columns_from_schema(self.schemas[md["schema_type"]])
-            if path.exists():
-                df = pd.read_parquet(path)
-                missing = set(columns) - set(df.columns)
-                if missing:
-                    raise ValueError(f"{path.name} lacks columns {sorted(missing)}")
-            else:
-                df = empty_frame(columns)
-            self._stored[table] = df
+        # Rows are read when a table is first asked for: start-up stays fast at full size.
+        self._rows_dir = directory / "rows"
+        self._stored: dict = {}
         self._materialized: dict = {}
         self._supervoxels = None
         self._lock = threading.Lock()
@@ -203,14 +208,34 @@ class SampleData:
     def rows(self, table: str, version: int) -> pd.DataFrame:
         """The rows of ``table`` as materialized at ``version``."""
         key = (table, int(version))
+        if key not in self._materialized:
+            rows = self.rows_at(table, self.time_stamp(version))
+            with self._lock:
+                self._materialized.setdefault(key, rows)
+        return self._materialized[key]
+
+    def has_rows(self, table: str) -> bool:
+        """True if the sample models ``table`` (it has rows for it), else it only lists it."""
+        return (self._rows_dir / f"{table}.parquet").exists()
+
+    def stored(self, table: str) -> pd.DataFrame:
+        """Every stored row of ``table`` (all times, base-version roots), read once."""
         with self._lock:
-            if key not in self._materialized:
-                self._materialized[key] = self.rows_at(table, self.time_stamp(version))
-            return self._materialized[key]
+            if table not in self._stored:
+                if not self.has_rows(table):
+                    raise ServiceError(404, not_in_sample_message(table))
+                path = self._rows_dir / f"{table}.parquet"
+                df = pd.read_parquet(path)
+                schema = self.schemas[self._metadata[table]["schema_type"]]
+                missing = set(columns_from_schema(schema)) - set(df.columns)
+                if missing:
+                    raise ValueError(f"{path.name} lacks columns {sorted(missing)}")
+                self._stored[table] = df
+            return self._stored[table]
 
     def rows_at(self, table: str, moment: datetime.datetime) -> pd.DataFrame:
         """The rows of ``table`` that existed at ``moment``, with that moment's root ids."""
-        df = self._stored[table]
+        df = self.stored(table)
         moment_ns = pd.Timestamp(moment)
         alive = (df["created"] <= moment_ns).to_numpy()
         if DELETED in df.columns:
@@ -229,21 +254,77 @@ class SampleData:
     def count(self, table: str, version: int) -> int:
         return len(self.rows(table, version))
 
-    def roots_of_supervoxels(self, supervoxels, moment: datetime.datetime) -> list[int]:
-        """The root holding each supervoxel at ``moment`` (0 for one the sample lacks)."""
+    def _segments(self) -> tuple[dict, dict]:
+        """{supervoxel: base root} and {base root: [supervoxels]} of every row, built once."""
         with self._lock:
-            if self._supervoxels is None:
-                pairs = {}
-                for df in self._stored.values():
-                    for sv in (c for c in df.columns if c.endswith("_supervoxel_id")):
-                        roots = df[sv[: -len("supervoxel_id")] + "root_id"]
-                        pairs.update(zip(df[sv].tolist(), roots.tolist()))
-                pairs.pop(0, None)
-                self._supervoxels = pairs
-        return [
-            self.lineage.root_at(self._supervoxels[sv], moment) if sv in self._supervoxels else 0
-            for sv in (int(s) for s in supervoxels)
-        ]
+            if self._supervoxels is not None:
+                return self._supervoxels
+        root_of: dict = {}
+        for table in self._metadata:
+            if not self.has_rows(table):
+                continue
+            df = self.stored(table)
+            for sv in (c for c in df.columns if c.endswith("_supervoxel_id")):
+                roots = df[sv[: -len("supervoxel_id")] + "root_id"]
+                root_of.update(zip(df[sv].tolist(), roots.tolist()))
+        root_of.pop(0, None)
+        leaves: dict = {}
+        for sv, root in root_of.items():
+            leaves.setdefault(root, []).append(sv)
+        with self._lock:
+            self._supervoxels = (root_of, leaves)
+        return self._supervoxels
+
+    def is_known_root(self, root: int) -> bool:
+        """True for a root of a row of the sample, or one its lineage names."""
+        return int(root) in self._segments()[1] or self.lineage.knows(int(root))
+
+    def check_roots(self, roots) -> list[int]:
+        """The ids as ints, or one clear refusal naming the first the sample does not know."""
+        ids = []
+        for r in roots:
+            if isinstance(r, bool) or not str(r).lstrip("-").isdigit():
+                raise ServiceError(400, f"{r!r} is not a root id: root ids are integers.")
+            ids.append(int(r))
+        for root in ids:
+            if not self.is_known_root(root):
+                raise ServiceError(
+                    404,
+                    f"root {root} is not in the sample service: it knows the roots of the rows "
+                    "of its tables and of their edits (check the id for a typo). " + LIVE_HINT,
+                )
+        return ids
+
+    def leaves(self, root: int) -> list[int]:
+        """The supervoxels of ``root`` that the sample knows (those of its rows)."""
+        leaves = self._segments()[1]
+        found, todo = [], [int(self.check_roots([root])[0])]
+        while todo:
+            node = todo.pop()
+            found += leaves.get(node, [])
+            todo += list(self.lineage.made_from(node))
+        if not found:
+            raise ServiceError(
+                404,
+                f"root {root} has no supervoxel in the sample service (it is a fragment that "
+                "only its lineage names). " + LIVE_HINT,
+            )
+        return sorted(found)
+
+    def roots_of_supervoxels(self, supervoxels, moment: datetime.datetime) -> list[int]:
+        """The root holding each supervoxel at ``moment``; a supervoxel of no row of the
+        sample is refused (the sample knows the supervoxels of its rows only)."""
+        known = self._segments()[0]
+        supervoxels = [int(s) for s in supervoxels]
+        missing = [sv for sv in supervoxels if sv and sv not in known]
+        if missing:
+            raise ServiceError(
+                404,
+                f"supervoxel {missing[0]} is not in the sample service: it knows the supervoxels "
+                "of the positions in its tables only (pt_supervoxel_id and the synapses' "
+                "pre/post_pt_supervoxel_id). " + LIVE_HINT,
+            )
+        return [self.lineage.root_at(known[sv], moment) if sv else 0 for sv in supervoxels]
 
     def _require(self, table, version, datastack):
         md = self.metadata(table, version)

@@ -63,6 +63,15 @@ class Lineage:
 
     # -- one root ------------------------------------------------------------------------------
 
+    def knows(self, root: int) -> bool:
+        """True if some edit made or replaced ``root``."""
+        return int(root) in self._made_by or int(root) in self._ended_by
+
+    def made_from(self, root: int) -> tuple:
+        """The roots the edit that made ``root`` took (none for a root no edit made)."""
+        edit = self._made_by.get(int(root))
+        return edit.before if edit else ()
+
     def created(self, root: int) -> datetime.datetime:
         edit = self._made_by.get(int(root))
         return edit.timestamp if edit else self.roots_created

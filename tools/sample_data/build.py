@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .annotations import build_annotation_tables, load_specs
 from .cells import build_cells
 from .common import (
     BASE_VERSION,
@@ -70,9 +71,6 @@ def build(sample: Path = OUT) -> dict:
         out / "tables_by_version.json",
         tables_of_every_version(tables_by_version, [v["version"] for v in versions]),
     )
-    write_json(out / "table_metadata.json", build_metadata(tables_by_version))
-    write_json(out / "schemas.json", SCHEMAS)
-    write_json(out / "lineage.json", lineage)
     frames = {
         "nucleus_detection_v0": to_frame(nuclei, "nucleus_detection"),
         "aibs_metamodel_celltypes_v661": to_frame(annotations, "cell_type_reference"),
@@ -81,6 +79,16 @@ def build(sample: Path = OUT) -> dict:
             proofreading, "proofreading_status_and_strategy"
         ),
     }
+    others, notes = build_annotation_tables(
+        rng,
+        frames["nucleus_detection_v0"],
+        frames["aibs_metamodel_celltypes_v661"],
+        frames["synapses_pni_2"],
+    )
+    frames.update(others)
+    write_json(out / "table_metadata.json", build_metadata(tables_by_version, load_specs(), notes))
+    write_json(out / "schemas.json", SCHEMAS)
+    write_json(out / "lineage.json", lineage)
     for name, df in frames.items():
         write_rows(out / "rows" / f"{name}.parquet", df)
     counts = {name: len(df) for name, df in frames.items()}

@@ -11,8 +11,10 @@ from microns_helpers.sample import SELECT_ORDER
 
 from .common import (
     BC_ROWS_V1300,
+    CELL_TYPE_ROWS,
     CLASS_OF,
     EXAMPLE_NEURON,
+    NUCLEI_ROWS,
     SKEL_NUCLEUS,
     SKEL_ROOT,
     TAIL_PARTNERS_V1300,
@@ -259,8 +261,19 @@ def build_cells(rng):
         for a in json.loads(shared("aggregates.json").read_text())
         if a["what"].endswith("cell_type value_counts") and a["materialization_version"] == 1300
     )
+    # The whole table has 94,014 rows (table_specs.json), so 3,711 rows share a root; which
+    # types they have was published for BC only (3,365 rows, 3,309 on roots of their own):
+    # the other pairs are spread over the types in proportion to their counts.
     pairs_of = {"BC": (BC_ROWS_V1300 - counts["BC"]) // 2}
-    pair_rate = pairs_of["BC"] / counts["BC"]
+    shared_rows = CELL_TYPE_ROWS - sum(counts.values()) - 2 * pairs_of["BC"]
+    others = {k: v for k, v in counts.items() if k != "BC"}
+    share = {k: shared_rows // 2 * v / sum(others.values()) for k, v in others.items()}
+    pairs_of.update({k: int(s) for k, s in share.items()})
+    for k in sorted(share, key=lambda k: share[k] - int(share[k]), reverse=True):
+        if sum(pairs_of.values()) - pairs_of["BC"] >= shared_rows // 2:
+            break
+        pairs_of[k] += 1
+    triples = shared_rows % 2  # an odd row left: three nuclei on one root
     have = pd.Series([a["cell_type"] for a in annotations.values()]).value_counts()
     for cell_type, quota in counts.items():
         for _ in range(max(0, quota - int(have.get(cell_type, 0)))):
@@ -271,18 +284,18 @@ def build_cells(rng):
             )
             add_nucleus(n)
             new_annotation(n["id"], cell_type)
-        for _ in range(pairs_of.get(cell_type, int(round(quota * pair_rate)))):
+        for k in range(pairs_of[cell_type]):
             root = roots.take(864691135_000_000_000, 864691137_300_000_000)
-            for _ in range(2):
+            three = cell_type == "23P" and k < triples
+            for _ in range(3 if three else 2):
                 n = new_nucleus(random_position(cell_type), root, kind_of(cell_type))
                 add_nucleus(n)
                 new_annotation(n["id"], cell_type)
 
-    # Nuclei without a cell type: false positives, glia and cells at the edges of the volume.
-    # Their number was not published; about a third of all nuclei is the sample's assumption,
-    # and a third of them have no root (0).
-    n_typed = len(nuclei)
-    for _ in range(int(n_typed * 0.55)):
+    # Nuclei without a cell type: false positives, glia and cells at the edges of the volume,
+    # up to the table's documented 144,120 rows (table_specs.json); a third of them have no
+    # root (0), which is the sample's assumption.
+    for _ in range(NUCLEI_ROWS - len(nuclei)):
         root = (
             0 if rng.random() < 0.33 else roots.take(864691135_000_000_000, 864691137_300_000_000)
         )

@@ -49,6 +49,8 @@ TAIL_PARTNERS_V1300 = [  # syn_count tail (single synapses) of the same frame
     864691136973673244,
 ]
 N_OUTPUTS, N_OUTPUT_PARTNERS, N_INPUTS = 1498, 1035, 4628  # FACTS.md, v1300
+# Documented totals of the two cell tables (inputs/table_specs.json, the annotation-tables page).
+NUCLEI_ROWS, CELL_TYPE_ROWS = 144_120, 94_014
 BC_ROWS_V1300 = 3365  # tables.aibs_metamodel_celltypes_v661(cell_type="BC") at v1300 (FACTS.md)
 N_INPUT_PARTNERS = 3500  # not published: an assumption, most inputs are single contacts
 

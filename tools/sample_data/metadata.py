@@ -28,21 +28,22 @@ CELL_TYPE_REFERENCE_TABLES = (  # reference tables on nucleus_detection_v0
     "aibs_column_nonneuronal_ref",
     "nucleus_ref_neuron_svm",
 )
-KNOWN_SCHEMA = {
+KNOWN_SCHEMA = {  # tables built by their own modules (the others: table_specs.json)
     "nucleus_detection_v0": "nucleus_detection",
     "synapses_pni_2": "synapse",
     "proofreading_status_and_strategy": "proofreading_status_and_strategy",
     "proofreading_status_public_release": "compartment_proofread_status",
-    **{t: "cell_type_reference" for t in CELL_TYPE_REFERENCE_TABLES},
+    "aibs_metamodel_celltypes_v661": "cell_type_reference",
 }
 PLACEHOLDER = (
-    "Stand-in placeholder: no metadata for this table was published, so this description, "
-    "its schema type, id and dates are made up for the loopback stand-in. Not the real table."
+    "Sample service: this table is listed as the real service lists it, but the sample has no "
+    "rows for it and its metadata is made up (none was published). Query it live: "
+    "MICRONS_MODE=live with a CAVE token."
 )
 PLACEHOLDER_KNOWN_SCHEMA = (
-    "Stand-in placeholder: no metadata for this table was published. The schema type and "
-    "reference table match its published query results; this description, id and dates are "
-    "made up for the loopback stand-in."
+    "Sample service: no metadata for this table was published. The schema type and reference "
+    "table match its published query results; this description, id and dates are made up "
+    "for the sample."
 )
 
 
@@ -54,7 +55,9 @@ def server_form(md: dict) -> dict:
     return md
 
 
-def build_metadata(tables_by_version: dict[int, list[str]]):
+def build_metadata(tables_by_version: dict[int, list[str]], specs: dict, notes: dict):
+    """Server-form metadata of every table; ``specs`` (table_specs.json) give the schema type,
+    reference table and description of the documented ones, ``notes`` what the sample holds."""
     real = {
         v: server_form(
             json.loads(shared(f"table_metadata_nucleus_detection_v0_v{v}.json").read_text())
@@ -68,7 +71,19 @@ def build_metadata(tables_by_version: dict[int, list[str]]):
         if t == "nucleus_detection_v0":
             metadata[t] = nucleus
             continue
-        schema = KNOWN_SCHEMA.get(t, "bound_tag")
+        spec = specs.get(t)
+        schema = KNOWN_SCHEMA.get(t) or (spec["schema_type"] if spec else "bound_tag")
+        if spec and t not in KNOWN_SCHEMA:
+            description = (
+                f"Sample service: {spec['description']} {notes.get(t, '')} "
+                f"Documented at {spec['source'][0] if isinstance(spec['source'], list) else spec['source']}."
+            )
+            reference = spec.get("reference_table")
+            if reference == "nucleus_neuron_svm":  # not listed at 1300: the same nucleus ids
+                reference = "nucleus_detection_v0"
+        else:
+            description = PLACEHOLDER_KNOWN_SCHEMA if t in KNOWN_SCHEMA else PLACEHOLDER
+            reference = "nucleus_detection_v0" if t in CELL_TYPE_REFERENCE_TABLES else None
         metadata[t] = {
             "created": "2023-12-19T22:37:58.000000",
             "schema": schema,
@@ -78,11 +93,9 @@ def build_metadata(tables_by_version: dict[int, list[str]]):
             "valid": True,
             "schema_type": schema,
             "user_id": "0",
-            "description": PLACEHOLDER_KNOWN_SCHEMA if t in KNOWN_SCHEMA else PLACEHOLDER,
+            "description": description,
             "notice_text": NOTICES.get(t),
-            "reference_table": (
-                "nucleus_detection_v0" if t in CELL_TYPE_REFERENCE_TABLES else None
-            ),
+            "reference_table": reference,
             "flat_segmentation_source": None,
             "write_permission": "PRIVATE",
             "read_permission": "PUBLIC",

@@ -25,7 +25,9 @@ PROOFREAD_ALL_V1507 = {
     "axon_interareal": 124,
     "none": 41,
 }
-PROOFREAD_AXON_FALSE_V1300 = 30  # synthetic: cells whose dendrite only was proofread
+# status_axon false at v1300: 142 rows, all with strategy none (1,865 rows at v1300, 1,723 of
+# them status_axon true, 149 strategy none: table_specs.json, from TUT-1300 outputs).
+PROOFREAD_AXON_FALSE_V1300 = 142
 
 
 def build_proofreading(rng, nuclei: list[dict], annotations: list[dict], versions: dict):
@@ -92,10 +94,14 @@ def build_proofreading(rng, nuclei: list[dict], annotations: list[dict], version
     interareal = [r for r in base if r["strategy_axon"] == "axon_interareal"]
     upgraded = [partial[i] for i in rng.choice(len(partial), 100, replace=False)]
     reclassed = [interareal[i] for i in rng.choice(len(interareal), 6, replace=False)]
+    # 149 rows have strategy none at v1300 and 41 at v1507 (all rows, DB-1507): 108 of the
+    # axons not yet proofread at v1300 are partially extended by v1507 (which, synthetic).
+    pending = [r for r in base if r["strategy_axon"] == "none" and not r["status_axon"]]
+    resolved = [pending[i] for i in rng.choice(len(pending), 108, replace=False)]
     later = changed_at
     cell_of = {id(r): c for r, c in zip(base, cells)}
     for old, strategy in [(r, "axon_fully_extended") for r in upgraded] + [
-        (r, "axon_partially_extended") for r in reclassed
+        (r, "axon_partially_extended") for r in reclassed + resolved
     ]:
         old["_deleted"] = later
         old["superceded_id"] = float(len(rows) + 1)

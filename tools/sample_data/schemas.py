@@ -106,3 +106,32 @@ SCHEMAS = {
     ),
     "bound_tag": _schema("BoundTagAnnotation", {"tag": "string", "pt": "BoundSpatialPoint"}),
 }
+
+
+_KIND = {
+    "int64": "integer",
+    "float64": "float",
+    "bool": "boolean",
+    "string": "string",
+    "position(bound)": "BoundSpatialPoint",
+    "position(unbound)": "SpatialPoint",
+}
+
+
+def schema_from_spec(spec: dict) -> dict:
+    """The JSON schema of a table specification's schema type (inputs/table_specs.json)."""
+    name = "".join(part.capitalize() for part in spec["schema_type"].split("_"))
+    return _schema(name, {c["name"]: _KIND[c["type"]] for c in spec["columns"]})
+
+
+def _add_documented_schemas() -> None:
+    # Every schema type the documented tables use, beside the hand-written ones above.
+    import json
+    from pathlib import Path
+
+    specs = json.loads((Path(__file__).parent / "inputs" / "table_specs.json").read_text())
+    for spec in specs["tables"]:
+        SCHEMAS.setdefault(spec["schema_type"], schema_from_spec(spec))
+
+
+_add_documented_schemas()
