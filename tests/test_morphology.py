@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+from pathlib import Path
 
 import caveclient
 import numpy as np
@@ -26,6 +27,7 @@ from microns_helpers.sample import DATASET_DIR
 ROOT = 864691136040432126
 OTHER_ROOT = 864691135808473885  # the documentation's example neuron: tables, no skeleton
 MORPHOLOGY = DATASET_DIR / "morphology"
+INPUTS = Path(__file__).resolve().parents[1] / "tools" / "sample_data" / "inputs" / "morphology"
 RECORD = json.loads((MORPHOLOGY / "morphology.json").read_text())
 SUMMARY = RECORD["summary"]
 # Every synapse lies within this distance of its skeleton vertex; the soma's synapses all go
@@ -257,8 +259,8 @@ def test_every_real_synapse_sits_near_its_vertex():
     vertex_of = dict(zip(sk["lvl2_ids"], sk["mesh_to_skel_map"]))
     assert syn["skeleton_vertex"].tolist() == [vertex_of[i] for i in syn["level2_id"]]
     # ... and the distance is measured again here, from the published synapse positions.
-    pre = pd.read_parquet("tools/sample_data/inputs/morphology/" + f"synapses_{ROOT}_pre.parquet")
-    post = pd.read_parquet("tools/sample_data/inputs/morphology/" + f"synapses_{ROOT}_post.parquet")
+    pre = pd.read_parquet(INPUTS / f"synapses_{ROOT}_pre.parquet")
+    post = pd.read_parquet(INPUTS / f"synapses_{ROOT}_post.parquet")
     points = pd.concat(
         [
             pd.DataFrame({"id": pre["id"], "p": pre["pre_pt_position"]}),
