@@ -134,3 +134,36 @@ def cg_roots_binary(s, table_id, args, raw, **_):
     roots = s.data.roots_of_supervoxels(supervoxels, _moment(s, args))
     body = np.array(roots, dtype=np.uint64).tobytes()
     return Reply(200, body, content_type="application/octet-stream")
+
+
+# -- level-2 graph and node validity (the skeleton client checks roots with valid_nodes) -------
+
+# Layer of a node id: its top 8 bits. Every root of minnie65 sits on the sample root's layer.
+_LAYER_SHIFT = 56
+_ROOT_LAYER = 864691136040432126 >> _LAYER_SHIFT
+
+
+@route("GET", _CG + r"/node/(?P<root_id>\d+)/lvl2_graph")
+def cg_level2_graph(s, table_id, root_id, args, **_):
+    from .morphology import morphology_of  # loaded on first use, not with the service
+
+    _check_cg_table(s, table_id)
+    if "bounds" in args:
+        raise ServiceError(
+            400,
+            "the sample serves the whole level-2 graph only; call level2_chunk_graph without "
+            "bounds, or use MICRONS_MODE=live with a CAVE token.",
+        )
+    edges = morphology_of(s).level2_edges(int(root_id))
+    reply = json_reply({"edge_graph": edges})
+    reply.headers.append(("Used-Bounds", "False"))
+    return reply
+
+
+@route("GET", _CG + r"/valid_nodes")
+def cg_valid_nodes(s, table_id, body, **_):
+    # The sample cannot know every real root: it calls any id on the root layer valid, and
+    # the service asked next (skeletons, L2 cache) says plainly whether it has that root.
+    _check_cg_table(s, table_id)
+    ids = _node_ids(body)
+    return json_reply({"valid_roots": [i for i in ids if i >> _LAYER_SHIFT == _ROOT_LAYER]})
