@@ -165,5 +165,8 @@ def cg_valid_nodes(s, table_id, body, **_):
     # The sample cannot know every real root: it calls any id on the root layer valid, and
     # the service asked next (skeletons, L2 cache) says plainly whether it has that root.
     _check_cg_table(s, table_id)
-    ids = _node_ids(body)
+    ids = body.get("node_ids")
+    if not isinstance(ids, list) or not all(str(i).isdigit() for i in ids):
+        raise ServiceError(400, "the request body needs a list 'node_ids' of integer ids")
+    ids = [int(i) for i in ids]
     return json_reply({"valid_roots": [i for i in ids if i >> _LAYER_SHIFT == _ROOT_LAYER]})

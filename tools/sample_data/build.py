@@ -103,8 +103,19 @@ def main(argv=None) -> int:
         prog="python tools/build_sample_data.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--out", type=Path, default=OUT, help="folder to write dataset/ into")
+    parser.add_argument(
+        "--morphology",
+        action="store_true",
+        help="also rebuild dataset/morphology/ (the skeleton: needs pcg_skel, from "
+        "tools/sample_data/requirements-build.txt); without it that folder is left as it is",
+    )
     args = parser.parse_args(argv)
     counts = build(args.out)
+    if args.morphology:
+        from .morphology import build_morphology
+
+        summary = build_morphology(args.out / "dataset")
+        counts["skeleton vertices"] = summary["n_vertices"]
     size = sum(
         p.stat().st_size
         for folder in ("dataset",)

@@ -176,7 +176,10 @@ def build_synapses(rng, cell_roots: list[int]):
             add(row, first=True)
     # Real synapses of 864691136040432126 (pcg_skel test data, v795), without created/valid.
     pcg = pd.concat(
-        [pd.read_feather(shared(f"synapses_{PCG_NEURON}_{s}.feather")) for s in ("pre", "post")]
+        [
+            pd.read_parquet(shared(f"morphology/synapses_{PCG_NEURON}_{s}.parquet"))
+            for s in ("pre", "post")
+        ]
     )
     created_pool = sorted({r["created"] for r in rows.values()})
     for r in pcg.itertuples():
