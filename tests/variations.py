@@ -416,6 +416,245 @@ def the_bulk_urls(client, connect):
     assert urls.header.endswith("_merged_header.csv")
 
 
+# -- every table family of 1300, root ids over time, morphology --------------------------------
+
+
+def _table(client, name, **filters):
+    return getattr(client.materialize.tables, name)(**filters).query()
+
+
+def every_listed_table_answers(client, connect):
+    # code written for the real service reads any listed table: rows, never a silent empty
+    for name in client.materialize.get_tables():
+        if name != "synapses_pni_2":
+            assert len(client.materialize.query_table(name, limit=3)) == 3, name
+
+
+def a_table_the_sample_lacks_says_so(client, connect):
+    import requests
+
+    later = connect(version=1718)
+    missing = "digital_twin_properties_bcm_coreg_v4"
+    assert missing in later.materialize.get_tables()
+    try:
+        later.materialize.query_table(missing, limit=3)
+    except requests.HTTPError as err:
+        assert "has no rows for it" in str(err) and "MICRONS_MODE=live" in str(err), err
+    else:
+        raise AssertionError("a table the sample lacks answered")
+
+
+def inhibitory_m_types(client, connect):
+    df = _table(client, "aibs_metamodel_mtypes_v661_v2", classification_system="inhibitory")
+    _all(df, "cell_type", {"PTC", "DTC", "STC", "ITC"})
+
+
+def m_types_of_basket_cells(client, connect):
+    # another table on the same nuclei: join on target_id, as a learner would
+    bc = _cell_types(client, cell_type="BC")
+    m = _table(client, "aibs_metamodel_mtypes_v661_v2", target_id=list(bc["target_id"][:200]))
+    assert len(m) and set(m["target_id"]) <= set(bc["target_id"])
+    assert (m["classification_system"] == "inhibitory").mean() > 0.5
+
+
+def a_fine_cell_type_model(client, connect):
+    df = _table(client, "baylor_gnn_cell_type_fine_model_v2", cell_type="MC")
+    _all(df, "cell_type", {"MC"})
+    nuclei = client.materialize.query_table(
+        "nucleus_detection_v0", filter_in_dict={"id": list(df["target_id"][:50])}
+    )
+    assert len(nuclei) == len(set(df["target_id"][:50]))
+
+
+def neurons_by_the_svm(client, connect):
+    df = client.materialize.query_table(
+        "nucleus_ref_neuron_svm", filter_equal_dict={"cell_type": "neuron"}, limit=500
+    )
+    _all(df, "cell_type", {"neuron"})
+    assert set(df["classification_system"]) == {"is_neuron"}
+
+
+def coregistered_cells(client, connect):
+    df = client.materialize.query_table("coregistration_manual_v4")
+    assert len(df) == 19_181 and df["target_id"].nunique() == 15_352
+    assert {"session", "scan_idx", "unit_id", "field", "residual", "score"} <= set(df.columns)
+
+
+def functional_properties_of_coregistered_cells(client, connect):
+    props = client.materialize.query_table("functional_properties_v3_bcm")
+    coreg = client.materialize.query_table("coregistration_manual_v4")
+    assert len(props) == 12_094
+    assert props["pref_ori"].between(0, 3.1416).all() and props["gOSI"].between(0, 1).all()
+    assert set(props["target_id"]) <= set(coreg["target_id"])
+
+
+def automatic_coregistration(client, connect):
+    df = client.materialize.query_table(
+        "coregistration_auto_phase3_fwd_apl_vess_combined_v2", limit=100
+    )
+    assert len(df) == 100 and (df["pt_root_id"] != 0).all()
+
+
+def visual_areas(client, connect):
+    df = client.materialize.query_table("nucleus_functional_area_assignment", limit=2000)
+    _all(df, "tag", {"V1", "AL", "RL", "LM"})
+
+
+def the_column_tables(client, connect):
+    df = client.materialize.query_table("allen_v1_column_types_slanted_ref")
+    assert len(df) == 1357
+    assert set(df["classification_system"]) <= {"aibs_coarse_excitatory", "aibs_coarse_inhibitory"}
+    glia = client.materialize.query_table("aibs_column_nonneuronal_ref")
+    _all(glia, "cell_type", {"OPC", "astrocyte", "microglia", "pericyte", "oligo"})
+
+
+def synapse_targets_of_one_neuron(client, connect):
+    outputs = client.materialize.synapse_query(pre_ids=PYRAMIDAL)
+    tags = client.materialize.query_table(
+        "synapse_target_predictions_ssa", filter_in_dict={"target_id": list(outputs["id"])}
+    )
+    assert set(tags["target_id"]) <= set(outputs["id"])
+    _all(tags, "tag", {"spine", "shaft", "soma"})
+
+
+def myelinated_axon_points(client, connect):
+    df = client.materialize.query_table("vortex_manual_myelination_v0", limit=200)
+    assert len(df) == 200 and df["tag"].isin([True, False]).all()
+    assert (df["valid_id"] == df["pt_root_id"]).all()
+
+
+# -- the proofread connectivity matrix and partners both ways ------------------------------------
+
+
+def the_proofread_connectivity_matrix(client, connect):
+    # the MICrONs synapse quickstart's step, unchanged
+    proof = client.materialize.tables.proofreading_status_and_strategy(status_axon="t").query()
+    roots = list(proof["pt_root_id"])
+    syn = client.materialize.query_table(
+        "synapses_pni_2",
+        filter_in_dict={"pre_pt_root_id": roots, "post_pt_root_id": roots},
+    )
+    syn = syn[syn["pre_pt_root_id"] != syn["post_pt_root_id"]]
+    assert len(syn) == 132_438, len(syn)
+    matrix = syn.pivot_table(
+        index="pre_pt_root_id", columns="post_pt_root_id", values="size", aggfunc="count"
+    )
+    assert matrix.shape[0] == len(set(roots)) and matrix.shape[1] == len(set(roots))
+
+
+def a_partners_outputs_hold_what_it_sends(client, connect):
+    inputs = client.materialize.synapse_query(post_ids=NEURON)
+    partner = int(inputs["pre_pt_root_id"].value_counts().index[0])
+    outputs = client.materialize.synapse_query(pre_ids=partner)
+    sent = set(inputs.loc[inputs["pre_pt_root_id"] == partner, "id"])
+    assert sent and sent <= set(outputs["id"])
+
+
+def a_proofread_cells_inputs_and_outputs(client, connect):
+    proof = client.materialize.tables.proofreading_status_and_strategy(
+        strategy_axon="axon_fully_extended"
+    ).query()
+    root = int(proof["pt_root_id"].iloc[-1])
+    assert len(client.materialize.synapse_query(pre_ids=root))
+    assert len(client.materialize.synapse_query(post_ids=root))
+
+
+# -- root ids over time, for any cell -----------------------------------------------------------
+
+
+def roots_of_cells_are_latest(client, connect):
+    nuclei = client.materialize.query_table("nucleus_detection_v0", limit=50)
+    roots = [r for r in nuclei["pt_root_id"] if r]
+    latest = client.chunkedgraph.is_latest_roots(
+        roots, timestamp=client.materialize.get_timestamp()
+    )
+    assert len(latest) == len(roots) and all(latest)
+
+
+def the_root_of_a_supervoxel(client, connect):
+    nuclei = client.materialize.query_table("nucleus_detection_v0", limit=20)
+    row = nuclei[nuclei["pt_root_id"] != 0].iloc[3]
+    stamp = client.materialize.get_timestamp()
+    assert (
+        client.chunkedgraph.get_root_id(row["pt_supervoxel_id"], timestamp=stamp)
+        == row["pt_root_id"]
+    )
+    roots = client.chunkedgraph.get_roots(list(nuclei["pt_supervoxel_id"][:5]), timestamp=stamp)
+    assert list(roots) == list(nuclei["pt_root_id"][:5])
+
+
+def a_partner_edited_later(client, connect):
+    # the example neuron's strongest partner at 1300 was edited before 1718 (published roots)
+    import datetime
+
+    old, new = 864691135280056225, 864691135362104647
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert new in list(client.chunkedgraph.get_latest_roots(old, timestamp=now))
+    assert not client.chunkedgraph.is_latest_roots([old], timestamp=now)[0]
+    assert client.chunkedgraph.is_latest_roots([old])[0]  # at the pinned version, 1300
+
+
+def latest_root_of_a_proofread_cell(client, connect):
+    proof = client.materialize.tables.proofreading_status_and_strategy(status_axon="t").query()
+    root = int(proof["pt_root_id"].iloc[10])
+    assert client.chunkedgraph.suggest_latest_roots(root) == root
+
+
+def when_roots_were_made(client, connect):
+    stamps = client.chunkedgraph.get_root_timestamps([NEURON, NEURON_1718])
+    assert stamps[0] < stamps[1]
+
+
+def a_root_id_with_a_typo(client, connect):
+    import requests
+
+    try:
+        client.chunkedgraph.get_root_timestamps([NEURON + 1])
+    except requests.HTTPError as err:
+        assert "not in the sample service" in str(err), err
+    else:
+        raise AssertionError("a root with a typo answered")
+
+
+# -- a neuron's shape ------------------------------------------------------------------------------
+
+
+def _skeleton_client(client):
+    if not hasattr(client, "skeleton"):
+        raise Unsupported("this caveclient has no skeleton client (5.26 and newer)")
+    return client.skeleton
+
+
+def the_skeleton_of_the_real_neuron(client, connect):
+    skeletons = _skeleton_client(client)
+    try:
+        sk = skeletons.get_skeleton(PYRAMIDAL, output_format="dict")
+    except ImportError as err:  # caveclient 7.7.1+ opens the segmentation with cloud-volume
+        raise Unsupported(f"needs cloud-volume: {err}") from None
+    assert len(sk["vertices"]) == 2430 and len(sk["edges"]) == 2429
+
+
+def the_level2_graph(client, connect):
+    edges = client.chunkedgraph.level2_chunk_graph(PYRAMIDAL)
+    assert len(edges) == 6635
+    l2_ids = sorted({int(i) for edge in edges[:20] for i in edge})
+    if not hasattr(client, "l2cache"):
+        raise Unsupported("this caveclient has no L2 cache client")
+    coords = client.l2cache.get_l2data(l2_ids, attributes=["rep_coord_nm"])
+    assert len(coords) == len(l2_ids) and all("rep_coord_nm" in v for v in coords.values())
+
+
+def the_skeleton_of_another_cell(client, connect):
+    import requests
+
+    try:
+        client.chunkedgraph.level2_chunk_graph(NEURON)
+    except requests.HTTPError as err:
+        assert "864691136040432126" in str(err) and "MICRONS_MODE=live" in str(err), err
+    else:
+        raise AssertionError("a level-2 graph the sample lacks answered")
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -467,6 +706,35 @@ VARIATIONS = [
     the_bulk_outputs_of_one_neuron,
     the_bulk_proofreading,
     the_bulk_urls,
+    # Every table family of 1300
+    every_listed_table_answers,
+    a_table_the_sample_lacks_says_so,
+    inhibitory_m_types,
+    m_types_of_basket_cells,
+    a_fine_cell_type_model,
+    neurons_by_the_svm,
+    coregistered_cells,
+    functional_properties_of_coregistered_cells,
+    automatic_coregistration,
+    visual_areas,
+    the_column_tables,
+    synapse_targets_of_one_neuron,
+    myelinated_axon_points,
+    # Connectivity of proofread cells, both directions
+    the_proofread_connectivity_matrix,
+    a_partners_outputs_hold_what_it_sends,
+    a_proofread_cells_inputs_and_outputs,
+    # Root ids over time, for any cell
+    roots_of_cells_are_latest,
+    the_root_of_a_supervoxel,
+    a_partner_edited_later,
+    latest_root_of_a_proofread_cell,
+    when_roots_were_made,
+    a_root_id_with_a_typo,
+    # A neuron's shape
+    the_skeleton_of_the_real_neuron,
+    the_level2_graph,
+    the_skeleton_of_another_cell,
 ]
 
 
