@@ -127,6 +127,38 @@ def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
 
 
+# A frame's attrs key: the positions to serve merged as [x, y, z] (see _finish).
+MERGE_POSITIONS = "merge_positions"
+
+
+def served_columns(df: pd.DataFrame) -> list[str]:
+    """The column names of the answer: each merged position once, where its x stood."""
+    merged = set(df.attrs.get(MERGE_POSITIONS, ()))
+    names = []
+    for c in df.columns:
+        base = c[:-2] if c.endswith(("_x", "_y", "_z")) else None
+        if base in merged:
+            if c.endswith("_x"):
+                names.append(base)
+        else:
+            names.append(c)
+    return names
+
+
+def merged_positions(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each position to merge as one column of [x, y, z] lists."""
+    bases = df.attrs.get(MERGE_POSITIONS, ())
+    if not bases:
+        return df
+    out = {}
+    for name in served_columns(df):
+        if name in bases:
+            out[name] = df[[f"{name}_{a}" for a in "xyz"]].to_numpy().tolist()
+        else:
+            out[name] = df[name]
+    return pd.DataFrame(out)
+
+
 def position_bases(columns) -> list[str]:
     """``['pt_position', ...]`` for every complete x/y/z group of columns."""
     cols = set(columns)
@@ -584,13 +616,9 @@ def _finish(df, args):
     """Shape the answer as the client asked: split positions or not, booleans or 't'/'f'."""
     df = df.reset_index(drop=True)
     if not truthy(args.get("split_positions")):
-        df = df.copy()
-        for base in position_bases(df.columns):
-            cols = [f"{base}_{a}" for a in "xyz"]
-            first = df.columns.get_loc(cols[0])
-            merged = pd.Series([list(v) for v in df[cols].to_numpy().tolist()], dtype=object)
-            df = df.drop(columns=cols)
-            df.insert(first, base, merged)
+        # Served as one [x, y, z] column each; the reply builds them (merged_positions), since
+        # lists in a frame of 100,000 rows cost most of a query's time.
+        df.attrs[MERGE_POSITIONS] = position_bases(df.columns)
     if not truthy(args.get("direct_sql_pandas")):
         # Before caveclient 8 the server streamed results through CSV, and booleans came
         # back as 't'/'f' (FACTS.md, "caveclient 8.x returns real booleans").

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .engine import MERGE_POSITIONS, merged_positions, served_columns
 from .info import check_datastack
 from .routing import Reply, Router, ServiceError, json_reply, truthy
 
@@ -160,8 +162,19 @@ def _arrow_type(series: pd.Series) -> pa.DataType:
 
 def arrow_stream(df: pd.DataFrame) -> bytes:
     """The body the real server sends: an Arrow IPC stream with ZSTD-compressed buffers."""
-    schema = pa.schema([(c, _arrow_type(df[c])) for c in df.columns])
-    table = pa.Table.from_pandas(df, schema=schema, preserve_index=False)
+    merged = set(df.attrs.get(MERGE_POSITIONS, ()))
+    arrays, fields = [], []
+    for name in served_columns(df):
+        if name in merged:
+            xyz = df[[f"{name}_{a}" for a in "xyz"]].to_numpy()
+            kind = pa.int64() if xyz.dtype.kind in "iu" else pa.float64()
+            offsets = pa.array(np.arange(0, 3 * len(xyz) + 1, 3, dtype=np.int32))
+            array = pa.ListArray.from_arrays(offsets, pa.array(xyz.reshape(-1), type=kind))
+        else:
+            array = pa.array(df[name], type=_arrow_type(df[name]), from_pandas=True)
+        arrays.append(array)
+        fields.append(pa.field(name, array.type))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     sink = pa.BufferOutputStream()
     options = pa.ipc.IpcWriteOptions(compression="zstd")
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
@@ -174,7 +187,8 @@ def query_reply(df, warnings, resolution, args) -> Reply:
     headers = [("Warning", w.replace("\n", " ")) for w in warnings]
     # Sent as one header per value by the real server; requests joins them with ", ".
     headers.append(("dataframe_resolution", ", ".join(str(r) for r in resolution)))
-    headers.append(("column_names", json.dumps(list(df.columns))))
+    headers.append(("column_names", json.dumps(served_columns(df))))
     if str(args.get("return_pyarrow", "true")).lower() in ("false", "0"):
-        return Reply(200, df.to_json(orient="records").encode(), headers=headers)
+        body = merged_positions(df).to_json(orient="records").encode()
+        return Reply(200, body, headers=headers)
     return Reply(200, arrow_stream(df), content_type="data.arrow", headers=headers)
