@@ -346,6 +346,43 @@ def test_chunkedgraph_lineage_routes(client, client_1718):
     assert client_1718.chunkedgraph.is_latest_roots([EXAMPLE_1718]).tolist() == [True]
 
 
+def test_lineage_of_any_cell_of_the_sample(client):
+    cg = client.chunkedgraph
+    cells = client.materialize.query_table("nucleus_detection_v0", limit=200)
+    cells = cells[cells["pt_root_id"] != 0].iloc[150:160]
+    roots = cells["pt_root_id"].tolist()
+    # a supervoxel of a row gives that row's root, one by one and in bulk
+    assert [cg.get_root_id(sv) for sv in cells["pt_supervoxel_id"]] == roots
+    assert cg.get_roots(cells["pt_supervoxel_id"].tolist()).tolist() == roots
+    assert cg.is_latest_roots(roots).tolist() == [True] * len(roots)
+    # a root no edit touched is its own latest, made before the first version
+    assert cg.suggest_latest_roots(roots[0]) == roots[0]
+    assert cg.get_latest_roots(roots[1]).tolist() == [roots[1]]
+    assert all(t.year == 2021 for t in cg.get_root_timestamps(roots[:3]))
+    graph = cg.get_lineage_graph(roots[2])
+    assert [n["id"] for n in graph["nodes"]] == [roots[2]] and graph["links"] == []
+
+
+def test_lineage_of_an_edited_partner_follows_the_published_roots(client, client_1718):
+    old, new = 864691135280056225, 864691135362104647  # the strongest partner, v1300 -> v1718
+    cg = client.chunkedgraph
+    assert cg.suggest_latest_roots(old, timestamp=client_1718.timestamp) == new
+    graph = cg.get_lineage_graph(old)
+    assert {old, new} <= {n["id"] for n in graph["nodes"]}
+
+
+def test_unknown_roots_and_supervoxels_are_refused_by_name(client):
+    cg = client.chunkedgraph
+    with pytest.raises(requests.HTTPError, match=r"root 864691135808473886 is not in the sample"):
+        cg.get_root_timestamps([EXAMPLE + 1])
+    with pytest.raises(requests.HTTPError, match=r"root 864691135808473886 is not in the sample"):
+        cg.suggest_latest_roots(EXAMPLE + 1)
+    with pytest.raises(requests.HTTPError, match=r"supervoxel 12345 is not in the sample"):
+        cg.get_root_id(12345)
+    with pytest.raises(requests.HTTPError, match="MICRONS_MODE=live"):
+        cg.is_latest_roots([EXAMPLE + 1])
+
+
 def test_expired_data_by_time_stamp_through_the_nearest_valid_version(client):
     """query_table(timestamp=) queries the newest valid version before it (943 for 1078's
     moment) and maps the root ids to that moment through the chunkedgraph."""
