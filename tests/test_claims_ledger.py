@@ -4,7 +4,7 @@ The claims ledger, ``chapters/claims.yml``, lists the published numbers and fact
 chapters state without computing them, each with its value, version and source. A number
 in a chapter's markdown must be printed in an output of that chapter, or listed in the
 ledger for that chapter (or for every chapter), or be one of the few named kinds that say
-nothing about the dataset (``microns_helpers.claims.NOT_ABOUT_THE_DATASET``).
+nothing about the dataset (``tools/claims.py``, NOT_ABOUT_THE_DATASET).
 
 ``about_outputs`` is left out: it describes the sample dataset itself (its sizes are the
 sample's, named as such), and is rewritten whenever the sample is re-recorded.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from microns_helpers import claims
+from tools import claims
 from tools.setup_cell import chapters
 
 REPO = Path(__file__).resolve().parents[1]

@@ -74,9 +74,9 @@ def build_metadata(tables_by_version: dict[int, list[str]], specs: dict, notes: 
         spec = specs.get(t)
         schema = KNOWN_SCHEMA.get(t) or (spec["schema_type"] if spec else "bound_tag")
         if spec and t not in KNOWN_SCHEMA:
+            page = spec["source"][0] if isinstance(spec["source"], list) else spec["source"]
             description = (
-                f"Sample service: {spec['description']} {notes.get(t, '')} "
-                f"Documented at {spec['source'][0] if isinstance(spec['source'], list) else spec['source']}."
+                f"Sample service: {spec['description']} {notes.get(t, '')} Documented at {page}."
             )
             reference = spec.get("reference_table")
             if reference == "nucleus_neuron_svm":  # not listed at 1300: the same nucleus ids

@@ -7,7 +7,7 @@ number that say nothing about the dataset (list items, years and dates, software
 times to learn, cortical layers, a unit conversion, a small literal of the chapter's own
 code). ``tests/test_claims_ledger.py`` holds the chapters to it.
 
-    from microns_helpers.claims import unsourced
+    from tools.claims import unsourced
     unsourced(Path("chapters/07_proofreading.ipynb"))  # [] when every number is accounted for
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-LEDGER = Path(__file__).resolve().parents[1] / "chapters" / "claims.yml"
+LEDGER = Path(__file__).resolve().parents[1] / "chapters" / "claims.yml"  # beside tools/
 
 # A number: digits with optional thousands commas, an optional decimal part; not part of
 # a name (v1300, 23P, 5P-IT, nucleus_detection_v0, #L42) and not a root id's tail.
