@@ -13,7 +13,7 @@ service for whatever was not recorded. A bad setting never breaks the import.
 """
 
 from . import recording
-from .client import connect
+from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
     MicronsHelpersError,
@@ -31,7 +31,6 @@ from .errors import (
     VersionExpiredError,
     VersionNotAvailableError,
 )
-from .recording import choose_mode
 
 __version__ = "0.2.0"
 

@@ -52,6 +52,7 @@ from .errors import (
 
 __all__ = [
     "connect",
+    "choose_mode",
     "find_token",
     "chosen_version",
     "request_timeout",
@@ -290,6 +291,34 @@ def _check_token_text(token: str, where: str) -> None:
         "(client.auth.setup_token(make_new=False)) and save it with "
         'client.auth.save_token(token="...", overwrite=True).'
     ) from None
+
+
+def choose_mode() -> str:
+    """For a chapter opened on its own (Colab, a fresh Python): offline when there is no token.
+
+    ``MICRONS_MODE``, when set, is obeyed. Without it, and without a CAVE token
+    (``CAVE_TOKEN`` or caveclient's saved one), the process goes offline and says so in one
+    line; with a token it stays live. Returns the mode in force.
+
+    Example::
+
+        import microns_helpers
+        microns_helpers.choose_mode()
+    """
+    if os.environ.get("MICRONS_MODE", "").strip():
+        return recording.active_mode()
+    try:
+        token, _ = find_token()
+    except MicronsHelpersError:
+        token = None  # a token that cannot be one: the doctor and connect() say why
+    if token is None and recording.active_mode() == "live":
+        recording.activate("offline")
+        print(
+            "No CAVE token found, so this notebook works offline: recorded answers first, "
+            "the package's sample data (partly synthetic) for the rest. For live data, save "
+            "a token (see Setup) and set MICRONS_MODE=live."
+        )
+    return recording.active_mode()
 
 
 def request_timeout() -> float:

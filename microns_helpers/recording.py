@@ -196,36 +196,6 @@ def activate_from_environment() -> None:
         print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
 
 
-def choose_mode() -> str:
-    """For a chapter opened on its own (Colab, a fresh Python): offline when there is no token.
-
-    ``MICRONS_MODE``, when set, is obeyed. Without it, and without a CAVE token
-    (``CAVE_TOKEN`` or caveclient's saved one), the process goes offline and says so in one
-    line; with a token it stays live. Returns the mode in force.
-
-    Example::
-
-        import microns_helpers
-        microns_helpers.choose_mode()
-    """
-    if os.environ.get("MICRONS_MODE", "").strip():
-        return STATE.mode
-    from .client import find_token
-
-    try:
-        token, _ = find_token()
-    except MicronsHelpersError:
-        token = None  # a token that cannot be one: the doctor and connect() say why
-    if token is None and STATE.mode == "live":
-        activate("offline")
-        print(
-            "No CAVE token found, so this notebook works offline: recorded answers first, "
-            "the package's sample data (partly synthetic) for the rest. For live data, save "
-            "a token (see Setup) and set MICRONS_MODE=live."
-        )
-    return STATE.mode
-
-
 def _check_folder(mode: str, folder: Path) -> None:
     if mode in ("replay", "offline") and not folder.is_dir():
         told = os.environ.get("MICRONS_RECORDINGS", "").strip()
