@@ -61,6 +61,8 @@ __all__ = [
     "DEFAULT_VERSION",
     "LONG_TERM_VERSIONS",
 ]
+# Also package API, for the doctor, though not in __all__: connect_with_timeout, origin,
+# network_failure.
 
 DEFAULT_DATASTACK = "minnie65_public"
 # A long-term version: "will not expire, will persist for the foreseeable future", and every
@@ -128,7 +130,7 @@ def connect(
         client = connect()
         client.materialize.tables.aibs_metamodel_celltypes_v661(cell_type="BC").query()
     """
-    return _connect(
+    return connect_with_timeout(
         datastack,
         version,
         server_address=server_address,
@@ -138,8 +140,8 @@ def connect(
     )
 
 
-def _connect(datastack, version, *, server_address, token, mode, timeout):
-    """connect() with an explicit timeout (the doctor uses a short one)."""
+def connect_with_timeout(datastack, version, *, server_address, token, mode, timeout):
+    """:func:`connect` with an explicit timeout in seconds (the doctor uses a short one)."""
     if mode is not None:
         mode = recording.normalize_mode(mode)
     elif os.environ.get("MICRONS_MODE", "").strip():
@@ -237,7 +239,7 @@ def _checked_address(server_address) -> str:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ServerUnreachableError(
-            f"server_address={_origin(text)!r} is not a web address that CAVE can serve. "
+            f"server_address={origin(text)!r} is not a web address that CAVE can serve. "
             f"Give it with its scheme, like {recording.PUBLIC_GLOBAL!r}, or leave it out "
             "for the public server."
         )
@@ -464,7 +466,7 @@ def _check_server_is_new_enough(client, caveclient) -> None:
         return
     runs = f"runs version {server}" if server is not None else "does not report its version"
     raise ServerIncompatibleError(
-        f"The materialization server at {_origin(materialize.server_address)} {runs}, "
+        f"The materialization server at {origin(materialize.server_address)} {runs}, "
         f"but caveclient {caveclient.__version__} needs 5.13.0 or newer to run queries. "
         f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
     )
@@ -473,7 +475,7 @@ def _check_server_is_new_enough(client, caveclient) -> None:
 # --- turning failures into messages ----------------------------------------------------------
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """``https://host:port`` of a URL: no user, password, path or query, nothing secret."""
     try:
         parts = urlsplit(str(url))
@@ -494,7 +496,7 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     # caveclient 5.17 has no ServerIncompatibilityError yet.
     ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
     token_sent = token_source != "nowhere"
-    server = _origin(server_address)
+    server = origin(server_address)
     if isinstance(exc, AuthException) or (
         isinstance(exc, requests.HTTPError)
         and exc.response is not None
@@ -509,11 +511,11 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
             return _unknown_datastack(datastack, server_address, token, timeout)
         if status >= 500:
             return ServerUnreachableError(
-                f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}. "
+                f"The CAVE server at {origin(url)} answered HTTP {status} to {path}. "
                 f"Try again in a few minutes, {_OFFLINE_HINT}."
             )
         return ServerIncompatibleError(
-            f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}, a request "
+            f"The CAVE server at {origin(url)} answered HTTP {status} to {path}, a request "
             "this caveclient needs. Try another caveclient version (pip install --upgrade "
             f"'caveclient<9'), {_OFFLINE_HINT}."
         )
@@ -525,8 +527,8 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
         )
     if isinstance(exc, requests.RequestException):
         request = getattr(exc, "request", None)
-        where = _origin(request.url) if request is not None and request.url else server
-        why = _network_failure(exc, timeout)
+        where = origin(request.url) if request is not None and request.url else server
+        why = network_failure(exc, timeout)
         if why.startswith("no answer"):
             why += " (MICRONS_TIMEOUT sets this limit)"
         return ServerUnreachableError(
@@ -561,7 +563,7 @@ def _looks_like_bad_answer(exc) -> bool:
     return isinstance(exc, (KeyError, TypeError)) or "Expecting value" in str(exc)
 
 
-def _network_failure(exc, timeout: float) -> str:
+def network_failure(exc, timeout: float) -> str:
     """Why a request got no answer, in a few words."""
     import requests
     from urllib3 import exceptions as urllib3_errors
@@ -602,7 +604,7 @@ def _unknown_datastack(datastack, server_address, token, timeout):
     known = _known_datastacks(server_address, token, timeout)
     listed = f" It knows: {', '.join(known)}." if known else ""
     return UnknownDatastackError(
-        f"The CAVE info service at {_origin(server_address)} does not know the datastack "
+        f"The CAVE info service at {origin(server_address)} does not know the datastack "
         f"{datastack!r}.{listed} Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
     )
 

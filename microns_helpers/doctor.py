@@ -90,8 +90,8 @@ def _diagnose(datastack, version, server_address):
     from . import _compat
     from .client import (
         TOKEN_SOURCE_WORDS,
-        _connect,
         chosen_version,
+        connect_with_timeout,
         find_token,
         import_caveclient,
         request_timeout,
@@ -162,7 +162,7 @@ def _diagnose(datastack, version, server_address):
     if not live_counts:
         try:
             with recording.using(mode):
-                _connect(
+                connect_with_timeout(
                     datastack,
                     version,
                     server_address=None,
@@ -210,7 +210,7 @@ def _diagnose(datastack, version, server_address):
         return
     try:
         with recording.using("live"):
-            _connect(
+            connect_with_timeout(
                 datastack,
                 version,
                 server_address=server,
@@ -246,7 +246,7 @@ def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
-    from .client import _network_failure, _origin
+    from .client import network_failure, origin
 
     started = time.perf_counter()
     try:
@@ -254,11 +254,11 @@ def _server_answers(server, timeout):
             answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
     except requests.RequestException as err:
         return False, (
-            f"server {_origin(server)} does not answer ({_network_failure(err, timeout)}); "
+            f"server {origin(server)} does not answer ({network_failure(err, timeout)}); "
             "check the network, or work without one: MICRONS_MODE=offline"
         )
     ms = (time.perf_counter() - started) * 1000
-    return True, f"server {_origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
+    return True, f"server {origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
 
 
 def _first_line(err):
