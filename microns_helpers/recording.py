@@ -77,6 +77,7 @@ class ModeState:
     cassette: object = None
     sample_service: object = None  # offline: started at the first unrecorded request
     original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
+    release_token_files: object = None  # undoes _compat.guard_token_files, once it ran
     notices_shown: set = field(default_factory=set)
     flagged: set = field(default_factory=set)  # offline requests already flagged
     flush_registered: bool = False
@@ -259,7 +260,9 @@ def _guard_home() -> None:
     # nothing of a mode without a network should land in the home folder.
     from ._compat import guard_token_files
 
-    guard_token_files()
+    with STATE.lock:
+        if STATE.release_token_files is None:
+            STATE.release_token_files = guard_token_files()
 
 
 def _offline_route(request):
@@ -564,7 +567,9 @@ def _deactivate() -> None:
     with STATE.lock:
         context, cassette = STATE.context, STATE.cassette
         service, send = STATE.sample_service, STATE.original_send
+        release = STATE.release_token_files
         STATE.context = STATE.cassette = STATE.sample_service = STATE.original_send = None
+        STATE.release_token_files = None
         mode = STATE.mode
         STATE.mode, STATE.folder, STATE.name = "live", None, None
     try:
@@ -576,9 +581,8 @@ def _deactivate() -> None:
         if send is not None:
             import requests.adapters
 
-            from ._compat import release_token_files
-
             requests.adapters.HTTPAdapter.send = send
-            release_token_files()
+        if release is not None:
+            release()
         if service is not None:
             service.stop()
