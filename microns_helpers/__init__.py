@@ -9,7 +9,8 @@ caveclient from 5.17 on::
 Importing the package reads ``MICRONS_MODE``: with ``offline``, ``replay`` or ``record``
 every HTTP request of the process, including those of plain caveclient code, is answered
 from (or written to) the recorded responses, and in offline mode by the package's sample
-service for whatever was not recorded. A bad setting never breaks the import.
+service for whatever was not recorded. A bad setting never breaks the import, and never
+leaves the process live: every request fails with its error until it is fixed.
 """
 
 from . import recording

@@ -439,6 +439,25 @@ class OfflineCassette(ReplayCassette):
         )
 
 
+class BlockedCassette(Cassette):
+    """Refuses every request of the process with ``error`` (a bad setting or a damaged
+    recording): fail closed, so nothing reaches the network, loopback included."""
+
+    @classmethod
+    def use(cls, **kwargs):
+        kwargs.update(persister=NothingPersister, record_mode=RecordMode.NONE)
+        return super().use(**kwargs)
+
+    def __init__(self, path, *, error, **kwargs):
+        super().__init__(path, **kwargs)
+        self.error = error
+
+    def can_play_response_for(self, request):
+        # A fresh copy each time: one exception object raised again and again would grow
+        # its traceback with every request.
+        raise type(self.error)(*self.error.args) from None
+
+
 class RecordCassette(Cassette):
     """Records every request of the process into one file, written by :meth:`flush`.
 

@@ -147,7 +147,7 @@ def connect_with_timeout(datastack, version, *, server_address, token, mode, tim
     elif os.environ.get("MICRONS_MODE", "").strip():
         mode = recording.current_mode()
     else:  # the mode in force: the import's default, or what choose_mode() chose
-        mode = recording.active_mode()
+        mode = recording.mode_to_retry()
     datastack = _checked_datastack(datastack)
     version, _ = chosen_version(version)
     server_address = _checked_address(server_address)

@@ -86,7 +86,7 @@ def diagnose(datastack, version=None, server_address=None):
     Four phases: what is installed, the settings, the mode without a network (offline and
     replay), and what live use needs. A phase that finds a blocker ends the report.
     """
-    with recording.using(recording.active_mode(), recording.active_folder()):
+    with recording.restored():
         caveclient = yield from _installed()
         settings = yield from _settings(version)
         if caveclient is None or settings is None:

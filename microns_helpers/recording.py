@@ -23,7 +23,11 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
   under the public URLs.
 
 Loopback traffic that is not ours (a test's own sample service) passes through untouched in
-every mode. Built on vcrpy: its cassette patches http.client and urllib3 for the whole
+every mode. A bad ``MICRONS_MODE`` or a mode that cannot start (a damaged recording, a
+missing folder) leaves the process ``blocked``: every request, loopback included, raises
+that error until a mode starts (fail closed; :func:`block`).
+
+Built on vcrpy: its cassette patches http.client and urllib3 for the whole
 process (worker threads included) for as long as it is entered. All of that lives in one
 :class:`ModeState`, :data:`STATE`; :func:`using` switches for a block and switches back.
 """
@@ -45,6 +49,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import MicronsHelpersError, ModeError
 
 MODES = ("live", "offline", "replay", "record")
+# active_mode() while a bad setting or a damaged recording refuses every request (fail closed).
+BLOCKED = "blocked"
 PUBLIC_GLOBAL = "https://global.daf-apis.com"
 PUBLIC_LOCAL = "https://minnie.microns-daf.com"
 PUBLIC_HOSTS = (PUBLIC_GLOBAL, PUBLIC_LOCAL)
@@ -70,8 +76,12 @@ _REDACTED = "REDACTED"
 class ModeState:
     """Everything the current mode holds: one object, so it can be saved and restored."""
 
-    mode: str = "live"
+    mode: str = "live"  # or BLOCKED
     folder: Path | None = None
+    # Why every request is refused (mode BLOCKED), and the mode that could not start (None
+    # for a bad mode name): connect() tries that mode again, so a restored file is picked up.
+    blocked: MicronsHelpersError | None = None
+    wanted: str | None = None
     name: str | None = None  # the recording file's stem, in record mode
     context: object = None  # the entered vcrpy cassette context (holds the patch)
     cassette: object = None
@@ -114,8 +124,20 @@ def current_mode() -> str:
 
 
 def active_mode() -> str:
-    """The mode in force in this process: ``live``, ``offline``, ``replay`` or ``record``."""
+    """The mode in force in this process: ``live``, ``offline``, ``replay`` or ``record``;
+    ``blocked`` while a bad setting or a damaged recording refuses every request."""
     return STATE.mode
+
+
+def mode_to_retry() -> str:
+    """The mode :func:`~microns_helpers.connect` enters when nothing names one: the mode in
+    force, or the one a damaged recording stopped; the blocking error for a bad mode name."""
+    with STATE.lock:
+        if STATE.mode != BLOCKED:
+            return STATE.mode
+        if STATE.wanted is None:
+            raise refusal(STATE.blocked)
+        return STATE.wanted
 
 
 def active_folder() -> Path | None:
@@ -146,21 +168,48 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
         if mode == "live":
             _deactivate()
             return
-        same_mode = mode == STATE.mode
+        same_mode = mode == (STATE.wanted if STATE.mode == BLOCKED else STATE.mode)
         folder = Path(recordings) if recordings is not None else None
         folder = folder or (STATE.folder if same_mode else None) or recordings_dir()
         if mode == "record":
             name = name or (STATE.name if same_mode else None)
             name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
-        if same_mode and folder == STATE.folder and name == STATE.name:
+        if mode == STATE.mode and folder == STATE.folder and name == STATE.name:
             return  # e.g. connect() in a process that import already switched
-        _check_folder(mode, folder)
-        _deactivate()
-        if mode == "record":
-            _enter_record(folder, name, resume)
-        else:
-            _enter_replay(folder, offline=mode == "offline")
+        # Fail closed: a mode that cannot start leaves the process refusing every request
+        # with the reason, never live.
+        try:
+            _check_folder(mode, folder)
+            _deactivate()
+            if mode == "record":
+                _enter_record(folder, name, resume)
+            else:
+                _enter_replay(folder, offline=mode == "offline")
+        except MicronsHelpersError as err:
+            block(err, mode, folder, name)
+            raise
         STATE.mode, STATE.folder, STATE.name = mode, folder, name
+
+
+def block(error: MicronsHelpersError, wanted=None, folder=None, name=None) -> None:
+    """Refuse every HTTP request of the process with ``error`` until a mode is activated.
+
+    ``wanted`` (with its ``folder`` and ``name``) is the mode that could not start, tried
+    again by the next :func:`~microns_helpers.connect`.
+    """
+    from .cassette import BlockedCassette
+
+    with STATE.lock:
+        _deactivate()
+        _enter(BlockedCassette, path=BLOCKED, error=refusal(error))
+        STATE.mode, STATE.folder, STATE.name = BLOCKED, folder, name
+        STATE.blocked, STATE.wanted = error, wanted
+
+
+def refusal(error: MicronsHelpersError) -> MicronsHelpersError:
+    """What a blocked request raises: ``error``'s type and words, said to be why nothing
+    was sent."""
+    return type(error)(f"No request was sent: {error}")
 
 
 @contextlib.contextmanager
@@ -170,31 +219,47 @@ def using(mode: str, recordings=None, *, name: str | None = None):
     >>> with using("replay"):
     ...     client = connect()
     """
+    with restored():
+        activate(mode, recordings, name=name)
+        yield
+
+
+@contextlib.contextmanager
+def restored():
+    """After the block, put the process back in the mode it is in now (folder, recording
+    name, or block included)."""
     with STATE.lock:
-        previous = (STATE.mode, STATE.folder, STATE.name)
-    activate(mode, recordings, name=name)
+        before, folder, name = STATE.mode, STATE.folder, STATE.name
+        blocked, wanted = STATE.blocked, STATE.wanted
     try:
         yield
     finally:
-        before, folder, old_name = previous
-        if before == "live":
+        if before == BLOCKED:
+            block(blocked, wanted, folder, name)
+        elif before == "live":
             activate("live")
         else:
-            activate(before, folder, name=old_name, resume=True)
+            activate(before, folder, name=name, resume=True)
 
 
 def activate_from_environment() -> None:
     """Activate the mode named by ``MICRONS_MODE`` (called by ``import microns_helpers``).
 
-    A bad setting never breaks the import: it is said once on stderr, the process stays
-    live, and ``connect()`` raises the ModeError where the mode is used.
+    A bad setting or a damaged recording never breaks the import, and never leaves the
+    process live: it is said once on stderr, and every request fails with that error until
+    it is fixed (fail closed).
     """
     try:
         mode = current_mode()
         if mode != STATE.mode:
-            activate(mode)
-    except MicronsHelpersError as err:  # a bad setting, or a damaged recording
-        print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
+            activate(mode)  # a mode that cannot start blocks the process
+    except MicronsHelpersError as err:
+        if STATE.mode != BLOCKED:  # a bad mode name: nothing was started
+            block(err)
+        print(
+            f"microns_helpers: {err} Until it is fixed, no request is sent from this process.",
+            file=sys.stderr,
+        )
 
 
 def _check_folder(mode: str, folder: Path) -> None:
@@ -572,6 +637,7 @@ def _deactivate() -> None:
         STATE.release_token_files = None
         mode = STATE.mode
         STATE.mode, STATE.folder, STATE.name = "live", None, None
+        STATE.blocked = STATE.wanted = None
     try:
         if mode == "record" and cassette is not None:
             cassette.flush()  # may refuse to save: a token in it

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import microns_helpers
 from microns_helpers import cli, recording
 from microns_helpers.sample import SampleService
 from tests.conftest import closed_port
@@ -245,5 +246,7 @@ def test_python_m_and_a_console_that_cannot_print_checkmarks(home):
 
 def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "microns_helpers.recorder", None)
+    # an earlier test's import leaves the attribute, which `from . import` would find first
+    monkeypatch.delattr(microns_helpers, "recorder", raising=False)
     assert cli.main(["record"]) == 1
     assert "microns_helpers.recorder could not be imported" in capsys.readouterr().err

@@ -15,9 +15,14 @@ test_recorder_safety.py.
 from __future__ import annotations
 
 import http.server
+import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import traceback
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +34,7 @@ from microns_helpers.errors import (
     MicronsHelpersError,
     ModeError,
     NotRecordedError,
+    RecordingDamagedError,
     ServerIncompatibleError,
     ServerUnreachableError,
     TokenRejectedError,
@@ -41,6 +47,7 @@ from microns_helpers.synapses import connection_counts, synapse_partners
 from tests.conftest import HOSTILE_TALLY, closed_port
 
 SECRET = "planted-hostile-7e6d5c4b-NEVER-SHOW"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def everything_shown(err: BaseException, caplog) -> str:
@@ -112,6 +119,154 @@ def portal():
     yield handler
     server.shutdown()
     server.server_close()
+
+
+class _Counts(http.server.BaseHTTPRequestHandler):
+    """A reachable server that counts every request it gets (and answers 200 JSON)."""
+
+    def _answer(self):
+        type(self).hits.append(f"{self.command} {self.path}")
+        body = b'{"local_server": "http://127.0.0.1:9"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def listener():
+    """A loopback server that records the requests it receives; yields its handler class."""
+    handler = type("Listener", (_Counts,), {"hits": []})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+def run_python(code: str, *args: str, home: Path, **settings) -> subprocess.CompletedProcess:
+    """``code`` in a fresh Python, as a learner's kernel runs it: the home ``home``, and no
+    MICRONS_* or CAVE_* setting but ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(PYTHONPATH=str(REPO), HOME=str(home), **settings)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+# Every way a learner's code reaches a server: the documentation's plain caveclient,
+# requests, urllib and http.client, and connect(). Each prints one JSON line.
+EVERY_KIND_OF_REQUEST = """
+import http.client, json, sys, urllib.request
+import microns_helpers, caveclient, requests
+url, token = sys.argv[1], sys.argv[2]
+port = int(url.rsplit(":", 1)[1])
+def http_client():
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request("GET", "/info/version")
+    return conn.getresponse().read()
+calls = {
+    "CAVEclient": lambda: caveclient.CAVEclient(
+        "minnie65_public", server_address=url, auth_token=token, write_server_cache=False),
+    "CAVEclient, public server": lambda: caveclient.CAVEclient("minnie65_public"),
+    "requests": lambda: requests.get(url + "/info/version"),
+    "urllib": lambda: urllib.request.urlopen(url + "/info/version").read(),
+    "http.client": http_client,
+    "connect": lambda: microns_helpers.connect(server_address=url),
+}
+for name, call in calls.items():
+    try:
+        call()
+        outcome = "sent"
+    except microns_helpers.MicronsHelpersError as err:
+        outcome = type(err).__name__ + ": " + str(err)
+    except Exception as err:
+        outcome = "raw " + type(err).__name__ + ": " + str(err)
+    print(json.dumps([name, outcome]))
+print(json.dumps(["mode", microns_helpers.recording.active_mode()]))
+"""
+
+
+def damaged_recordings(folder: Path) -> Path:
+    """A recordings folder whose one recording was cut short (a failed copy, a disk full)."""
+    folder.mkdir()
+    good = (REPO / "microns_helpers" / "recordings" / "02_basics.json").read_bytes()
+    (folder / "02_basics.json").write_bytes(good[:300])
+    return folder
+
+
+@pytest.mark.parametrize(
+    "cause, error, words",
+    [
+        ("MICRONS_MODE=offlin", "ModeError", ["MICRONS_MODE='offlin' is not a mode", "offline"]),
+        ("a damaged recording, offline", "RecordingDamagedError", ["02_basics.json", "git"]),
+        ("a damaged recording, replay", "RecordingDamagedError", ["02_basics.json", "git"]),
+        ("a missing recordings folder", "ModeError", ["MICRONS_RECORDINGS", "nowhere"]),
+    ],
+)
+def test_a_bad_setting_or_damaged_recording_sends_no_request(
+    home, tmp_path, listener, cause, error, words
+):
+    """Fail closed: with a token and a reachable server, not one request reaches it, and
+    every kind of request gets the one clear error that names the setting or the file."""
+    settings = {
+        "MICRONS_MODE=offlin": {"MICRONS_MODE": "offlin"},
+        "a damaged recording, offline": {"MICRONS_MODE": "offline"},
+        "a damaged recording, replay": {"MICRONS_MODE": "replay"},
+        "a missing recordings folder": {"MICRONS_MODE": "offline"},
+    }[cause]
+    if "damaged" in cause:
+        settings["MICRONS_RECORDINGS"] = str(damaged_recordings(tmp_path / "recordings"))
+    if "missing" in cause:
+        settings["MICRONS_RECORDINGS"] = str(tmp_path / "nowhere")
+    done = run_python(
+        EVERY_KIND_OF_REQUEST, listener.url, SECRET, home=home, CAVE_TOKEN=SECRET, **settings
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = dict(json.loads(line) for line in done.stdout.splitlines() if line.startswith("["))
+    mode = outcomes.pop("mode")
+    for name, outcome in outcomes.items():
+        HOSTILE_TALLY["tried"] += 1
+        clear = outcome.startswith(error + ":") and all(w in outcome for w in words)
+        HOSTILE_TALLY["own" if clear else "raw"] += 1
+        HOSTILE_TALLY["leaks"] += SECRET in outcome
+        assert clear, f"{name}: {outcome}"
+        assert SECRET not in outcome
+    assert listener.hits == [], f"requests reached the server: {listener.hits}"
+    assert mode == "blocked"
+    # said once at import, in one line, without a traceback or the token
+    said = [line for line in done.stderr.splitlines() if line.startswith("microns_helpers:")]
+    assert len(said) == 1 and "no request is sent" in said[0], done.stderr
+    assert "Traceback" not in done.stderr and SECRET not in done.stderr
+
+
+def test_a_restored_recording_lifts_the_block_at_the_next_connect(home, caplog, tmp_path, listener):
+    import requests
+
+    folder = damaged_recordings(tmp_path / "recordings")
+    with recording.using("live"):
+        with pytest.raises(RecordingDamagedError):
+            recording.activate("replay", recordings=folder)
+        err = expect(
+            caplog,
+            RecordingDamagedError,
+            ["No request was sent", "02_basics.json"],
+            lambda: requests.get(listener.url),
+        )
+        assert err.__context__ is None or err.__suppress_context__
+        assert listener.hits == []
+        good = REPO / "microns_helpers" / "recordings" / "02_basics.json"
+        (folder / "02_basics.json").write_bytes(good.read_bytes())
+        client = works(connect)  # tries replay again: the folder reads now
+        assert client.materialize.version == 1300
+        assert recording.active_mode() == "replay"
 
 
 # --- connect(): addresses, names, versions, tokens, settings -------------------------------
