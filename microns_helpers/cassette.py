@@ -42,6 +42,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 RECORD_COMMAND = "microns-helpers record"
 SHORT_BODY = 120
+_REDACTED = b"REDACTED"
 
 _MANIFEST_ABOUT = (
     "Where each recording in this folder came from. Written by microns_helpers when it "
@@ -118,20 +119,27 @@ def _encode_body(body: bytes | None, content_type: str = "") -> dict:
         return {}
     if isinstance(body, str):
         body = body.encode("utf-8")
-    textual = not content_type or any(
-        word in content_type.lower() for word in ("json", "text", "xml", "html", "javascript")
-    )
-    if textual:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            textual = False
-    if not textual:
+    if not _is_text(body, content_type):
         return {"base64": base64.b64encode(body).decode("ascii")}
+    text = body.decode("utf-8")
     try:
         return {"json": json.loads(text)}
     except ValueError:
         return {"text": text}
+
+
+def _is_text(body: bytes, content_type: str) -> bool:
+    """True for a body stored as text or JSON; False for binary ones (Arrow results)."""
+    textual = not content_type or any(
+        word in content_type.lower() for word in ("json", "text", "xml", "html", "javascript")
+    )
+    if not textual:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_body(stored: dict) -> bytes:
@@ -231,6 +239,33 @@ def token_needles(secrets: Iterable[str]) -> list[bytes]:
         for form in secret_forms(secrets)
         for needle in [form.encode(), *base64_forms(form.encode())]
     ]
+
+
+def scrubbed_response(response: dict, secrets: Iterable[str]) -> dict:
+    """A replayed response with every form of each token replaced, in its headers and a
+    textual body; binary bodies (Arrow) are left as they are.
+
+    A recording made elsewhere may hold this learner's token (planted, or echoed by a
+    server), and caveclient logs the Warning header and puts error bodies into the messages
+    of its exceptions.
+    """
+    needles = token_needles(secrets)
+    if not needles:
+        return response
+
+    def clean(data: bytes) -> bytes:
+        for needle in needles:
+            data = data.replace(needle, _REDACTED)
+        return data
+
+    headers = {
+        name: [clean(str(value).encode("utf-8")).decode("utf-8") for value in values]
+        for name, values in response["headers"].items()
+    }
+    body = response["body"]["string"] or b""
+    if _is_text(body, _content_type(headers)):
+        body = clean(body)
+    return {**response, "headers": headers, "body": {"string": body}}
 
 
 def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Iterable[str]):
@@ -398,6 +433,13 @@ class ReplayCassette(Cassette):
             match_on=(same_request,),
         )
         return super().use(**kwargs)
+
+    def __init__(self, path, *, secrets=(), **kwargs):
+        super().__init__(path, **kwargs)
+        self.secrets = secrets  # live: the tokens this process has seen so far
+
+    def play_response(self, request):
+        return scrubbed_response(super().play_response(request), self.secrets)
 
     def has_recording(self, request) -> bool:
         """True if a recording answers ``request`` (as it arrives, before filtering)."""

@@ -142,6 +142,16 @@ def connect(
 
 def connect_with_timeout(datastack, version, *, server_address, token, mode, timeout):
     """:func:`connect` with an explicit timeout in seconds (the doctor uses a short one)."""
+    try:
+        return _connected(datastack, version, server_address, token, mode, timeout)
+    except MicronsHelpersError as err:
+        # Our words say it all. What was said before them (caveclient's error, a server's
+        # answer that echoes the Authorization header) may hold the token: not chained.
+        err.__cause__ = err.__context__ = None
+        raise
+
+
+def _connected(datastack, version, server_address, token, mode, timeout):
     if mode is not None:
         mode = recording.normalize_mode(mode)
     elif os.environ.get("MICRONS_MODE", "").strip():
@@ -154,6 +164,7 @@ def connect_with_timeout(datastack, version, *, server_address, token, mode, tim
     recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
     token, token_source = find_token(token, server_address)
+    recording.remember_secret(token)  # never in a log line, a replayed answer or a recording
     with _CONNECT_LOCK, _compat.requests_time_out_after(timeout), _compat.token_files_untouched():
         try:
             client = caveclient.CAVEclient(

@@ -279,7 +279,12 @@ def _enter_replay(folder: Path, *, offline: bool) -> None:
     from .cassette import OfflineCassette, ReplayCassette
 
     cassette_class = OfflineCassette if offline else ReplayCassette
-    _enter(cassette_class, path=str(folder), before_record_request=_stored_request)
+    _enter(
+        cassette_class,
+        path=str(folder),
+        before_record_request=_stored_request,
+        secrets=STATE.secrets,  # replayed answers are scrubbed of every token seen
+    )
     _wrap_send(_offline_route if offline else _replay_route)
 
 
@@ -557,11 +562,11 @@ def _learn_secrets(headers) -> None:
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
-    from .cassette import secret_forms
+    """``text`` with every token seen so far replaced: plain, URL-encoded and base64."""
+    from .cassette import token_needles
 
-    for form in secret_forms(STATE.secrets):
-        text = text.replace(form, _REDACTED)
+    for needle in token_needles(STATE.secrets):
+        text = text.replace(needle.decode("utf-8"), _REDACTED)
     return text
 
 
@@ -601,7 +606,9 @@ def _scrub_json(value):
 
 
 class _ScrubbedLogs(logging.Filter):
-    """vcrpy logs every request at DEBUG level as it arrives: hide the tokens in them."""
+    """Hide the tokens in log records: vcrpy logs every request at DEBUG level as it
+    arrives, caveclient logs a server's Warning header (which a careless server may fill
+    with the Authorization header it got), urllib3 logs URLs."""
 
     def filter(self, record):
         if STATE.secrets:
@@ -609,19 +616,35 @@ class _ScrubbedLogs(logging.Filter):
         return True
 
 
-_VCR_LOG_FILTER = _ScrubbedLogs()
+_LOG_FILTER = _ScrubbedLogs()
+_SCRUBBED_LOGGERS = ("vcr", "caveclient", "urllib3")
+
+
+def scrub_logs() -> None:
+    """Put the token filter on the loggers of vcrpy, caveclient and urllib3 that exist now.
+
+    A logger's filters see only its own records, so each module logger gets one.
+    """
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in _SCRUBBED_LOGGERS:
+            logger = logging.getLogger(name)
+            if _LOG_FILTER not in logger.filters:
+                logger.addFilter(_LOG_FILTER)
+
+
+def remember_secret(token: str | None) -> None:
+    """Never show ``token``: in recordings, replayed answers, errors or the logs above."""
+    if token:
+        with STATE.lock:
+            STATE.secrets.add(token)
+        scrub_logs()
 
 
 def _enter(cassette_class, **kwargs) -> None:
     from ._compat import serialize_connection_setup
 
     serialize_connection_setup()  # imports vcrpy: its module loggers exist from here on
-    # A logger's filters see only its own records, so each vcr.* module logger gets one.
-    names = [n for n in logging.root.manager.loggerDict if n == "vcr" or n.startswith("vcr.")]
-    for name in names:
-        logger = logging.getLogger(name)
-        if _VCR_LOG_FILTER not in logger.filters:
-            logger.addFilter(_VCR_LOG_FILTER)
+    scrub_logs()
     context = cassette_class.use(**kwargs)
     STATE.cassette = context.__enter__()
     STATE.context = context

@@ -14,6 +14,7 @@ test_recorder_safety.py.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import logging
@@ -47,6 +48,7 @@ from microns_helpers.synapses import connection_counts, synapse_partners
 from tests.conftest import HOSTILE_TALLY, closed_port
 
 SECRET = "planted-hostile-7e6d5c4b-NEVER-SHOW"
+ENCODED_SECRET = base64.b64encode(SECRET.encode()).decode()
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -444,6 +446,131 @@ def test_replay_errors_never_show_a_token_sent_outside_the_header(home, caplog, 
             lambda: requests.get(base, cookies={"middle_auth_token": SECRET}),
         ):
             expect(caplog, NotRecordedError, ["MICRONS_MODE=offline"], call)
+
+
+class _Echoes(http.server.BaseHTTPRequestHandler):
+    """A careless server: every answer, at the test's status, echoes the Authorization
+    header and the cookies it got."""
+
+    status = 500
+
+    def do_GET(self):  # noqa: N802
+        echoed = f"{self.headers.get('Authorization')} {self.headers.get('Cookie')}"
+        body = json.dumps({"message": f"cannot serve {echoed}", "error": echoed}).encode()
+        if self.status == 302 and "login" not in self.path:
+            self.send_response(302)
+            self.send_header("Location", f"/login?seen={echoed.replace(' ', '+')}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200 if self.status == 302 else self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Warning", f'201 - "echo {echoed}"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (200, ServerIncompatibleError),
+        (302, TokenRejectedError),
+        (401, TokenRejectedError),
+        (403, TokenRejectedError),
+        (404, UnknownDatastackError),
+        (500, ServerUnreachableError),
+    ],
+)
+def test_a_server_echoing_the_token_leaves_it_in_no_error(home, caplog, status, error):
+    handler = type("Echo", (_Echoes,), {"status": status})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        err = expect(caplog, error, [], lambda: connect(server_address=url, token=SECRET))
+        assert err.__context__ is None and err.__cause__ is None
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def planted_recordings(folder: Path) -> Path:
+    """Recordings made elsewhere that hold this learner's token: in a Warning header, in
+    the body of an error (JSON), and plain and base64-encoded in a text body."""
+    folder.mkdir()
+    interactions = [
+        {
+            "request": {"method": "GET", "uri": recording.PUBLIC_GLOBAL + "/info/version"},
+            "response": {
+                "status": 200,
+                "reason": "OK",
+                "headers": {
+                    "Content-Type": ["application/json"],
+                    "Warning": [f'201 - "seen Bearer {SECRET}'],
+                },
+                "body": {"json": "2.0.0"},
+            },
+        },
+        {
+            "request": {
+                "method": "GET",
+                "uri": recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public",
+            },
+            "response": {
+                "status": 500,
+                "reason": "Internal Server Error",
+                "headers": {"Content-Type": ["application/json"]},
+                "body": {"json": {"message": f"cannot serve Bearer {SECRET}"}},
+            },
+        },
+        {
+            "request": {"method": "GET", "uri": recording.PUBLIC_LOCAL + "/page"},
+            "response": {
+                "status": 200,
+                "reason": "OK",
+                "headers": {"Content-Type": ["text/plain"]},
+                "body": {"text": f"token={ENCODED_SECRET} and {SECRET}"},
+            },
+        },
+    ]
+    text = json.dumps({"format": 1, "interactions": interactions})
+    (folder / "planted.json").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_token_planted_in_a_recording_is_never_shown(home, caplog, capsys, tmp_path, monkeypatch):
+    import caveclient
+    import requests
+
+    folder = planted_recordings(tmp_path / "recordings")
+    monkeypatch.setenv("CAVE_TOKEN", SECRET)
+    caplog.set_level(logging.DEBUG)
+    HOSTILE_TALLY["tried"] += 1
+    with recording.using("replay", folder):
+        with pytest.raises(requests.HTTPError) as caught:
+            caveclient.CAVEclient("minnie65_public", auth_token=SECRET)
+        page = requests.get(recording.PUBLIC_LOCAL + "/page").text
+        version = requests.get(recording.PUBLIC_GLOBAL + "/info/version")
+    shown = "\n".join(
+        [
+            str(caught.value),
+            "".join(traceback.format_exception(caught.value)),
+            page,
+            str(version.headers),
+            *(record.getMessage() for record in caplog.records),
+            *capsys.readouterr(),
+        ]
+    )
+    forms = (SECRET, ENCODED_SECRET)
+    HOSTILE_TALLY["leaks"] += any(form in shown for form in forms)
+    assert not any(form in shown for form in forms), shown[:2000]
+    assert "REDACTED" in str(caught.value) and "REDACTED" in page
+    assert "REDACTED" in version.headers["Warning"]
+    HOSTILE_TALLY["own"] += 1
 
 
 # --- the helpers ----------------------------------------------------------------------------
