@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 import os
 import re
+import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -42,6 +45,8 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 RECORD_COMMAND = "microns-helpers record"
 SHORT_BODY = 120
+# Seconds a save waits for another process writing into the same recordings folder.
+LOCK_WAIT = 30.0
 _REDACTED = b"REDACTED"
 
 _MANIFEST_ABOUT = (
@@ -308,10 +313,69 @@ def write_recording(path: Path, interactions, *, secrets=(), forbidden=()) -> in
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     _check_clean(text, interactions, secrets, forbidden)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(path, text.encode("utf-8"))
     return len(text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a kill never leaves half a file."""
+    partial = partial_beside(path, data)
+    try:
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def partial_beside(target: Path, data: bytes) -> Path:
+    """``data`` in a new ``.partial`` file beside ``target``, to be renamed onto it.
+
+    Beside it: the same file system, so the rename is atomic (whatever TMPDIR is). A name of
+    its own, so two writers never share one. The mode ``target`` has (else rw-r--r--),
+    not mkstemp's owner-only one. The caller removes it if the rename does not happen.
+    """
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        os.chmod(name, mode)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, *, wait: float):
+    """Hold the recordings folder for writing; RecordingRefusedError after ``wait`` seconds.
+
+    An advisory lock on the folder itself (no lock file to leave behind; the system drops
+    it when the process ends, even by a kill). Where there is no ``fcntl`` (Windows) it is
+    not locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RecordingRefusedError(
+                        f"Another recorder is writing into {display_path(folder)}. Wait for it "
+                        "to finish, or record into another folder (--recordings, or "
+                        "MICRONS_RECORDINGS)."
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 # --- provenance -----------------------------------------------------------------
@@ -336,9 +400,7 @@ def update_manifest(folder: Path, name: str, entry: dict | None) -> None:
     entries = {key: entries[key] for key in sorted(entries) if (folder / key).is_file()}
     text = json.dumps({"about": _MANIFEST_ABOUT, "recordings": entries}, indent=2) + "\n"
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / (MANIFEST + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, folder / MANIFEST)  # a kill never leaves half a manifest
+    write_atomically(folder / MANIFEST, text.encode("utf-8"))  # never half a manifest
 
 
 def manifest_entry(interactions, *, source: str, recorded_at: str, size: int) -> dict:
@@ -540,14 +602,20 @@ class RecordCassette(Cassette):
                 return
             path = Path(self.path)
             interactions = unique_sorted(self.recorded)
-            size = write_recording(
-                path,
-                interactions,
-                secrets=list(self.options["secrets"]),
-                forbidden=list(self.options["forbidden"]),
-            )
-            entry = manifest_entry(
-                interactions, source=self.options["source"], recorded_at=self.recorded_at, size=size
-            )
-            update_manifest(path.parent, path.name, entry)
+            # Another process may record into the same folder: one writer of the manifest
+            # at a time, or one of the two entries is lost.
+            with folder_lock(path.parent, wait=LOCK_WAIT):
+                size = write_recording(
+                    path,
+                    interactions,
+                    secrets=list(self.options["secrets"]),
+                    forbidden=list(self.options["forbidden"]),
+                )
+                entry = manifest_entry(
+                    interactions,
+                    source=self.options["source"],
+                    recorded_at=self.recorded_at,
+                    size=size,
+                )
+                update_manifest(path.parent, path.name, entry)
             self.unsaved = False

@@ -32,13 +32,15 @@ import inspect
 import math
 import numbers
 import os
+import re
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from . import _compat, recording
 from .errors import (
     MicronsHelpersError,
     ModeError,
+    NetworkSignInError,
     NoTokenError,
     NotRecordedError,
     ServerIncompatibleError,
@@ -62,7 +64,7 @@ __all__ = [
     "LONG_TERM_VERSIONS",
 ]
 # Also package API, for the doctor, though not in __all__: connect_with_timeout, origin,
-# network_failure.
+# network_failure, checked_address, captive_portal.
 
 DEFAULT_DATASTACK = "minnie65_public"
 # A long-term version: "will not expire, will persist for the foreseeable future", and every
@@ -160,7 +162,7 @@ def _connected(datastack, version, server_address, token, mode, timeout):
         mode = recording.mode_to_retry()
     datastack = _checked_datastack(datastack)
     version, _ = chosen_version(version)
-    server_address = _checked_address(server_address)
+    server_address = checked_address(server_address)
     recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
     token, token_source = find_token(token, server_address)
@@ -202,13 +204,21 @@ def _connected(datastack, version, server_address, token, mode, timeout):
 # --- choosing the datastack, version, address, token and timeout -------------------------
 
 
+# What CAVE datastack names are made of (minnie65_public, flywire_fafb_public, h01_c3_flat):
+# anything else (a slash, a path) would end up in a URL, and the server's 404 would blame
+# caveclient instead of the typo.
+_DATASTACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
 def _checked_datastack(datastack) -> str:
-    if not isinstance(datastack, str) or not datastack.strip():
+    text = datastack.strip() if isinstance(datastack, str) else None
+    if not text or not _DATASTACK_NAME.fullmatch(text) or ".." in text:
         raise UnknownDatastackError(
-            f"datastack={datastack!r} is not a datastack name. Pass one as text, e.g. "
-            f"connect({DEFAULT_DATASTACK!r}), or leave it out for {DEFAULT_DATASTACK}."
+            f"datastack={datastack!r} is not a datastack name (letters, digits, '_', '-', "
+            f"'.'; no '/' or spaces). Check it, e.g. connect({DEFAULT_DATASTACK!r}), or leave "
+            f"it out for {DEFAULT_DATASTACK}."
         )
-    return datastack.strip()
+    return text
 
 
 def chosen_version(version=None) -> tuple[int, str]:
@@ -238,8 +248,9 @@ def chosen_version(version=None) -> tuple[int, str]:
     return int(version), where
 
 
-def _checked_address(server_address) -> str:
-    """The global server's address, checked for the typos that would give a raw traceback."""
+def checked_address(server_address) -> str:
+    """The global server's address (default: the public one), checked for the typos that
+    would give a raw traceback; ServerUnreachableError says it is not a web address."""
     if server_address is None:
         return recording.PUBLIC_GLOBAL
     text = str(server_address).strip().rstrip("/")
@@ -249,8 +260,9 @@ def _checked_address(server_address) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = origin(text) if "@" in text else text  # never a password typed in it
         raise ServerUnreachableError(
-            f"server_address={origin(text)!r} is not a web address that CAVE can serve. "
+            f"server_address={shown!r} is not a web address that CAVE can serve. "
             f"Give it with its scheme, like {recording.PUBLIC_GLOBAL!r}, or leave it out "
             "for the public server."
         )
@@ -508,6 +520,19 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
     token_sent = token_source != "nowhere"
     server = origin(server_address)
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        portal = captive_portal(exc.response)
+    elif isinstance(exc, AuthException):  # caveclient says so of any redirect: whose was it?
+        portal = _probe_for_portal(server_address, timeout)
+    else:
+        portal = None
+    if portal:
+        return NetworkSignInError(
+            f"The network answered in place of the CAVE server at {server} ({portal}): it "
+            "wants you to sign in first, as hotel and campus wifi do. Open a browser, sign in "
+            "to the network, then run the doctor again (microns-helpers doctor); "
+            f"{_OFFLINE_HINT}."
+        )
     if isinstance(exc, AuthException) or (
         isinstance(exc, requests.HTTPError)
         and exc.response is not None
@@ -534,7 +559,8 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
         return ServerIncompatibleError(
             f"The server at {server} answered with something that is not CAVE's data (a web "
             "page, or nothing). On a hotel or campus network this is often a login page: "
-            f"open a browser, sign in to the network, and try again; {_OFFLINE_HINT}."
+            "open a browser, sign in to the network, then run the doctor again "
+            f"(microns-helpers doctor); {_OFFLINE_HINT}."
         )
     if isinstance(exc, requests.RequestException):
         request = getattr(exc, "request", None)
@@ -553,6 +579,36 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
             f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
         )
     return None
+
+
+def captive_portal(response) -> str | None:
+    """How a network's sign-in page answered in place of a CAVE server, or None.
+
+    An HTTP 511 (network authentication required), or a redirect that does not lead to
+    CAVE's own login (whose path holds "auth", e.g. /sticky_auth/api/v1/authorize): hotel
+    and campus wifi send every request to their page until one signs in.
+    """
+    status = response.status_code
+    if status == 511:
+        return "HTTP 511, network sign-in required"
+    if 300 <= status < 400 and response.headers.get("Location"):
+        target = urljoin(response.url or "", response.headers["Location"])
+        if "auth" not in urlsplit(target).path.lower():
+            return f"HTTP {status}, a redirect to {origin(target)}"
+    return None
+
+
+def _probe_for_portal(server_address, timeout) -> str | None:
+    """Ask the server once more, without following redirects: is a sign-in page in the way?"""
+    import requests
+
+    try:
+        answer = requests.get(
+            f"{server_address}/info/version", timeout=timeout, allow_redirects=False
+        )
+    except (requests.RequestException, MicronsHelpersError):
+        return None
+    return captive_portal(answer)
 
 
 def _looks_like_bad_answer(exc) -> bool:

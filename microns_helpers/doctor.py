@@ -194,11 +194,11 @@ def _live(datastack, version, where, server_address, timeout, mode):
     """The token, the server and the version (never recorded: the doctor writes nothing).
 
     In offline and replay mode these lines are informational (they do not count)."""
-    from .client import TOKEN_SOURCE_WORDS, connect_with_timeout, find_token
+    from .client import TOKEN_SOURCE_WORDS, checked_address, connect_with_timeout, find_token
 
     live_counts = mode not in ("offline", "replay")
-    server = (server_address or recording.PUBLIC_GLOBAL).rstrip("/")
     try:
+        server = checked_address(server_address)  # 'htp:/x' is a typo, not a network problem
         _, found = find_token(None, server)
     except MicronsHelpersError as err:
         yield Check(False, str(err), live_counts)
@@ -253,7 +253,7 @@ def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
-    from .client import network_failure, origin
+    from .client import captive_portal, network_failure, origin
 
     started = time.perf_counter()
     try:
@@ -263,6 +263,12 @@ def _server_answers(server, timeout):
         return False, (
             f"server {origin(server)} does not answer ({network_failure(err, timeout)}); "
             "check the network, or work without one: MICRONS_MODE=offline"
+        )
+    portal = captive_portal(answer)
+    if portal:
+        return False, (
+            f"server {origin(server)}: the network answers in its place ({portal}); open a "
+            "browser, sign in to the network, then run the doctor again"
         )
     ms = (time.perf_counter() - started) * 1000
     return True, f"server {origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"

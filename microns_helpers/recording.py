@@ -41,6 +41,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,12 +174,15 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
         folder = folder or (STATE.folder if same_mode else None) or recordings_dir()
         if mode == "record":
             name = name or (STATE.name if same_mode else None)
+            from_env = not name and bool(os.environ.get("MICRONS_RECORD_NAME"))
             name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
         if mode == STATE.mode and folder == STATE.folder and name == STATE.name:
             return  # e.g. connect() in a process that import already switched
         # Fail closed: a mode that cannot start leaves the process refusing every request
         # with the reason, never live.
         try:
+            if mode == "record":
+                _checked_record_name(name, from_env)
             _check_folder(mode, folder)
             _deactivate()
             if mode == "record":
@@ -263,13 +267,38 @@ def activate_from_environment() -> None:
 
 
 def _check_folder(mode: str, folder: Path) -> None:
-    if mode in ("replay", "offline") and not folder.is_dir():
-        told = os.environ.get("MICRONS_RECORDINGS", "").strip()
-        where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
+    """The recordings folder must be a folder; record mode must be able to write in it."""
+    told = os.environ.get("MICRONS_RECORDINGS", "").strip()
+    where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
+    fix = "Point MICRONS_RECORDINGS at a folder of recordings (or unset it to use the book's own)."
+    if folder.is_file():
+        raise ModeError(f"{where} names {folder}, which is a file, not a folder. {fix}")
+    if not folder.is_dir():
+        raise ModeError(f"{where} names {folder}, which does not exist. {fix}")
+    if mode == "record":
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            raise ModeError(
+                f"Record mode cannot write into {folder} ({err.strerror or type(err).__name__}), "
+                "so nothing would be saved. Record into a folder you can write to "
+                "(MICRONS_RECORDINGS, or the recorder's --recordings)."
+            ) from None
+
+
+# A record name becomes <folder>/<name>.json: one plain file name, never a path.
+_RECORD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _checked_record_name(name: str, from_env: bool) -> str:
+    if not isinstance(name, str) or not _RECORD_NAME.fullmatch(name):
+        where = "MICRONS_RECORD_NAME" if from_env else "name"
         raise ModeError(
-            f"{where} names {folder}, which does not exist. Point MICRONS_RECORDINGS at a "
-            "folder of recordings (or unset it to use the book's own)."
+            f"{where}={name!r} is not a plain file name. Use 1 to 100 letters, digits, '.', "
+            "'_' or '-', starting with a letter or digit (no '/' and no '..'), "
+            "e.g. 02_basics."
         )
+    return name
 
 
 # --- replay and offline ---------------------------------------------------------------
@@ -440,7 +469,7 @@ def _save_after_each_cell() -> None:
     if STATE.flush_registered:
         return
     STATE.flush_registered = True
-    atexit.register(flush)
+    atexit.register(_flush_at_exit)
     shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
     if shell is not None:
         shell.events.register("post_run_cell", _flush_after_cell)
@@ -455,6 +484,17 @@ def _flush_after_cell(*_):
         with STATE.lock:
             STATE.save_failed = str(err)
         raise
+
+
+def _flush_at_exit() -> None:
+    # A failed save must not end the process with status 0, and atexit ignores exceptions.
+    try:
+        flush()
+    except Exception as err:
+        print(f"microns_helpers: the recording was not saved: {err}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def flush() -> None:

@@ -6,10 +6,11 @@ and in which no secret appears (message, repr, traceback, exception chain or log
 inputs that look odd (``np.int64(1300)``, a token with a trailing newline, ``"REPLAY"``)
 must simply work. The session prints one line with the tally (conftest.py):
 
-    hostile inputs: N tried, N own clear errors, 0 raw tracebacks, 0 leaks, 0 lost recordings
+    hostile inputs: N tried, N clear (...), 0 raw tracebacks, 0 leaks, 0 lost or misplaced files
 
-The recorder's kills and refusals, which count the lost recordings, are in
-test_recorder_safety.py.
+Record mode and the recorder on hostile folders and names are here too ("lost or misplaced":
+a damaged recording or notebook, a file outside the recordings folder, a .partial left
+behind); the recorder's kills are in test_recorder_safety.py.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from microns_helpers.errors import (
     InvalidInputError,
     MicronsHelpersError,
     ModeError,
+    NetworkSignInError,
     NotRecordedError,
     RecordingDamagedError,
     ServerIncompatibleError,
@@ -309,6 +311,75 @@ def test_a_captive_portal_page_is_named_as_such(home, caplog, portal, body):
     )
 
 
+class _SignIn(http.server.BaseHTTPRequestHandler):
+    """Hotel wifi: every request is sent to the sign-in page (302), or refused with 511."""
+
+    status = 302
+    page = b"<html><body><form>Room number <input name=room></form></body></html>"
+
+    def do_GET(self):  # noqa: N802
+        if self.status == 302 and not self.path.startswith("/portal"):
+            self.send_response(302)
+            self.send_header("Location", f"{type(self).url}/portal/login?continue={self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200 if self.status == 302 else self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.page)))
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(params=[302, 511])
+def sign_in_portal(request):
+    handler = type("SignIn", (_SignIn,), {"status": request.param})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield handler
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("token", [None, SECRET])
+def test_a_sign_in_page_in_the_way_is_named_as_such(home, caplog, sign_in_portal, token):
+    expect(
+        caplog,
+        NetworkSignInError,
+        [f"HTTP {sign_in_portal.status}", "sign in to the network, then run the doctor again"],
+        lambda: connect(server_address=sign_in_portal.url, token=token),
+    )
+
+
+def test_the_doctor_names_a_sign_in_page_in_the_way(home, capsys, sign_in_portal):
+    from microns_helpers import cli
+
+    HOSTILE_TALLY["tried"] += 1
+    status = cli.main(["doctor", "--server-address", sign_in_portal.url])
+    out = capsys.readouterr().out
+    said = [line for line in out.splitlines() if "sign in to the network" in line]
+    clear = status == 1 and len(said) == 1 and "then run the doctor again" in said[0]
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, out
+    assert "token" not in said[0]
+
+
+def test_the_doctor_says_an_address_is_no_web_address(home, capsys):
+    from microns_helpers import cli
+
+    HOSTILE_TALLY["tried"] += 1
+    status = cli.main(["doctor", "--server-address", "htp:/x"])
+    out = capsys.readouterr().out
+    clear = status == 1 and "'htp:/x' is not a web address" in out
+    clear = clear and "does not answer" not in out and "network" not in out.split("htp:/x")[1]
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, out
+
+
 @pytest.mark.parametrize("body", [b"{}", b"[1, 2, 3]", b'{"local_server": 7}'])
 def test_a_malformed_json_answer_is_ours(home, caplog, portal, body):
     portal.body, portal.content_type = body, "application/json"
@@ -320,7 +391,9 @@ def test_a_malformed_json_answer_is_ours(home, caplog, portal, body):
     )
 
 
-@pytest.mark.parametrize("datastack", [None, "", "   ", 65])
+@pytest.mark.parametrize(
+    "datastack", [None, "", "   ", 65, "minnie65_public/", "../../etc/passwd", "minnie 65", ".."]
+)
 def test_no_datastack_name(home, caplog, datastack):
     expect(
         caplog,
@@ -422,6 +495,18 @@ def test_a_bad_mode(home, caplog, mode):
     expect(caplog, ModeError, ["is not a mode", "offline"], lambda: connect(mode=mode))
 
 
+def test_a_recordings_folder_that_is_a_file(home, caplog, monkeypatch, tmp_path):
+    (tmp_path / "recordings.json").write_text("{}")
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "recordings.json"))
+    with recording.restored():
+        expect(
+            caplog,
+            ModeError,
+            ["is a file, not a folder", "MICRONS_RECORDINGS"],
+            lambda: connect(mode="offline"),
+        )
+
+
 def test_a_missing_recordings_folder(home, caplog, monkeypatch, tmp_path):
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
     expect(
@@ -478,7 +563,7 @@ class _Echoes(http.server.BaseHTTPRequestHandler):
     "status, error",
     [
         (200, ServerIncompatibleError),
-        (302, TokenRejectedError),
+        (302, NetworkSignInError),  # a redirect to a page that is not CAVE's login
         (401, TokenRejectedError),
         (403, TokenRejectedError),
         (404, UnknownDatastackError),
@@ -672,3 +757,230 @@ def test_import_never_fails_because_of_a_setting(home, tmp_path):
         assert done.returncode == 0 and done.stdout.strip() == "imported", (name, done.stderr)
         assert "Traceback" not in done.stderr, done.stderr
         HOSTILE_TALLY["own"] += 1
+
+
+# --- record mode and the recorder on any folder ---------------------------------------------
+
+
+def files_under(folder: Path) -> set:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def read_only(folder: Path, argv: list) -> list:
+    """``argv`` run with ``folder`` read-only: a read-only bind mount for root (whom file
+    modes do not stop), else the folder's mode."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return argv
+    script = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shift && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", script, "sh", str(folder), *argv]
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "../../x", "/tmp/elsewhere", "a" * 300, ".hidden", "a/b", "x\nmore", "-"]
+)
+def test_a_record_name_that_is_no_plain_file_name(home, caplog, tmp_path, monkeypatch, name):
+    folder = tmp_path / "recordings" / "here"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("MICRONS_RECORD_NAME", name)
+    before = files_under(tmp_path)
+    with recording.restored():
+        expect(
+            caplog,
+            ModeError,
+            ["MICRONS_RECORD_NAME=", "not a plain file name", "letters, digits"],
+            lambda: recording.activate("record", folder),
+        )
+        assert recording.active_mode() == "blocked"
+        recording.flush()
+    misplaced = files_under(tmp_path) - before
+    HOSTILE_TALLY["lost"] += bool(misplaced)
+    assert not misplaced
+
+
+RECORD_ONE_REQUEST = """
+import sys, requests, microns_helpers
+requests.get(microns_helpers.recording.PUBLIC_GLOBAL + sys.argv[1])
+"""
+
+
+def test_record_mode_into_a_read_only_folder_fails_at_once(home, tmp_path, sample_service):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(
+        PYTHONPATH=str(REPO),
+        HOME=str(home),
+        MICRONS_MODE="record",
+        MICRONS_RECORDINGS=str(folder),
+        MICRONS_RECORD_TARGET=sample_service.url,
+    )
+    argv = read_only(folder, [sys.executable, "-c", RECORD_ONE_REQUEST, "/info/version"])
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    HOSTILE_TALLY["tried"] += 1
+    last = done.stderr.strip().splitlines()[-1]
+    clear = done.returncode != 0 and "cannot write into" in last and "ModeError" in last
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, done.stderr[-2000:]
+    assert "PermissionError" not in done.stderr and "OSError" not in done.stderr
+    assert files_under(folder) == set()
+
+
+def test_a_save_refused_at_exit_ends_with_a_non_zero_status(home, tmp_path, sample_service):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    code = (
+        "import requests, microns_helpers\n"
+        "requests.post(microns_helpers.recording.PUBLIC_GLOBAL + '/schema/api/v2/types', "
+        "json={'note': 'http://127.0.0.1:9/'})\n"
+    )
+    done = run_python(
+        code,
+        home=home,
+        MICRONS_MODE="record",
+        MICRONS_RECORDINGS=str(folder),
+        MICRONS_RECORD_TARGET=sample_service.url,
+    )
+    HOSTILE_TALLY["tried"] += 1
+    clear = done.returncode == 1 and "the recording was not saved" in done.stderr
+    HOSTILE_TALLY["own" if clear and "Traceback" not in done.stderr else "raw"] += 1
+    assert clear and "Traceback" not in done.stderr, done.stderr[-2000:]
+    left = files_under(folder)
+    HOSTILE_TALLY["lost"] += bool(left)
+    assert left == set()  # nothing saved, and no partial file
+
+
+def test_two_processes_recording_into_one_folder(home, tmp_path, sample_service):
+    """Each saves its own file and manifest entry; no shared partial file, no raw error."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(
+        PYTHONPATH=str(REPO),
+        HOME=str(home),
+        MICRONS_MODE="record",
+        MICRONS_RECORDINGS=str(folder),
+        MICRONS_RECORD_TARGET=sample_service.url,
+    )
+    code = (
+        "import requests, microns_helpers\n"
+        "for path in ('/info/version', '/materialize/version', '/schema/versions') * 20:\n"
+        "    requests.get(microns_helpers.recording.PUBLIC_GLOBAL + path)\n"
+        "    microns_helpers.recording.flush()\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env={**env, "MICRONS_RECORD_NAME": f"process_{k}"},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(3)
+    ]
+    errors = [proc.communicate(timeout=180)[1] for proc in procs]
+    HOSTILE_TALLY["tried"] += 1
+    clean = all(proc.returncode == 0 for proc in procs) and not any(errors)
+    HOSTILE_TALLY["own" if clean else "raw"] += 1
+    assert clean, errors
+    names = {f"process_{k}.json" for k in range(3)}
+    manifest = json.loads((folder / "manifest.json").read_text())["recordings"]
+    lost = files_under(folder) != {Path(n) for n in names | {"manifest.json"}}
+    HOSTILE_TALLY["lost"] += lost or set(manifest) != names
+    assert not lost and set(manifest) == names, (files_under(folder), manifest)
+
+
+def run_recorder(chapters: Path, recordings: Path, **env_changes) -> subprocess.Popen:
+    from tests.test_recorder_safety import recorder
+
+    return recorder(chapters, recordings, **env_changes)
+
+
+def partials(*folders: Path) -> list:
+    return [p for folder in folders for p in folder.rglob("*.partial")]
+
+
+def test_the_recorder_refuses_a_read_only_folder_at_once(home, tmp_path):
+    from tests.test_recorder_safety import CHAPTER, write_chapter
+
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    write_chapter(chapters, CHAPTER)
+    recordings.mkdir()
+    before = files_under(tmp_path)
+    argv = [sys.executable, "-m", "microns_helpers", "record", "--chapters", str(chapters)]
+    argv += ["--recordings", str(recordings)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
+    env.update(PYTHONPATH=str(REPO), MICRONS_MODE="live", HOME=str(home))
+    done = subprocess.run(
+        read_only(recordings, argv), env=env, capture_output=True, text=True, timeout=120
+    )
+    HOSTILE_TALLY["tried"] += 1
+    clear = done.returncode == 2 and "cannot write into" in done.stderr
+    HOSTILE_TALLY["own" if clear and "Traceback" not in done.stderr else "raw"] += 1
+    assert clear and "Traceback" not in done.stderr, done.stderr[-2000:]
+    changed = files_under(tmp_path) != before
+    HOSTILE_TALLY["lost"] += changed
+    assert not changed
+
+
+def test_the_recorder_with_tmpdir_on_another_file_system(home, tmp_path):
+    from tests.test_recorder_safety import CHAPTER, write_chapter
+
+    elsewhere = Path("/dev/shm")
+    if not elsewhere.is_dir() or elsewhere.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second file system for TMPDIR (/dev/shm) on this machine")
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    write_chapter(chapters, CHAPTER)
+    proc = run_recorder(chapters, recordings, TMPDIR=str(elsewhere))
+    out, err = proc.communicate(timeout=300)
+    HOSTILE_TALLY["tried"] += 1
+    HOSTILE_TALLY["own" if proc.returncode == 0 else "raw"] += 1
+    assert proc.returncode == 0, err[-2000:]
+    assert (recordings / "01_demo.json").is_file() and not partials(chapters, recordings)
+
+
+def test_the_recorder_refuses_outputs_that_show_a_machine_path(home, tmp_path):
+    from tests.test_recorder_safety import CHAPTER, write_chapter
+
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    # what a library warning printed with a file path looks like in a cell's output
+    warning = (
+        "import sys, warnings\n"
+        "warnings.warn(sys.prefix + '/lib/python3.11/site-packages/dask/dataframe/io.py: "
+        "no network, reading nothing')"
+    )
+    write_chapter(chapters, [*CHAPTER, warning])
+    recordings.mkdir()
+    before = files_under(tmp_path)
+    proc = run_recorder(chapters, recordings)
+    out, err = proc.communicate(timeout=300)
+    HOSTILE_TALLY["tried"] += 1
+    clear = proc.returncode == 1 and "a path of this machine" in out and "cell 4" in out
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, out[-2000:] + err[-2000:]
+    changed = files_under(tmp_path) != before
+    HOSTILE_TALLY["lost"] += changed
+    assert not changed
+
+
+def test_two_recorders_into_one_folder(home, tmp_path):
+    """Both finish, or one is refused clearly; replay works after; no partial file."""
+    from tests.test_recorder_safety import CHAPTER, write_chapter
+
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    write_chapter(chapters, CHAPTER)
+    procs = [run_recorder(chapters, recordings) for _ in range(2)]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    results = [(proc.returncode, out, err) for proc, (out, err) in zip(procs, outputs)]
+    HOSTILE_TALLY["tried"] += 1
+    finished = [r for r in results if r[0] == 0]
+    refused = [r for r in results if r[0] == 2 and "Another recorder is writing" in r[2]]
+    clear = len(finished) + len(refused) == 2 and finished
+    clear = clear and not any("Traceback" in r[2] for r in results)
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, [(code, out[-500:], err[-1500:]) for code, out, err in results]
+    left = partials(chapters, recordings)
+    HOSTILE_TALLY["lost"] += bool(left)
+    assert not left
+    with recording.using("replay", recordings):
+        client = works(connect)
+        assert len(client.materialize.get_tables()) > 0

@@ -427,6 +427,7 @@ def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "rec").mkdir()  # record mode writes into a folder that exists, or refuses
     with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         for path in ("/info/version", "/materialize/version"):
