@@ -28,6 +28,7 @@ Settings read from the environment at each call:
 from __future__ import annotations
 
 import datetime
+import functools
 import inspect
 import math
 import numbers
@@ -38,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 
 from . import _compat, recording
 from .errors import (
+    InvalidInputError,
     MicronsHelpersError,
     ModeError,
     NetworkSignInError,
@@ -419,10 +421,42 @@ def _first_materialize(client, caveclient) -> None:
     def set_version(self, value):
         _pin_version(client, value)
 
-    pinned = type(cls.__name__, (cls,), {"version": property(original.fget, set_version)})
+    methods = {"version": property(original.fget, set_version)}
+    for name in _LIMITED_QUERIES:
+        if hasattr(cls, name):
+            methods[name] = _limit_checked(getattr(cls, name))
+    pinned = type(cls.__name__, (cls,), methods)
     pinned.__module__ = cls.__module__
     pinned._microns_version_property = original  # the setter caveclient itself defines
     materialize.__class__ = pinned
+
+
+# Queries whose `limit` caveclient checks with a bare `assert limit > 0` (8.2.1:
+# _format_query_components, live_live_query): the learner gets our words instead.
+_LIMITED_QUERIES = ("query_table", "live_query", "synapse_query", "join_query", "live_live_query")
+
+
+def _limit_checked(query):
+    """``query`` (a method of the materialization client), refusing a ``limit`` that is not
+    a whole number of rows of 1 or more before any request is built."""
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def checked(self, *args, **kwargs):
+        try:
+            limit = signature.bind_partial(self, *args, **kwargs).arguments.get("limit")
+        except TypeError:  # wrong arguments: caveclient's own error says which
+            limit = None
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1
+        ):
+            raise InvalidInputError(
+                f"limit={limit!r} is not a number of rows. Give {query.__name__}() a whole "
+                "number of 1 or more, or leave limit out for every row."
+            )
+        return query(self, *args, **kwargs)
+
+    return checked
 
 
 def _pin_version(client, version) -> None:

@@ -514,6 +514,24 @@ def test_a_missing_recordings_folder(home, caplog, monkeypatch, tmp_path):
     )
 
 
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"])
+def test_a_limit_that_is_no_number_of_rows(home, caplog, sample_service, limit):
+    """caveclient asserts `limit > 0` with no message; on every caveclient of the matrix,
+    see test_caveclient_matrix.py (this is the pinned one)."""
+    import datetime
+
+    materialize = connect(server_address=sample_service.url).materialize
+    now = datetime.datetime.now(datetime.timezone.utc)
+    table = "aibs_metamodel_celltypes_v661"
+    for call in (
+        lambda: materialize.query_table(table, limit=limit),
+        lambda: materialize.live_query(table, now, limit=limit),
+        lambda: materialize.synapse_query(pre_ids=864691135808473885, limit=limit),
+    ):
+        expect(caplog, InvalidInputError, [f"limit={limit!r}", "whole number of 1 or more"], call)
+    assert len(works(lambda: materialize.query_table(table, limit=2))) == 2
+
+
 # --- replay: what it shows of a request -----------------------------------------------------
 
 
