@@ -159,7 +159,9 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
     folder already in use, else :func:`recordings_dir`. ``name`` (record mode) is the
     file stem, default ``MICRONS_RECORD_NAME`` or ``recording``. Record mode starts a new
     recording of that file, unless ``resume`` (what :func:`using` does when it switches back)
-    continues the one this process made before.
+    continues the one this process made before. A mode that cannot start (a damaged
+    recording, a missing or read-only folder, a bad record name) raises its error and
+    leaves the process blocked (:func:`block`), never live.
 
     >>> activate("offline")           # answered without a network from now on
     >>> activate("live")              # back to the network
