@@ -201,11 +201,14 @@ def read_recording(path: Path) -> list[tuple[Request, dict]]:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
         return [_from_json(item) for item in data["interactions"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
-        raise RecordingDamagedError(
-            f"The recording {display_path(path)} is damaged and cannot be read "
-            f"({type(err).__name__}). Restore it with `git checkout -- {display_path(path)}` "
-            f"or re-record it with `{RECORD_COMMAND}`."
-        ) from None
+        problem = type(err).__name__
+    # Raised outside the except: the JSON error would stay as __context__, and it holds the
+    # whole file (JSONDecodeError.doc), which may hold a token.
+    raise RecordingDamagedError(
+        f"The recording {display_path(path)} is damaged and cannot be read ({problem}). "
+        f"Restore it with `git checkout -- {display_path(path)}` or re-record it with "
+        f"`{RECORD_COMMAND}`."
+    )
 
 
 def secret_forms(secrets: Iterable[str]) -> list[str]:

@@ -645,6 +645,21 @@ def planted_recordings(folder: Path) -> Path:
     return folder
 
 
+def test_a_damaged_recording_holding_a_token_shows_it_nowhere(home, caplog, tmp_path):
+    folder = planted_recordings(tmp_path / "recordings")
+    planted = folder / "planted.json"
+    planted.write_bytes(planted.read_bytes()[:-40])  # cut short: no longer JSON
+    with recording.restored():
+        err = expect(
+            caplog,
+            RecordingDamagedError,
+            ["planted.json", "is damaged"],
+            lambda: recording.activate("replay", folder),
+        )
+    # the JSON error (whose .doc is the whole file) is not chained to ours
+    assert err.__context__ is None and err.__cause__ is None
+
+
 def test_a_token_planted_in_a_recording_is_never_shown(home, caplog, capsys, tmp_path, monkeypatch):
     import caveclient
     import requests

@@ -252,7 +252,7 @@ def test_a_damaged_recording_names_the_file_and_the_fix(recorded, tmp_path):
     message = str(caught.value)
     assert "documented_calls.json" in message
     assert "git checkout" in message and "microns-helpers record" in message
-    assert caught.value.__suppress_context__  # no JSON traceback chained to it
+    assert caught.value.__context__ is None  # nothing chained: the JSON error holds the file
 
 
 def recorded_query(folder: Path) -> dict:
