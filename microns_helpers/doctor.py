@@ -165,12 +165,12 @@ def _settings(version):
     except MicronsHelpersError as err:
         timeout, ok = DOCTOR_TIMEOUT, False
         yield Check(False, str(err))
-    if mode in ("offline", "replay") and not recording.recordings_dir().is_dir():
-        ok = False
-        yield Check(
-            False,
-            f"recordings folder {recording.recordings_dir()} does not exist (MICRONS_RECORDINGS)",
-        )
+    if mode in ("offline", "replay"):
+        try:
+            recording.check_folder(mode, recording.recordings_dir())  # a file, or nothing?
+        except MicronsHelpersError as err:
+            ok = False
+            yield Check(False, str(err))
     return (mode, version, where, timeout) if ok else None
 
 

@@ -185,7 +185,7 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
         try:
             if mode == "record":
                 _checked_record_name(name, from_env)
-            _check_folder(mode, folder)
+            check_folder(mode, folder)
             _deactivate()
             if mode == "record":
                 _enter_record(folder, name, resume)
@@ -268,8 +268,9 @@ def activate_from_environment() -> None:
         )
 
 
-def _check_folder(mode: str, folder: Path) -> None:
-    """The recordings folder must be a folder; record mode must be able to write in it."""
+def check_folder(mode: str, folder: Path) -> None:
+    """ModeError unless ``folder`` is a folder, and in record mode one this process can
+    write in (a temporary file is made and removed to see)."""
     told = os.environ.get("MICRONS_RECORDINGS", "").strip()
     where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
     fix = "Point MICRONS_RECORDINGS at a folder of recordings (or unset it to use the book's own)."

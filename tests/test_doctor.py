@@ -142,7 +142,7 @@ def test_a_missing_recordings_folder_is_named(home, monkeypatch, capsys, tmp_pat
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
     status, lines = doctor(capsys)
     assert status == 1
-    assert line(lines, "does not exist (MICRONS_RECORDINGS)").startswith("✗ ")
+    assert line(lines, "which does not exist. Point MICRONS_RECORDINGS").startswith("✗ ")
 
 
 def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):

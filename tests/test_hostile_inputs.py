@@ -507,6 +507,20 @@ def test_a_recordings_folder_that_is_a_file(home, caplog, monkeypatch, tmp_path)
         )
 
 
+def test_the_doctor_says_the_recordings_path_is_a_file(home, capsys, monkeypatch, tmp_path):
+    from microns_helpers import cli
+
+    (tmp_path / "recordings.json").write_text("{}")
+    monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "recordings.json"))
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    HOSTILE_TALLY["tried"] += 1
+    status = cli.main(["doctor"])
+    out = capsys.readouterr().out
+    clear = status == 1 and "is a file, not a folder" in out and "does not exist" not in out
+    HOSTILE_TALLY["own" if clear else "raw"] += 1
+    assert clear, out
+
+
 def test_a_missing_recordings_folder(home, caplog, monkeypatch, tmp_path):
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
     expect(
