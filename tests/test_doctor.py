@@ -244,9 +244,12 @@ def test_python_m_and_a_console_that_cannot_print_checkmarks(home):
     assert done.stdout.splitlines()[-1] == "recorder loaded: False"
 
 
-def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys):
+def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "microns_helpers.recorder", None)
     # an earlier test's import leaves the attribute, which `from . import` would find first
     monkeypatch.delattr(microns_helpers, "recorder", raising=False)
-    assert cli.main(["record"]) == 1
+    # Folders of its own: should the import succeed after all, the recorder must not
+    # re-record the book's chapters into the repository (it did once, when this failed).
+    folders = ["--chapters", str(tmp_path), "--recordings", str(tmp_path / "recordings")]
+    assert cli.main(["record", *folders]) == 1
     assert "microns_helpers.recorder could not be imported" in capsys.readouterr().err
