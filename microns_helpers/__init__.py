@@ -9,15 +9,17 @@ caveclient from 5.17 on::
 Importing the package reads ``MICRONS_MODE``: with ``offline``, ``replay`` or ``record``
 every HTTP request of the process, including those of plain caveclient code, is answered
 from (or written to) the recorded responses, and in offline mode by the package's sample
-service for whatever was not recorded. A bad setting never breaks the import.
+service for whatever was not recorded. A bad setting never breaks the import, and never
+leaves the process live: every request fails with its error until it is fixed.
 """
 
 from . import recording
-from .client import connect
+from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
     MicronsHelpersError,
     ModeError,
+    NetworkSignInError,
     NoTokenError,
     NotRecordedError,
     RecordingDamagedError,
@@ -31,7 +33,6 @@ from .errors import (
     VersionExpiredError,
     VersionNotAvailableError,
 )
-from .recording import choose_mode
 
 __version__ = "0.2.0"
 
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidInputError",
     "MicronsHelpersError",
     "ModeError",
+    "NetworkSignInError",
     "NoTokenError",
     "NotRecordedError",
     "RecordingDamagedError",

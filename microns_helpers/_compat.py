@@ -205,31 +205,26 @@ def token_files_untouched():
         target._synchronize_local_server_file = real
 
 
-_guarded = {}
+def guard_token_files():
+    """Keep token files untouched until the returned undo is called; None if too early.
 
-
-def guard_token_files() -> None:
-    """Keep token files untouched for the rest of an offline or replay mode (idempotent).
-
-    Called at the mode's first request, when caveclient is surely imported; undone by
-    :func:`release_token_files`. Offline and replay have no token worth keeping, and the
-    file caveclient would write holds none.
+    Called at an offline or replay mode's first requests; too early (None) while caveclient
+    is not imported yet. The caller keeps the undo (``recording.ModeState``) and calls it
+    when the mode ends. Offline and replay have no token worth keeping, and the file
+    caveclient would write holds none.
     """
-    if _guarded or "caveclient" not in __import__("sys").modules:
-        return
+    if "caveclient" not in __import__("sys").modules:
+        return None
     target = _token_sync_target()
-    if target is not None:
-        _guarded["real"] = (target, target.__dict__["_synchronize_local_server_file"])
-        target._synchronize_local_server_file = lambda self: None
-    else:
-        _guarded["real"] = None
+    if target is None:
+        return lambda: None
+    real = target.__dict__["_synchronize_local_server_file"]
+    target._synchronize_local_server_file = lambda self: None
 
+    def undo():
+        target._synchronize_local_server_file = real
 
-def release_token_files() -> None:
-    real = _guarded.pop("real", None)
-    if real is not None:
-        target, method = real
-        target._synchronize_local_server_file = method
+    return undo
 
 
 # --- vcrpy and urllib3 ------------------------------------------------------------------------

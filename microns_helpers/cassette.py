@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 import os
 import re
+import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -42,6 +45,9 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 RECORD_COMMAND = "microns-helpers record"
 SHORT_BODY = 120
+# Seconds a save waits for another process writing into the same recordings folder.
+LOCK_WAIT = 30.0
+_REDACTED = b"REDACTED"
 
 _MANIFEST_ABOUT = (
     "Where each recording in this folder came from. Written by microns_helpers when it "
@@ -118,20 +124,27 @@ def _encode_body(body: bytes | None, content_type: str = "") -> dict:
         return {}
     if isinstance(body, str):
         body = body.encode("utf-8")
-    textual = not content_type or any(
-        word in content_type.lower() for word in ("json", "text", "xml", "html", "javascript")
-    )
-    if textual:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            textual = False
-    if not textual:
+    if not _is_text(body, content_type):
         return {"base64": base64.b64encode(body).decode("ascii")}
+    text = body.decode("utf-8")
     try:
         return {"json": json.loads(text)}
     except ValueError:
         return {"text": text}
+
+
+def _is_text(body: bytes, content_type: str) -> bool:
+    """True for a body stored as text or JSON; False for binary ones (Arrow results)."""
+    textual = not content_type or any(
+        word in content_type.lower() for word in ("json", "text", "xml", "html", "javascript")
+    )
+    if not textual:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_body(stored: dict) -> bytes:
@@ -188,11 +201,14 @@ def read_recording(path: Path) -> list[tuple[Request, dict]]:
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
         return [_from_json(item) for item in data["interactions"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as err:
-        raise RecordingDamagedError(
-            f"The recording {display_path(path)} is damaged and cannot be read "
-            f"({type(err).__name__}). Restore it with `git checkout -- {display_path(path)}` "
-            f"or re-record it with `{RECORD_COMMAND}`."
-        ) from None
+        problem = type(err).__name__
+    # Raised outside the except: the JSON error would stay as __context__, and it holds the
+    # whole file (JSONDecodeError.doc), which may hold a token.
+    raise RecordingDamagedError(
+        f"The recording {display_path(path)} is damaged and cannot be read ({problem}). "
+        f"Restore it with `git checkout -- {display_path(path)}` or re-record it with "
+        f"`{RECORD_COMMAND}`."
+    )
 
 
 def secret_forms(secrets: Iterable[str]) -> list[str]:
@@ -231,6 +247,33 @@ def token_needles(secrets: Iterable[str]) -> list[bytes]:
         for form in secret_forms(secrets)
         for needle in [form.encode(), *base64_forms(form.encode())]
     ]
+
+
+def scrubbed_response(response: dict, secrets: Iterable[str]) -> dict:
+    """A replayed response with every form of each token replaced, in its headers and a
+    textual body; binary bodies (Arrow) are left as they are.
+
+    A recording made elsewhere may hold this learner's token (planted, or echoed by a
+    server), and caveclient logs the Warning header and puts error bodies into the messages
+    of its exceptions.
+    """
+    needles = token_needles(secrets)
+    if not needles:
+        return response
+
+    def clean(data: bytes) -> bytes:
+        for needle in needles:
+            data = data.replace(needle, _REDACTED)
+        return data
+
+    headers = {
+        name: [clean(str(value).encode("utf-8")).decode("utf-8") for value in values]
+        for name, values in response["headers"].items()
+    }
+    body = response["body"]["string"] or b""
+    if _is_text(body, _content_type(headers)):
+        body = clean(body)
+    return {**response, "headers": headers, "body": {"string": body}}
 
 
 def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Iterable[str]):
@@ -273,10 +316,69 @@ def write_recording(path: Path, interactions, *, secrets=(), forbidden=()) -> in
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     _check_clean(text, interactions, secrets, forbidden)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(path, text.encode("utf-8"))
     return len(text.encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a kill never leaves half a file."""
+    partial = partial_beside(path, data)
+    try:
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def partial_beside(target: Path, data: bytes) -> Path:
+    """``data`` in a new ``.partial`` file beside ``target``, to be renamed onto it.
+
+    Beside it: the same file system, so the rename is atomic (whatever TMPDIR is). A name of
+    its own, so two writers never share one. The mode ``target`` has (else rw-r--r--),
+    not mkstemp's owner-only one. The caller removes it if the rename does not happen.
+    """
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        os.chmod(name, mode)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, *, wait: float):
+    """Hold the recordings folder for writing; RecordingRefusedError after ``wait`` seconds.
+
+    An advisory lock on the folder itself (no lock file to leave behind; the system drops
+    it when the process ends, even by a kill). Where there is no ``fcntl`` (Windows) it is
+    not locked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RecordingRefusedError(
+                        f"Another recorder is writing into {display_path(folder)}. Wait for it "
+                        "to finish, or record into another folder (--recordings, or "
+                        "MICRONS_RECORDINGS)."
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 # --- provenance -----------------------------------------------------------------
@@ -301,9 +403,7 @@ def update_manifest(folder: Path, name: str, entry: dict | None) -> None:
     entries = {key: entries[key] for key in sorted(entries) if (folder / key).is_file()}
     text = json.dumps({"about": _MANIFEST_ABOUT, "recordings": entries}, indent=2) + "\n"
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / (MANIFEST + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, folder / MANIFEST)  # a kill never leaves half a manifest
+    write_atomically(folder / MANIFEST, text.encode("utf-8"))  # never half a manifest
 
 
 def manifest_entry(interactions, *, source: str, recorded_at: str, size: int) -> dict:
@@ -399,6 +499,13 @@ class ReplayCassette(Cassette):
         )
         return super().use(**kwargs)
 
+    def __init__(self, path, *, secrets=(), **kwargs):
+        super().__init__(path, **kwargs)
+        self.secrets = secrets  # live: the tokens this process has seen so far
+
+    def play_response(self, request):
+        return scrubbed_response(super().play_response(request), self.secrets)
+
     def has_recording(self, request) -> bool:
         """True if a recording answers ``request`` (as it arrives, before filtering)."""
         return Cassette.can_play_response_for(self, request)
@@ -437,6 +544,25 @@ class OfflineCassette(ReplayCassette):
             f"them ({describe_request(stored)}). Use MICRONS_MODE=live for another server.",
             request=describe_request(stored),
         )
+
+
+class BlockedCassette(Cassette):
+    """Refuses every request of the process with ``error`` (a bad setting or a damaged
+    recording): fail closed, so nothing reaches the network, loopback included."""
+
+    @classmethod
+    def use(cls, **kwargs):
+        kwargs.update(persister=NothingPersister, record_mode=RecordMode.NONE)
+        return super().use(**kwargs)
+
+    def __init__(self, path, *, error, **kwargs):
+        super().__init__(path, **kwargs)
+        self.error = error
+
+    def can_play_response_for(self, request):
+        # A fresh copy each time: one exception object raised again and again would grow
+        # its traceback with every request.
+        raise type(self.error)(*self.error.args) from None
 
 
 class RecordCassette(Cassette):
@@ -479,14 +605,20 @@ class RecordCassette(Cassette):
                 return
             path = Path(self.path)
             interactions = unique_sorted(self.recorded)
-            size = write_recording(
-                path,
-                interactions,
-                secrets=list(self.options["secrets"]),
-                forbidden=list(self.options["forbidden"]),
-            )
-            entry = manifest_entry(
-                interactions, source=self.options["source"], recorded_at=self.recorded_at, size=size
-            )
-            update_manifest(path.parent, path.name, entry)
+            # Another process may record into the same folder: one writer of the manifest
+            # at a time, or one of the two entries is lost.
+            with folder_lock(path.parent, wait=LOCK_WAIT):
+                size = write_recording(
+                    path,
+                    interactions,
+                    secrets=list(self.options["secrets"]),
+                    forbidden=list(self.options["forbidden"]),
+                )
+                entry = manifest_entry(
+                    interactions,
+                    source=self.options["source"],
+                    recorded_at=self.recorded_at,
+                    size=size,
+                )
+                update_manifest(path.parent, path.name, entry)
             self.unsaved = False

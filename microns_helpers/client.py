@@ -28,17 +28,21 @@ Settings read from the environment at each call:
 from __future__ import annotations
 
 import datetime
+import functools
 import inspect
 import math
 import numbers
 import os
+import re
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from . import _compat, recording
 from .errors import (
+    InvalidInputError,
     MicronsHelpersError,
     ModeError,
+    NetworkSignInError,
     NoTokenError,
     NotRecordedError,
     ServerIncompatibleError,
@@ -52,6 +56,7 @@ from .errors import (
 
 __all__ = [
     "connect",
+    "choose_mode",
     "find_token",
     "chosen_version",
     "request_timeout",
@@ -60,6 +65,8 @@ __all__ = [
     "DEFAULT_VERSION",
     "LONG_TERM_VERSIONS",
 ]
+# Also package API, for the doctor, though not in __all__: connect_with_timeout, origin,
+# network_failure, checked_address, captive_portal.
 
 DEFAULT_DATASTACK = "minnie65_public"
 # A long-term version: "will not expire, will persist for the foreseeable future", and every
@@ -127,7 +134,7 @@ def connect(
         client = connect()
         client.materialize.tables.aibs_metamodel_celltypes_v661(cell_type="BC").query()
     """
-    return _connect(
+    return connect_with_timeout(
         datastack,
         version,
         server_address=server_address,
@@ -137,20 +144,31 @@ def connect(
     )
 
 
-def _connect(datastack, version, *, server_address, token, mode, timeout):
-    """connect() with an explicit timeout (the doctor uses a short one)."""
+def connect_with_timeout(datastack, version, *, server_address, token, mode, timeout):
+    """:func:`connect` with an explicit timeout in seconds (the doctor uses a short one)."""
+    try:
+        return _connected(datastack, version, server_address, token, mode, timeout)
+    except MicronsHelpersError as err:
+        # Our words say it all. What was said before them (caveclient's error, a server's
+        # answer that echoes the Authorization header) may hold the token: not chained.
+        err.__cause__ = err.__context__ = None
+        raise
+
+
+def _connected(datastack, version, server_address, token, mode, timeout):
     if mode is not None:
         mode = recording.normalize_mode(mode)
     elif os.environ.get("MICRONS_MODE", "").strip():
         mode = recording.current_mode()
     else:  # the mode in force: the import's default, or what choose_mode() chose
-        mode = recording.active_mode()
+        mode = recording.mode_to_retry()
     datastack = _checked_datastack(datastack)
     version, _ = chosen_version(version)
-    server_address = _checked_address(server_address)
+    server_address = checked_address(server_address)
     recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
     token, token_source = find_token(token, server_address)
+    recording.remember_secret(token)  # never in a log line, a replayed answer or a recording
     with _CONNECT_LOCK, _compat.requests_time_out_after(timeout), _compat.token_files_untouched():
         try:
             client = caveclient.CAVEclient(
@@ -188,13 +206,21 @@ def _connect(datastack, version, *, server_address, token, mode, timeout):
 # --- choosing the datastack, version, address, token and timeout -------------------------
 
 
+# What CAVE datastack names are made of (minnie65_public, flywire_fafb_public, h01_c3_flat):
+# anything else (a slash, a path) would end up in a URL, and the server's 404 would blame
+# caveclient instead of the typo.
+_DATASTACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
 def _checked_datastack(datastack) -> str:
-    if not isinstance(datastack, str) or not datastack.strip():
+    text = datastack.strip() if isinstance(datastack, str) else None
+    if not text or not _DATASTACK_NAME.fullmatch(text) or ".." in text:
         raise UnknownDatastackError(
-            f"datastack={datastack!r} is not a datastack name. Pass one as text, e.g. "
-            f"connect({DEFAULT_DATASTACK!r}), or leave it out for {DEFAULT_DATASTACK}."
+            f"datastack={datastack!r} is not a datastack name (letters, digits, '_', '-', "
+            f"'.'; no '/' or spaces). Check it, e.g. connect({DEFAULT_DATASTACK!r}), or leave "
+            f"it out for {DEFAULT_DATASTACK}."
         )
-    return datastack.strip()
+    return text
 
 
 def chosen_version(version=None) -> tuple[int, str]:
@@ -224,8 +250,9 @@ def chosen_version(version=None) -> tuple[int, str]:
     return int(version), where
 
 
-def _checked_address(server_address) -> str:
-    """The global server's address, checked for the typos that would give a raw traceback."""
+def checked_address(server_address) -> str:
+    """The global server's address (default: the public one), checked for the typos that
+    would give a raw traceback; ServerUnreachableError says it is not a web address."""
     if server_address is None:
         return recording.PUBLIC_GLOBAL
     text = str(server_address).strip().rstrip("/")
@@ -235,8 +262,9 @@ def _checked_address(server_address) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = origin(text) if "@" in text else text  # never a password typed in it
         raise ServerUnreachableError(
-            f"server_address={_origin(text)!r} is not a web address that CAVE can serve. "
+            f"server_address={shown!r} is not a web address that CAVE can serve. "
             f"Give it with its scheme, like {recording.PUBLIC_GLOBAL!r}, or leave it out "
             "for the public server."
         )
@@ -290,6 +318,34 @@ def _check_token_text(token: str, where: str) -> None:
         "(client.auth.setup_token(make_new=False)) and save it with "
         'client.auth.save_token(token="...", overwrite=True).'
     ) from None
+
+
+def choose_mode() -> str:
+    """For a chapter opened on its own (Colab, a fresh Python): offline when there is no token.
+
+    ``MICRONS_MODE``, when set, is obeyed. Without it, and without a CAVE token
+    (``CAVE_TOKEN`` or caveclient's saved one), the process goes offline and says so in one
+    line; with a token it stays live. Returns the mode in force.
+
+    Example::
+
+        import microns_helpers
+        microns_helpers.choose_mode()
+    """
+    if os.environ.get("MICRONS_MODE", "").strip():
+        return recording.active_mode()
+    try:
+        token, _ = find_token()
+    except MicronsHelpersError:
+        token = None  # a token that cannot be one: the doctor and connect() say why
+    if token is None and recording.active_mode() == "live":
+        recording.activate("offline")
+        print(
+            "No CAVE token found, so this notebook works offline: recorded answers first, "
+            "the package's sample data (partly synthetic) for the rest. For live data, save "
+            "a token (see Setup) and set MICRONS_MODE=live."
+        )
+    return recording.active_mode()
 
 
 def request_timeout() -> float:
@@ -365,10 +421,42 @@ def _first_materialize(client, caveclient) -> None:
     def set_version(self, value):
         _pin_version(client, value)
 
-    pinned = type(cls.__name__, (cls,), {"version": property(original.fget, set_version)})
+    methods = {"version": property(original.fget, set_version)}
+    for name in _LIMITED_QUERIES:
+        if hasattr(cls, name):
+            methods[name] = _limit_checked(getattr(cls, name))
+    pinned = type(cls.__name__, (cls,), methods)
     pinned.__module__ = cls.__module__
     pinned._microns_version_property = original  # the setter caveclient itself defines
     materialize.__class__ = pinned
+
+
+# Queries whose `limit` caveclient checks with a bare `assert limit > 0` (8.2.1:
+# _format_query_components, live_live_query): the learner gets our words instead.
+_LIMITED_QUERIES = ("query_table", "live_query", "synapse_query", "join_query", "live_live_query")
+
+
+def _limit_checked(query):
+    """``query`` (a method of the materialization client), refusing a ``limit`` that is not
+    a whole number of rows of 1 or more before any request is built."""
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def checked(self, *args, **kwargs):
+        try:
+            limit = signature.bind_partial(self, *args, **kwargs).arguments.get("limit")
+        except TypeError:  # wrong arguments: caveclient's own error says which
+            limit = None
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1
+        ):
+            raise InvalidInputError(
+                f"limit={limit!r} is not a number of rows. Give {query.__name__}() a whole "
+                "number of 1 or more, or leave limit out for every row."
+            )
+        return query(self, *args, **kwargs)
+
+    return checked
 
 
 def _pin_version(client, version) -> None:
@@ -435,7 +523,7 @@ def _check_server_is_new_enough(client, caveclient) -> None:
         return
     runs = f"runs version {server}" if server is not None else "does not report its version"
     raise ServerIncompatibleError(
-        f"The materialization server at {_origin(materialize.server_address)} {runs}, "
+        f"The materialization server at {origin(materialize.server_address)} {runs}, "
         f"but caveclient {caveclient.__version__} needs 5.13.0 or newer to run queries. "
         f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
     )
@@ -444,7 +532,7 @@ def _check_server_is_new_enough(client, caveclient) -> None:
 # --- turning failures into messages ----------------------------------------------------------
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     """``https://host:port`` of a URL: no user, password, path or query, nothing secret."""
     try:
         parts = urlsplit(str(url))
@@ -465,7 +553,20 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
     # caveclient 5.17 has no ServerIncompatibilityError yet.
     ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
     token_sent = token_source != "nowhere"
-    server = _origin(server_address)
+    server = origin(server_address)
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        portal = captive_portal(exc.response)
+    elif isinstance(exc, AuthException):  # caveclient says so of any redirect: whose was it?
+        portal = _probe_for_portal(server_address, timeout)
+    else:
+        portal = None
+    if portal:
+        return NetworkSignInError(
+            f"The network answered in place of the CAVE server at {server} ({portal}): it "
+            "wants you to sign in first, as hotel and campus wifi do. Open a browser, sign in "
+            "to the network, then run the doctor again (microns-helpers doctor); "
+            f"{_OFFLINE_HINT}."
+        )
     if isinstance(exc, AuthException) or (
         isinstance(exc, requests.HTTPError)
         and exc.response is not None
@@ -480,11 +581,11 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
             return _unknown_datastack(datastack, server_address, token, timeout)
         if status >= 500:
             return ServerUnreachableError(
-                f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}. "
+                f"The CAVE server at {origin(url)} answered HTTP {status} to {path}. "
                 f"Try again in a few minutes, {_OFFLINE_HINT}."
             )
         return ServerIncompatibleError(
-            f"The CAVE server at {_origin(url)} answered HTTP {status} to {path}, a request "
+            f"The CAVE server at {origin(url)} answered HTTP {status} to {path}, a request "
             "this caveclient needs. Try another caveclient version (pip install --upgrade "
             f"'caveclient<9'), {_OFFLINE_HINT}."
         )
@@ -492,12 +593,13 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
         return ServerIncompatibleError(
             f"The server at {server} answered with something that is not CAVE's data (a web "
             "page, or nothing). On a hotel or campus network this is often a login page: "
-            f"open a browser, sign in to the network, and try again; {_OFFLINE_HINT}."
+            "open a browser, sign in to the network, then run the doctor again "
+            f"(microns-helpers doctor); {_OFFLINE_HINT}."
         )
     if isinstance(exc, requests.RequestException):
         request = getattr(exc, "request", None)
-        where = _origin(request.url) if request is not None and request.url else server
-        why = _network_failure(exc, timeout)
+        where = origin(request.url) if request is not None and request.url else server
+        why = network_failure(exc, timeout)
         if why.startswith("no answer"):
             why += " (MICRONS_TIMEOUT sets this limit)"
         return ServerUnreachableError(
@@ -511,6 +613,36 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
             f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
         )
     return None
+
+
+def captive_portal(response) -> str | None:
+    """How a network's sign-in page answered in place of a CAVE server, or None.
+
+    An HTTP 511 (network authentication required), or a redirect that does not lead to
+    CAVE's own login (whose path holds "auth", e.g. /sticky_auth/api/v1/authorize): hotel
+    and campus wifi send every request to their page until one signs in.
+    """
+    status = response.status_code
+    if status == 511:
+        return "HTTP 511, network sign-in required"
+    if 300 <= status < 400 and response.headers.get("Location"):
+        target = urljoin(response.url or "", response.headers["Location"])
+        if "auth" not in urlsplit(target).path.lower():
+            return f"HTTP {status}, a redirect to {origin(target)}"
+    return None
+
+
+def _probe_for_portal(server_address, timeout) -> str | None:
+    """Ask the server once more, without following redirects: is a sign-in page in the way?"""
+    import requests
+
+    try:
+        answer = requests.get(
+            f"{server_address}/info/version", timeout=timeout, allow_redirects=False
+        )
+    except (requests.RequestException, MicronsHelpersError):
+        return None
+    return captive_portal(answer)
 
 
 def _looks_like_bad_answer(exc) -> bool:
@@ -532,7 +664,7 @@ def _looks_like_bad_answer(exc) -> bool:
     return isinstance(exc, (KeyError, TypeError)) or "Expecting value" in str(exc)
 
 
-def _network_failure(exc, timeout: float) -> str:
+def network_failure(exc, timeout: float) -> str:
     """Why a request got no answer, in a few words."""
     import requests
     from urllib3 import exceptions as urllib3_errors
@@ -573,7 +705,7 @@ def _unknown_datastack(datastack, server_address, token, timeout):
     known = _known_datastacks(server_address, token, timeout)
     listed = f" It knows: {', '.join(known)}." if known else ""
     return UnknownDatastackError(
-        f"The CAVE info service at {_origin(server_address)} does not know the datastack "
+        f"The CAVE info service at {origin(server_address)} does not know the datastack "
         f"{datastack!r}.{listed} Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
     )
 

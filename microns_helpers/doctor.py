@@ -81,25 +81,37 @@ def run(args) -> int:
 
 
 def diagnose(datastack, version=None, server_address=None):
-    """Yield the checks, in the order they are printed; the process's mode is left as it was."""
-    with recording.using(recording.active_mode(), recording.active_folder()):
-        yield from _diagnose(datastack, version, server_address)
+    """Yield the checks, in the order they are printed; the process's mode is left as it was.
+
+    Four phases: what is installed, the settings, the mode without a network (offline and
+    replay), and what live use needs. A phase that finds a blocker ends the report.
+    """
+    with recording.restored():
+        caveclient = yield from _installed()
+        settings = yield from _settings(version)
+        if caveclient is None or settings is None:
+            return
+        mode, version, where, timeout = settings
+        if mode in ("offline", "replay"):
+            yield from _without_network(datastack, version, mode, timeout)
+            if server_address is None:
+                # Offline and replay promise no network: the live checks run only when asked.
+                yield Check(
+                    True,
+                    f"live checks skipped in {mode} mode: run MICRONS_MODE=live microns-helpers "
+                    "doctor to check the token, the server and the version",
+                )
+                return
+        yield from _live(datastack, version, where, server_address, timeout, mode)
 
 
-def _diagnose(datastack, version, server_address):
+def _installed():
+    """Python, caveclient, pandas; returns caveclient, or None if it cannot be imported."""
     from . import _compat
-    from .client import (
-        TOKEN_SOURCE_WORDS,
-        _connect,
-        chosen_version,
-        find_token,
-        import_caveclient,
-        request_timeout,
-    )
+    from .client import import_caveclient
 
     # Python older than 3.9 cannot import this package at all (pyproject: requires-python).
     yield Check(True, f"Python {platform.python_version()}")
-
     try:
         caveclient = import_caveclient()
     except MicronsHelpersError as err:
@@ -107,14 +119,12 @@ def _diagnose(datastack, version, server_address):
         yield Check(False, str(err))
     else:
         yield Check(True, f"caveclient {caveclient.__version__}")
-
     try:
         import pandas
     except ImportError as err:
         yield Check(False, f"pandas could not be imported ({err}); pip install pandas")
     else:
         yield Check(True, f"pandas {pandas.__version__}")
-
     if caveclient is not None:
         low, high = _RECURSION_BUG
         installed = caveclient.__version__
@@ -126,13 +136,19 @@ def _diagnose(datastack, version, server_address):
         else:
             text = f"caveclient {installed} does not have the RecursionError (5.17.1-5.23.0)"
         yield Check(True, text)
+    return caveclient
 
-    # --- the settings connect() reads -----------------------------------------------------
-    settings_ok = True
+
+def _settings(version):
+    """The settings connect() reads; returns (mode, version, where, timeout), or None if one
+    of them is bad."""
+    from .client import chosen_version, request_timeout
+
+    ok = True
     try:
         mode = recording.current_mode()
     except MicronsHelpersError as err:
-        mode, settings_ok = None, False
+        mode, ok = None, False
         yield Check(False, str(err))
     else:
         needs = " (no token or network needed)" if mode in ("offline", "replay") else ""
@@ -140,53 +156,49 @@ def _diagnose(datastack, version, server_address):
     try:
         version, where = chosen_version(version)
     except MicronsHelpersError as err:
-        version, settings_ok = None, False
+        version, where, ok = None, None, False
         yield Check(False, str(err))
     else:
         yield Check(True, f"version: {version}, from {_WHERE[where]}")
     try:
         timeout = min(request_timeout(), DOCTOR_TIMEOUT)
     except MicronsHelpersError as err:
-        timeout, settings_ok = DOCTOR_TIMEOUT, False
+        timeout, ok = DOCTOR_TIMEOUT, False
         yield Check(False, str(err))
-    if mode in ("offline", "replay") and not recording.recordings_dir().is_dir():
-        settings_ok = False
-        yield Check(
-            False,
-            f"recordings folder {recording.recordings_dir()} does not exist (MICRONS_RECORDINGS)",
-        )
-    if caveclient is None or not settings_ok:
-        return
+    if mode in ("offline", "replay"):
+        try:
+            recording.check_folder(mode, recording.recordings_dir())  # a file, or nothing?
+        except MicronsHelpersError as err:
+            ok = False
+            yield Check(False, str(err))
+    return (mode, version, where, timeout) if ok else None
+
+
+def _without_network(datastack, version, mode, timeout):
+    """Offline and replay: does connect() answer from the recordings (and sample data)?"""
+    from .client import connect_with_timeout
+
+    try:
+        with recording.using(mode):
+            connect_with_timeout(
+                datastack, version, server_address=None, token=None, mode=mode, timeout=timeout
+            )
+    except Exception as err:  # any failure here is what a learner's first cell would meet
+        yield Check(False, f"{mode}: connect() fails: {_first_line(err)}")
+    else:
+        answered = "the recordings" if mode == "replay" else "recordings and sample data"
+        yield Check(True, f"{mode}: connect() answers from {answered}")
+
+
+def _live(datastack, version, where, server_address, timeout, mode):
+    """The token, the server and the version (never recorded: the doctor writes nothing).
+
+    In offline and replay mode these lines are informational (they do not count)."""
+    from .client import TOKEN_SOURCE_WORDS, checked_address, connect_with_timeout, find_token
 
     live_counts = mode not in ("offline", "replay")
-    if not live_counts:
-        try:
-            with recording.using(mode):
-                _connect(
-                    datastack,
-                    version,
-                    server_address=None,
-                    token=None,
-                    mode=mode,
-                    timeout=timeout,
-                )
-        except Exception as err:  # any failure here is what a learner's first cell would meet
-            yield Check(False, f"{mode}: connect() fails: {_first_line(err)}")
-        else:
-            answered = "the recordings" if mode == "replay" else "recordings and sample data"
-            yield Check(True, f"{mode}: connect() answers from {answered}")
-        if server_address is None:
-            # Offline and replay promise no network: the live checks run only when asked.
-            yield Check(
-                True,
-                f"live checks skipped in {mode} mode: run MICRONS_MODE=live microns-helpers "
-                "doctor to check the token, the server and the version",
-            )
-            return
-
-    # --- what live use needs (never recorded: the doctor writes nothing) -------------------------
-    server = (server_address or recording.PUBLIC_GLOBAL).rstrip("/")
     try:
+        server = checked_address(server_address)  # 'htp:/x' is a typo, not a network problem
         _, found = find_token(None, server)
     except MicronsHelpersError as err:
         yield Check(False, str(err), live_counts)
@@ -210,13 +222,8 @@ def _diagnose(datastack, version, server_address):
         return
     try:
         with recording.using("live"):
-            _connect(
-                datastack,
-                version,
-                server_address=server,
-                token=None,
-                mode="live",
-                timeout=timeout,
+            connect_with_timeout(
+                datastack, version, server_address=server, token=None, mode="live", timeout=timeout
             )
     except NoTokenError:
         yield Check(False, f"{label}: not checked (no token)", live_counts)
@@ -246,7 +253,7 @@ def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
-    from .client import _network_failure, _origin
+    from .client import captive_portal, network_failure, origin
 
     started = time.perf_counter()
     try:
@@ -254,11 +261,17 @@ def _server_answers(server, timeout):
             answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
     except requests.RequestException as err:
         return False, (
-            f"server {_origin(server)} does not answer ({_network_failure(err, timeout)}); "
+            f"server {origin(server)} does not answer ({network_failure(err, timeout)}); "
             "check the network, or work without one: MICRONS_MODE=offline"
         )
+    portal = captive_portal(answer)
+    if portal:
+        return False, (
+            f"server {origin(server)}: the network answers in its place ({portal}); open a "
+            "browser, sign in to the network, then run the doctor again"
+        )
     ms = (time.perf_counter() - started) * 1000
-    return True, f"server {_origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
+    return True, f"server {origin(server)} answers (HTTP {answer.status_code}, {ms:.0f} ms)"
 
 
 def _first_line(err):

@@ -62,6 +62,10 @@ class ServerUnreachableError(MicronsHelpersError, ConnectionError):
     """The server could not be reached, or did not answer in time."""
 
 
+class NetworkSignInError(ServerUnreachableError):
+    """The network answered in place of the server: a sign-in page (hotel or campus wifi)."""
+
+
 class ServerIncompatibleError(MicronsHelpersError):
     """The server is too old for the installed caveclient, or answered something else."""
 

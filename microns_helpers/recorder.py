@@ -6,9 +6,14 @@ For each chapter notebook, in a fresh kernel each time:
    (``--standin``, the default) or the live CAVE servers (``--live``, needs a token),
    into a staging copy of the recordings folder;
 2. run it again in ``replay`` mode from that staging folder, with no token;
-3. only if both passed, swap the new recording, its manifest entry and the notebook with
-   those replayed outputs (execution counts 1..n) into place, each by an atomic rename.
-   A failure or a kill at any moment leaves the previous recording and notebook as they were.
+3. only if both passed, and the replayed outputs and the recording hold neither the token
+   nor a path of this machine, swap the new recording, its manifest entry and the notebook
+   with those replayed outputs (execution counts 1..n) into place, each by an atomic rename
+   on the target's own file system. A failure or a kill at any moment leaves the previous
+   recording and notebook as they were, and no partial file behind.
+
+One recorder at a time writes into a recordings folder (a lock on the folder; a second one
+is refused at once). A folder it cannot write into is refused before anything runs.
 
 Example, from the repository root::
 
@@ -30,7 +35,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from . import recording
-from .cassette import display_path, read_manifest, token_needles, update_manifest
+from .cassette import (
+    display_path,
+    folder_lock,
+    partial_beside,
+    read_manifest,
+    token_needles,
+    update_manifest,
+)
+from .errors import RecordingRefusedError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.
@@ -82,6 +95,10 @@ def run(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     folder = Path(args.recordings) if args.recordings else recording.recordings_dir()
+    unwritable = _unwritable([folder, *{nb.parent for nb in notebooks}])
+    if unwritable:
+        print(f"error: {unwritable}", file=sys.stderr)
+        return 2
     token = _users_token() if args.source == "live" else None
     if args.source == "live" and token is None:
         print(
@@ -94,6 +111,12 @@ def run(args) -> int:
 
     failures = 0
     with tempfile.TemporaryDirectory(prefix="microns-record-") as tmp, ExitStack() as stack:
+        try:  # one recorder per folder: two would mix their recordings and manifests
+            stack.enter_context(folder_lock(folder, wait=0))
+        except RecordingRefusedError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        _remove_partials(folder, *{nb.parent for nb in notebooks})  # a killed run's
         record_home, replay_home = Path(tmp, "record-home"), Path(tmp, "replay-home")
         replay_home.mkdir()
         record_env = {}
@@ -168,17 +191,16 @@ def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeo
         return False
     replayed = time.perf_counter() - start
 
-    import nbformat
-
+    machine_path = _machine_path(executed, staging)
+    if machine_path:  # as for a token: stored outputs are read on every machine
+        print(f"FAILED {notebook.name}: {machine_path}", flush=True)
+        return False
     entry = read_manifest(staging).get(file_name)
-    partial_nb = notebook.with_name(notebook.name + ".partial")
-    nbformat.write(executed, str(partial_nb))
-    if (staging / file_name).is_file():
-        os.replace(staging / file_name, folder / file_name)
-    else:
-        (folder / file_name).unlink(missing_ok=True)  # the chapter makes no request now
-    update_manifest(folder, file_name, entry)
-    os.replace(partial_nb, notebook)
+    try:
+        _swap_in(notebook, executed, staging / file_name, folder, entry)
+    except OSError as err:
+        print(f"FAILED {notebook.name} while saving: {err}; nothing changed.", flush=True)
+        return False
     entry = entry or {}
     print(
         f"{notebook.name:<28} recorded {entry.get('interactions', 0):>3} requests "
@@ -186,6 +208,81 @@ def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeo
         flush=True,
     )
     return True
+
+
+def _swap_in(notebook: Path, executed, recorded: Path, folder: Path, entry) -> None:
+    """Put the new recording, its manifest entry and the notebook in place.
+
+    Both files are first written whole beside their targets (the same file system as the
+    target, whatever TMPDIR is, so each rename is atomic), then renamed in a row; whatever
+    fails, no partial file is left.
+    """
+    import nbformat
+
+    text = nbformat.writes(executed)
+    text += "" if text.endswith("\n") else "\n"  # as nbformat.write ends a file
+    partials = []
+    try:
+        partials.append(partial_beside(notebook, text.encode("utf-8")))
+        if recorded.is_file():
+            partials.append(partial_beside(folder / recorded.name, recorded.read_bytes()))
+            os.replace(partials[-1], folder / recorded.name)
+        else:
+            (folder / recorded.name).unlink(missing_ok=True)  # the chapter makes no request now
+        update_manifest(folder, recorded.name, entry)
+        os.replace(partials[0], notebook)
+    finally:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+
+
+def _remove_partials(*folders: Path) -> None:
+    """The partial files a killed run left (kills cannot clean up), older names included."""
+    for folder in folders:
+        for partial in [*folder.glob(".*.partial"), *folder.glob("*.partial")]:
+            partial.unlink(missing_ok=True)
+
+
+def _unwritable(folders) -> str | None:
+    """Why the recorder cannot write into one of ``folders`` (created if missing), or None."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            return (
+                f"cannot write into {display_path(folder)} "
+                f"({err.strerror or type(err).__name__}), so nothing could be saved. Record "
+                "into folders you can write to (--recordings, --chapters)."
+            )
+    return None
+
+
+def _machine_paths() -> list[str]:
+    """Paths of this machine that stored outputs must not show: they are read everywhere."""
+    paths = {str(REPO_ROOT), sys.prefix, sys.base_prefix, str(Path.home())}
+    paths.add(tempfile.gettempdir())
+    return sorted((p for p in paths if len(p) > 1), key=len, reverse=True)
+
+
+def _machine_path(executed, staging: Path) -> str | None:
+    """Where the notebook's outputs or the recordings show a path of this machine, in words
+    (a warning naming site-packages, a temporary folder), or None."""
+    paths = _machine_paths()
+    for number, cell in enumerate(executed.cells, 1):
+        text = json.dumps(cell.get("outputs", []), ensure_ascii=False)
+        found = next((p for p in paths if p in text), None)
+        if found:
+            return (
+                f"the outputs of cell {number} show a path of this machine ({found}); "
+                "nothing kept. Make the cell print no local path (or silence the warning "
+                "that does), then record again."
+            )
+    for path in staging.glob("*.json"):
+        found = next((p for p in paths if p.encode() in path.read_bytes()), None)
+        if found:
+            return f"{path.name} holds a path of this machine ({found}); nothing kept."
+    return None
 
 
 def _save_refusal(executed) -> str | None:

@@ -23,7 +23,11 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
   under the public URLs.
 
 Loopback traffic that is not ours (a test's own sample service) passes through untouched in
-every mode. Built on vcrpy: its cassette patches http.client and urllib3 for the whole
+every mode. A bad ``MICRONS_MODE`` or a mode that cannot start (a damaged recording, a
+missing folder) leaves the process ``blocked``: every request, loopback included, raises
+that error until a mode starts (fail closed; :func:`block`).
+
+Built on vcrpy: its cassette patches http.client and urllib3 for the whole
 process (worker threads included) for as long as it is entered. All of that lives in one
 :class:`ModeState`, :data:`STATE`; :func:`using` switches for a block and switches back.
 """
@@ -37,6 +41,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +50,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from .errors import MicronsHelpersError, ModeError
 
 MODES = ("live", "offline", "replay", "record")
+# active_mode() while a bad setting or a damaged recording refuses every request (fail closed).
+BLOCKED = "blocked"
 PUBLIC_GLOBAL = "https://global.daf-apis.com"
 PUBLIC_LOCAL = "https://minnie.microns-daf.com"
 PUBLIC_HOSTS = (PUBLIC_GLOBAL, PUBLIC_LOCAL)
@@ -70,13 +77,18 @@ _REDACTED = "REDACTED"
 class ModeState:
     """Everything the current mode holds: one object, so it can be saved and restored."""
 
-    mode: str = "live"
+    mode: str = "live"  # or BLOCKED
     folder: Path | None = None
+    # Why every request is refused (mode BLOCKED), and the mode that could not start (None
+    # for a bad mode name): connect() tries that mode again, so a restored file is picked up.
+    blocked: MicronsHelpersError | None = None
+    wanted: str | None = None
     name: str | None = None  # the recording file's stem, in record mode
     context: object = None  # the entered vcrpy cassette context (holds the patch)
     cassette: object = None
     sample_service: object = None  # offline: started at the first unrecorded request
     original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
+    release_token_files: object = None  # undoes _compat.guard_token_files, once it ran
     notices_shown: set = field(default_factory=set)
     flagged: set = field(default_factory=set)  # offline requests already flagged
     flush_registered: bool = False
@@ -113,8 +125,20 @@ def current_mode() -> str:
 
 
 def active_mode() -> str:
-    """The mode in force in this process: ``live``, ``offline``, ``replay`` or ``record``."""
+    """The mode in force in this process: ``live``, ``offline``, ``replay`` or ``record``;
+    ``blocked`` while a bad setting or a damaged recording refuses every request."""
     return STATE.mode
+
+
+def mode_to_retry() -> str:
+    """The mode :func:`~microns_helpers.connect` enters when nothing names one: the mode in
+    force, or the one a damaged recording stopped; the blocking error for a bad mode name."""
+    with STATE.lock:
+        if STATE.mode != BLOCKED:
+            return STATE.mode
+        if STATE.wanted is None:
+            raise refusal(STATE.blocked)
+        return STATE.wanted
 
 
 def active_folder() -> Path | None:
@@ -135,7 +159,9 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
     folder already in use, else :func:`recordings_dir`. ``name`` (record mode) is the
     file stem, default ``MICRONS_RECORD_NAME`` or ``recording``. Record mode starts a new
     recording of that file, unless ``resume`` (what :func:`using` does when it switches back)
-    continues the one this process made before.
+    continues the one this process made before. A mode that cannot start (a damaged
+    recording, a missing or read-only folder, a bad record name) raises its error and
+    leaves the process blocked (:func:`block`), never live.
 
     >>> activate("offline")           # answered without a network from now on
     >>> activate("live")              # back to the network
@@ -145,21 +171,51 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
         if mode == "live":
             _deactivate()
             return
-        same_mode = mode == STATE.mode
+        same_mode = mode == (STATE.wanted if STATE.mode == BLOCKED else STATE.mode)
         folder = Path(recordings) if recordings is not None else None
         folder = folder or (STATE.folder if same_mode else None) or recordings_dir()
         if mode == "record":
             name = name or (STATE.name if same_mode else None)
+            from_env = not name and bool(os.environ.get("MICRONS_RECORD_NAME"))
             name = name or os.environ.get("MICRONS_RECORD_NAME") or DEFAULT_RECORD_NAME
-        if same_mode and folder == STATE.folder and name == STATE.name:
+        if mode == STATE.mode and folder == STATE.folder and name == STATE.name:
             return  # e.g. connect() in a process that import already switched
-        _check_folder(mode, folder)
-        _deactivate()
-        if mode == "record":
-            _enter_record(folder, name, resume)
-        else:
-            _enter_replay(folder, offline=mode == "offline")
+        # Fail closed: a mode that cannot start leaves the process refusing every request
+        # with the reason, never live.
+        try:
+            if mode == "record":
+                _checked_record_name(name, from_env)
+            check_folder(mode, folder)
+            _deactivate()
+            if mode == "record":
+                _enter_record(folder, name, resume)
+            else:
+                _enter_replay(folder, offline=mode == "offline")
+        except MicronsHelpersError as err:
+            block(err, mode, folder, name)
+            raise
         STATE.mode, STATE.folder, STATE.name = mode, folder, name
+
+
+def block(error: MicronsHelpersError, wanted=None, folder=None, name=None) -> None:
+    """Refuse every HTTP request of the process with ``error`` until a mode is activated.
+
+    ``wanted`` (with its ``folder`` and ``name``) is the mode that could not start, tried
+    again by the next :func:`~microns_helpers.connect`.
+    """
+    from .cassette import BlockedCassette
+
+    with STATE.lock:
+        _deactivate()
+        _enter(BlockedCassette, path=BLOCKED, error=refusal(error))
+        STATE.mode, STATE.folder, STATE.name = BLOCKED, folder, name
+        STATE.blocked, STATE.wanted = error, wanted
+
+
+def refusal(error: MicronsHelpersError) -> MicronsHelpersError:
+    """What a blocked request raises: ``error``'s type and words, said to be why nothing
+    was sent."""
+    return type(error)(f"No request was sent: {error}")
 
 
 @contextlib.contextmanager
@@ -169,71 +225,83 @@ def using(mode: str, recordings=None, *, name: str | None = None):
     >>> with using("replay"):
     ...     client = connect()
     """
+    with restored():
+        activate(mode, recordings, name=name)
+        yield
+
+
+@contextlib.contextmanager
+def restored():
+    """After the block, put the process back in the mode it is in now (folder, recording
+    name, or block included)."""
     with STATE.lock:
-        previous = (STATE.mode, STATE.folder, STATE.name)
-    activate(mode, recordings, name=name)
+        before, folder, name = STATE.mode, STATE.folder, STATE.name
+        blocked, wanted = STATE.blocked, STATE.wanted
     try:
         yield
     finally:
-        before, folder, old_name = previous
-        if before == "live":
+        if before == BLOCKED:
+            block(blocked, wanted, folder, name)
+        elif before == "live":
             activate("live")
         else:
-            activate(before, folder, name=old_name, resume=True)
+            activate(before, folder, name=name, resume=True)
 
 
 def activate_from_environment() -> None:
     """Activate the mode named by ``MICRONS_MODE`` (called by ``import microns_helpers``).
 
-    A bad setting never breaks the import: it is said once on stderr, the process stays
-    live, and ``connect()`` raises the ModeError where the mode is used.
+    A bad setting or a damaged recording never breaks the import, and never leaves the
+    process live: it is said once on stderr, and every request fails with that error until
+    it is fixed (fail closed).
     """
     try:
         mode = current_mode()
         if mode != STATE.mode:
-            activate(mode)
-    except MicronsHelpersError as err:  # a bad setting, or a damaged recording
-        print(f"microns_helpers: {err} Staying in live mode until it is fixed.", file=sys.stderr)
-
-
-def choose_mode() -> str:
-    """For a chapter opened on its own (Colab, a fresh Python): offline when there is no token.
-
-    ``MICRONS_MODE``, when set, is obeyed. Without it, and without a CAVE token
-    (``CAVE_TOKEN`` or caveclient's saved one), the process goes offline and says so in one
-    line; with a token it stays live. Returns the mode in force.
-
-    Example::
-
-        import microns_helpers
-        microns_helpers.choose_mode()
-    """
-    if os.environ.get("MICRONS_MODE", "").strip():
-        return STATE.mode
-    from .client import find_token
-
-    try:
-        token, _ = find_token()
-    except MicronsHelpersError:
-        token = None  # a token that cannot be one: the doctor and connect() say why
-    if token is None and STATE.mode == "live":
-        activate("offline")
+            activate(mode)  # a mode that cannot start blocks the process
+    except MicronsHelpersError as err:
+        if STATE.mode != BLOCKED:  # a bad mode name: nothing was started
+            block(err)
         print(
-            "No CAVE token found, so this notebook works offline: recorded answers first, "
-            "the package's sample data (partly synthetic) for the rest. For live data, save "
-            "a token (see Setup) and set MICRONS_MODE=live."
+            f"microns_helpers: {err} Until it is fixed, no request is sent from this process.",
+            file=sys.stderr,
         )
-    return STATE.mode
 
 
-def _check_folder(mode: str, folder: Path) -> None:
-    if mode in ("replay", "offline") and not folder.is_dir():
-        told = os.environ.get("MICRONS_RECORDINGS", "").strip()
-        where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
+def check_folder(mode: str, folder: Path) -> None:
+    """ModeError unless ``folder`` is a folder, and in record mode one this process can
+    write in (a temporary file is made and removed to see)."""
+    told = os.environ.get("MICRONS_RECORDINGS", "").strip()
+    where = f"MICRONS_RECORDINGS={told!r}" if told else "the recordings folder"
+    fix = "Point MICRONS_RECORDINGS at a folder of recordings (or unset it to use the book's own)."
+    if folder.is_file():
+        raise ModeError(f"{where} names {folder}, which is a file, not a folder. {fix}")
+    if not folder.is_dir():
+        raise ModeError(f"{where} names {folder}, which does not exist. {fix}")
+    if mode == "record":
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            raise ModeError(
+                f"Record mode cannot write into {folder} ({err.strerror or type(err).__name__}), "
+                "so nothing would be saved. Record into a folder you can write to "
+                "(MICRONS_RECORDINGS, or the recorder's --recordings)."
+            ) from None
+
+
+# A record name becomes <folder>/<name>.json: one plain file name, never a path.
+_RECORD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def _checked_record_name(name: str, from_env: bool) -> str:
+    if not isinstance(name, str) or not _RECORD_NAME.fullmatch(name):
+        where = "MICRONS_RECORD_NAME" if from_env else "name"
         raise ModeError(
-            f"{where} names {folder}, which does not exist. Point MICRONS_RECORDINGS at a "
-            "folder of recordings (or unset it to use the book's own)."
+            f"{where}={name!r} is not a plain file name. Use 1 to 100 letters, digits, '.', "
+            "'_' or '-', starting with a letter or digit (no '/' and no '..'), "
+            "e.g. 02_basics."
         )
+    return name
 
 
 # --- replay and offline ---------------------------------------------------------------
@@ -243,7 +311,12 @@ def _enter_replay(folder: Path, *, offline: bool) -> None:
     from .cassette import OfflineCassette, ReplayCassette
 
     cassette_class = OfflineCassette if offline else ReplayCassette
-    _enter(cassette_class, path=str(folder), before_record_request=_stored_request)
+    _enter(
+        cassette_class,
+        path=str(folder),
+        before_record_request=_stored_request,
+        secrets=STATE.secrets,  # replayed answers are scrubbed of every token seen
+    )
     _wrap_send(_offline_route if offline else _replay_route)
 
 
@@ -289,7 +362,9 @@ def _guard_home() -> None:
     # nothing of a mode without a network should land in the home folder.
     from ._compat import guard_token_files
 
-    guard_token_files()
+    with STATE.lock:
+        if STATE.release_token_files is None:
+            STATE.release_token_files = guard_token_files()
 
 
 def _offline_route(request):
@@ -397,7 +472,7 @@ def _save_after_each_cell() -> None:
     if STATE.flush_registered:
         return
     STATE.flush_registered = True
-    atexit.register(flush)
+    atexit.register(_flush_at_exit)
     shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
     if shell is not None:
         shell.events.register("post_run_cell", _flush_after_cell)
@@ -412,6 +487,17 @@ def _flush_after_cell(*_):
         with STATE.lock:
             STATE.save_failed = str(err)
         raise
+
+
+def _flush_at_exit() -> None:
+    # A failed save must not end the process with status 0, and atexit ignores exceptions.
+    try:
+        flush()
+    except Exception as err:
+        print(f"microns_helpers: the recording was not saved: {err}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def flush() -> None:
@@ -519,11 +605,11 @@ def _learn_secrets(headers) -> None:
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with every token seen so far replaced, in plain and URL-encoded form."""
-    from .cassette import secret_forms
+    """``text`` with every token seen so far replaced: plain, URL-encoded and base64."""
+    from .cassette import token_needles
 
-    for form in secret_forms(STATE.secrets):
-        text = text.replace(form, _REDACTED)
+    for needle in token_needles(STATE.secrets):
+        text = text.replace(needle.decode("utf-8"), _REDACTED)
     return text
 
 
@@ -563,7 +649,9 @@ def _scrub_json(value):
 
 
 class _ScrubbedLogs(logging.Filter):
-    """vcrpy logs every request at DEBUG level as it arrives: hide the tokens in them."""
+    """Hide the tokens in log records: vcrpy logs every request at DEBUG level as it
+    arrives, caveclient logs a server's Warning header (which a careless server may fill
+    with the Authorization header it got), urllib3 logs URLs."""
 
     def filter(self, record):
         if STATE.secrets:
@@ -571,19 +659,35 @@ class _ScrubbedLogs(logging.Filter):
         return True
 
 
-_VCR_LOG_FILTER = _ScrubbedLogs()
+_LOG_FILTER = _ScrubbedLogs()
+_SCRUBBED_LOGGERS = ("vcr", "caveclient", "urllib3")
+
+
+def scrub_logs() -> None:
+    """Put the token filter on the loggers of vcrpy, caveclient and urllib3 that exist now.
+
+    A logger's filters see only its own records, so each module logger gets one.
+    """
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in _SCRUBBED_LOGGERS:
+            logger = logging.getLogger(name)
+            if _LOG_FILTER not in logger.filters:
+                logger.addFilter(_LOG_FILTER)
+
+
+def remember_secret(token: str | None) -> None:
+    """Never show ``token``: in recordings, replayed answers, errors or the logs above."""
+    if token:
+        with STATE.lock:
+            STATE.secrets.add(token)
+        scrub_logs()
 
 
 def _enter(cassette_class, **kwargs) -> None:
     from ._compat import serialize_connection_setup
 
     serialize_connection_setup()  # imports vcrpy: its module loggers exist from here on
-    # A logger's filters see only its own records, so each vcr.* module logger gets one.
-    names = [n for n in logging.root.manager.loggerDict if n == "vcr" or n.startswith("vcr.")]
-    for name in names:
-        logger = logging.getLogger(name)
-        if _VCR_LOG_FILTER not in logger.filters:
-            logger.addFilter(_VCR_LOG_FILTER)
+    scrub_logs()
     context = cassette_class.use(**kwargs)
     STATE.cassette = context.__enter__()
     STATE.context = context
@@ -594,9 +698,12 @@ def _deactivate() -> None:
     with STATE.lock:
         context, cassette = STATE.context, STATE.cassette
         service, send = STATE.sample_service, STATE.original_send
+        release = STATE.release_token_files
         STATE.context = STATE.cassette = STATE.sample_service = STATE.original_send = None
+        STATE.release_token_files = None
         mode = STATE.mode
         STATE.mode, STATE.folder, STATE.name = "live", None, None
+        STATE.blocked = STATE.wanted = None
     try:
         if mode == "record" and cassette is not None:
             cassette.flush()  # may refuse to save: a token in it
@@ -606,9 +713,8 @@ def _deactivate() -> None:
         if send is not None:
             import requests.adapters
 
-            from ._compat import release_token_files
-
             requests.adapters.HTTPAdapter.send = send
-            release_token_files()
+        if release is not None:
+            release()
         if service is not None:
             service.stop()

@@ -12,16 +12,18 @@ from microns_helpers.sample import SampleService
 pytest_plugins = ["tests.site_build"]
 
 # Filled by test_hostile_inputs.py and test_recorder_safety.py; printed at the end.
-HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost_recordings": 0}
+# "lost": a recording, manifest or notebook damaged, or a file written where it must not be
+# (outside the recordings folder, a .partial left behind).
+HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost": 0}
 
 
 def pytest_terminal_summary(terminalreporter):
     t = HOSTILE_TALLY
     if t["tried"]:
         terminalreporter.write_line(
-            f"hostile inputs: {t['tried']} tried, {t['own']} own clear errors or handled, "
-            f"{t['raw']} raw tracebacks, {t['leaks']} leaks, "
-            f"{t['lost_recordings']} lost recordings"
+            f"hostile inputs: {t['tried']} tried, {t['own']} clear (our own error, or "
+            f"handled), {t['raw']} raw tracebacks, {t['leaks']} leaks, "
+            f"{t['lost']} lost or misplaced files"
         )
 
 

@@ -69,3 +69,16 @@ def test_documented_init_and_connect(release, tmp_path):
     assert connected["rows"] > 0 and connected["cell_types"] == ["BC"]
     assert expired["outcome"] == "VersionExpiredError" and "1300" in expired["message"]
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == []
+
+
+@pytest.mark.parametrize("release", [*matrix_releases(), "pinned"])
+def test_a_limit_of_zero_or_less_is_ours_before_any_request(release, tmp_path):
+    """caveclient asserts `limit > 0` without a message; connect()'s client says what to do,
+    and sends nothing. CAVECLIENT_RELEASES=5.17.2,...,8.2.1 runs every release."""
+    python = release_python(release)
+    with SampleService(required_token=TOKEN) as s:
+        result = run_step(python, "limit", s.url, tmp_path)
+    assert result["sent"] == [] and result["rows"] == 3
+    for call, outcome in result["limits"].items():
+        assert outcome.startswith("InvalidInputError: limit="), (call, outcome)
+        assert "whole number of 1 or more" in outcome

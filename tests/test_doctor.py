@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import microns_helpers
 from microns_helpers import cli, recording
 from microns_helpers.sample import SampleService
 from tests.conftest import closed_port
@@ -141,7 +142,7 @@ def test_a_missing_recordings_folder_is_named(home, monkeypatch, capsys, tmp_pat
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
     status, lines = doctor(capsys)
     assert status == 1
-    assert line(lines, "does not exist (MICRONS_RECORDINGS)").startswith("✗ ")
+    assert line(lines, "which does not exist. Point MICRONS_RECORDINGS").startswith("✗ ")
 
 
 def test_options_choose_the_datastack_and_version(home, monkeypatch, capsys):
@@ -243,7 +244,12 @@ def test_python_m_and_a_console_that_cannot_print_checkmarks(home):
     assert done.stdout.splitlines()[-1] == "recorder loaded: False"
 
 
-def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys):
+def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "microns_helpers.recorder", None)
-    assert cli.main(["record"]) == 1
+    # an earlier test's import leaves the attribute, which `from . import` would find first
+    monkeypatch.delattr(microns_helpers, "recorder", raising=False)
+    # Folders of its own: should the import succeed after all, the recorder must not
+    # re-record the book's chapters into the repository (it did once, when this failed).
+    folders = ["--chapters", str(tmp_path), "--recordings", str(tmp_path / "recordings")]
+    assert cli.main(["record", *folders]) == 1
     assert "microns_helpers.recorder could not be imported" in capsys.readouterr().err

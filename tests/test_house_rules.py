@@ -4,6 +4,8 @@
 - ``tests/``, ``tools/`` and ``benchmarks/`` use public names of the package; a test may
   read a private (underscore) name only in its own module's test file (``_compat`` in
   ``tests/test_compat.py``, ``doctor._server_answers`` in ``tests/test_doctor.py``).
+- Inside the package, a module reads only public names of another (``_compat``, the home
+  of every use of another library's internals, is imported by name).
 """
 
 from __future__ import annotations
@@ -19,14 +21,25 @@ def python_files(*folders):
     return sorted(p for folder in folders for p in (REPO / folder).rglob("*.py"))
 
 
+def imported_module(path: Path, node: ast.ImportFrom) -> str:
+    """The absolute module an import names: ``from ._compat import x`` in the package too."""
+    if not node.level:
+        return node.module or ""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    base = parts[: len(parts) - node.level]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def private_uses(path: Path) -> list[tuple[int, str, str]]:
     """(line, module, name) for every underscore name of the package that ``path`` reads."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     package_names = {}  # local name -> package module it stands for
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("microns_helpers"):
-            module = node.module
+        if isinstance(node, ast.ImportFrom) and imported_module(path, node).startswith(
+            "microns_helpers"
+        ):
+            module = imported_module(path, node)
             for parts in module.split(".")[1:]:
                 if parts.startswith("_"):
                     found.append((node.lineno, module, parts))
@@ -73,6 +86,20 @@ def test_no_test_tool_or_benchmark_reads_a_private_name_of_another_module():
         for line, module, name in private_uses(path)
         if not owns(path, module, name)
     ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_no_module_of_the_package_reads_a_private_name_of_another():
+    # _compat is the one private module the package imports: it holds every use of another
+    # library's internals behind functions the rest of the package may call.
+    offenders = []
+    for path in python_files("microns_helpers"):
+        own = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        offenders += [
+            f"{path.relative_to(REPO)}:{line}: {module}.{name}"
+            for line, module, name in private_uses(path)
+            if module != own and name != "_compat"
+        ]
     assert not offenders, "\n".join(offenders)
 
 

@@ -3,7 +3,7 @@
 ``microns-helpers record`` is killed (SIGKILL, kernels included) at several moments of a
 run, and made to refuse a save inside the kernel: each time the previous recording, its
 manifest entry and the stored notebook must be exactly as they were, and a refusal must
-end with a non-zero exit and the reason on screen. The lost recordings are tallied for the
+end with a non-zero exit and the reason on screen. The lost files are tallied for the
 session's one-line summary (conftest.py).
 """
 
@@ -42,9 +42,9 @@ def write_chapter(folder: Path, cells) -> Path:
     return path
 
 
-def recorder(chapters: Path, recordings: Path) -> subprocess.Popen:
+def recorder(chapters: Path, recordings: Path, **env_changes) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
-    env.update(PYTHONPATH=str(REPO), MICRONS_MODE="live")
+    env.update(PYTHONPATH=str(REPO), MICRONS_MODE="live", **env_changes)
     return subprocess.Popen(
         [
             sys.executable,
@@ -122,7 +122,7 @@ def test_a_kill_at_any_moment_keeps_the_previous_recording(recorded, tmp_path, f
     proc.wait(timeout=30)
     after = state(chapters, recordings)
     lost = after not in (before, finished)
-    HOSTILE_TALLY["lost_recordings"] += lost
+    HOSTILE_TALLY["lost"] += lost
     changed = sorted(str(p) for p in set(before) | set(after) if before.get(p) != after.get(p))
     assert not lost, f"killed at {fraction:.0%} of the run, changed: {changed}"
 
@@ -144,7 +144,7 @@ def test_a_refused_save_fails_loudly_and_keeps_the_old_recording(recorded, tmp_p
     before = snapshot(chapters, recordings)
     proc = recorder(chapters, recordings)
     out, err = proc.communicate(timeout=300)
-    HOSTILE_TALLY["lost_recordings"] += snapshot(chapters, recordings) != before
+    HOSTILE_TALLY["lost"] += snapshot(chapters, recordings) != before
     assert proc.returncode == 1
     assert "FAILED 01_demo.ipynb: the recording was refused" in out
     assert "loopback address" in out

@@ -31,7 +31,7 @@ from tests.documented_calls import record_from_standin, run_documented_calls
 @pytest.fixture(autouse=True)
 def restore_mode():
     """Each test leaves the process in the mode it found (make test runs in replay)."""
-    with recording.using(recording.active_mode(), recording.active_folder()):
+    with recording.restored():
         yield
 
 
@@ -248,11 +248,11 @@ def test_a_damaged_recording_names_the_file_and_the_fix(recorded, tmp_path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(RecordingDamagedError) as caught:
         recording.activate("replay", recordings=damaged)
-    assert recording.active_mode() == "live"
+    assert recording.active_mode() == recording.BLOCKED  # fail closed, not live
     message = str(caught.value)
     assert "documented_calls.json" in message
     assert "git checkout" in message and "microns-helpers record" in message
-    assert caught.value.__suppress_context__  # no JSON traceback chained to it
+    assert caught.value.__context__ is None  # nothing chained: the JSON error holds the file
 
 
 def recorded_query(folder: Path) -> dict:
@@ -360,9 +360,10 @@ def test_bad_mode_and_bad_target_are_refused(monkeypatch):
     monkeypatch.setenv("MICRONS_MODE", " REPLAY ")
     assert recording.current_mode() == "replay"
     monkeypatch.setenv("MICRONS_RECORD_TARGET", "https://example.org")
+    assert recording.active_mode() == "live"  # a bad name changes nothing
     with pytest.raises(ModeError, match="loopback"):
         recording.activate("record")
-    assert recording.active_mode() == "live"
+    assert recording.active_mode() == recording.BLOCKED  # a mode that cannot start: closed
 
 
 def test_a_missing_recordings_folder_is_named(monkeypatch, tmp_path):
@@ -370,7 +371,7 @@ def test_a_missing_recordings_folder_is_named(monkeypatch, tmp_path):
     recording.activate("live")
     with pytest.raises(ModeError, match="MICRONS_RECORDINGS=.* does not exist"):
         recording.activate("replay")
-    assert recording.active_mode() == "live"
+    assert recording.active_mode() == recording.BLOCKED
 
 
 # --- offline: recordings first, the sample service for the rest ---------------------------
@@ -426,6 +427,7 @@ def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "rec").mkdir()  # record mode writes into a folder that exists, or refuses
     with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         for path in ("/info/version", "/materialize/version"):

@@ -1,12 +1,13 @@
 """One step of the caveclient matrix, run by the interpreter under test.
 
-    python tests/matrix/connect_step.py raw|connect|expired SAMPLE_SERVICE_URL
+    python tests/matrix/connect_step.py raw|connect|expired|limit SAMPLE_SERVICE_URL
 
 ``raw`` is the documentation's init at the long-term version: ``CAVEclient(...)`` then
 ``client.materialize.version = 1300``. ``connect`` is ``microns_helpers.connect()``
 followed by a query of the reference table through ``client.materialize.tables``;
-``expired`` is ``connect(version=1078)``. Prints one JSON object on the last line of
-stdout; needs PYTHONPATH = repository root.
+``expired`` is ``connect(version=1078)``. ``limit`` gives ``limit=0`` and ``limit=-1`` to
+the three queries of a ``connect()`` client, which must refuse them with our error. Prints
+one JSON object on the last line of stdout; needs PYTHONPATH = repository root.
 """
 
 import json
@@ -54,10 +55,48 @@ def expired(url):
     return {"outcome": "ok"}
 
 
+def limit(url):
+    import datetime
+
+    import microns_helpers
+
+    client = microns_helpers.connect(DATASTACK, VERSION, server_address=url, mode="live")
+    materialize = client.materialize
+    now = datetime.datetime.now(datetime.timezone.utc)
+    calls = {
+        "query_table": lambda n: materialize.query_table(REFERENCE_TABLE, limit=n),
+        "live_query": lambda n: materialize.live_query(REFERENCE_TABLE, now, limit=n),
+        "synapse_query": lambda n: materialize.synapse_query(pre_ids=864691135808473885, limit=n),
+    }
+    import requests.adapters
+
+    real_send, sent = requests.adapters.HTTPAdapter.send, []
+
+    def send(self, request, *args, **kwargs):  # counts what reaches the transport
+        sent.append(request.url)
+        return real_send(self, request, *args, **kwargs)
+
+    requests.adapters.HTTPAdapter.send = send
+    outcomes = {}
+    for name, call in calls.items():
+        for n in (0, -1):
+            try:
+                call(n)
+                outcomes[f"{name}({n})"] = "no error"
+            except microns_helpers.MicronsHelpersError as err:
+                outcomes[f"{name}({n})"] = f"{type(err).__name__}: {err}"
+            except Exception as err:
+                outcomes[f"{name}({n})"] = f"raw {type(err).__name__}: {err}"
+    requests.adapters.HTTPAdapter.send = real_send
+    rows = len(materialize.query_table(REFERENCE_TABLE, limit=3))
+    return {"outcome": "ok", "limits": outcomes, "sent": sent, "rows": rows}
+
+
 if __name__ == "__main__":
     import caveclient
 
     step, url = sys.argv[1], sys.argv[2]
-    result = {"raw": raw, "connect": connect, "expired": expired}[step](url)
+    steps = {"raw": raw, "connect": connect, "expired": expired, "limit": limit}
+    result = steps[step](url)
     result["caveclient"] = caveclient.__version__
     print(json.dumps(result))
