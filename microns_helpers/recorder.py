@@ -138,19 +138,30 @@ def run(args) -> int:
         for notebook in notebooks:
             staging = Path(tmp, "staging", notebook.stem)
             failures += not _record_and_replay(
-                notebook, folder, staging, record_env, replay_home, args.timeout, token
+                notebook,
+                folder,
+                staging,
+                record_env,
+                replay_home,
+                args.timeout,
+                token,
+                keep=args.source == "live",
             )
     print(f"Recordings in {display_path(folder)}: {_total_size(folder) / 1e6:.2f} MB in total.")
     return 1 if failures else 0
 
 
-def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeout, token) -> bool:
+def _record_and_replay(
+    notebook, folder, staging, record_env, replay_home, timeout, token, *, keep=True
+) -> bool:
     """Record one notebook into ``staging``, replay it there, and only then swap it in.
 
     ``staging`` starts as a copy of ``folder`` without this chapter's recording. The
     recording, its manifest entry and the notebook's stored outputs replace the old ones
     only once the replay run of the new recording has passed, each by an atomic rename: a
-    kill at any moment leaves the previous recording, manifest and notebook intact.
+    kill at any moment leaves the previous recording, manifest and notebook intact. Without
+    ``keep`` (a recording of the sample) the recording is dropped and the chapter's old one,
+    with its manifest entry, removed: replay answers those requests from the sample.
     """
     name = notebook.stem
     file_name = f"{name}.json"
@@ -177,6 +188,10 @@ def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeo
         print(f"FAILED {notebook.name}: the token is in its recording; nothing kept.", flush=True)
         return False
     recorded = time.perf_counter() - start
+    entry = read_manifest(staging).get(file_name)
+    if not keep:  # replay from the sample itself, as the tests and the site build will
+        (staging / file_name).unlink(missing_ok=True)
+        update_manifest(staging, file_name, None)
 
     start = time.perf_counter()
     try:
@@ -195,16 +210,17 @@ def _record_and_replay(notebook, folder, staging, record_env, replay_home, timeo
     if machine_path:  # as for a token: stored outputs are read on every machine
         print(f"FAILED {notebook.name}: {machine_path}", flush=True)
         return False
-    entry = read_manifest(staging).get(file_name)
     try:
-        _swap_in(notebook, executed, staging / file_name, folder, entry)
+        _swap_in(notebook, executed, staging / file_name, folder, entry if keep else None)
     except OSError as err:
         print(f"FAILED {notebook.name} while saving: {err}; nothing changed.", flush=True)
         return False
     entry = entry or {}
+    kept = "kept" if keep else "not kept: the sample answers them in replay"
     print(
         f"{notebook.name:<28} recorded {entry.get('interactions', 0):>3} requests "
-        f"({entry.get('bytes', 0) / 1e3:.0f} kB) in {recorded:.1f} s, replayed in {replayed:.1f} s",
+        f"({entry.get('bytes', 0) / 1e3:.0f} kB; {kept}) in {recorded:.1f} s, "
+        f"replayed in {replayed:.1f} s",
         flush=True,
     )
     return True

@@ -86,7 +86,7 @@ class ModeState:
     name: str | None = None  # the recording file's stem, in record mode
     context: object = None  # the entered vcrpy cassette context (holds the patch)
     cassette: object = None
-    sample_service: object = None  # offline: started at the first unrecorded request
+    sample_service: object = None  # replay, offline: started at the first unrecorded request
     original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
     release_token_files: object = None  # undoes _compat.guard_token_files, once it ran
     notices_shown: set = field(default_factory=set)
@@ -190,7 +190,7 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
             if mode == "record":
                 _enter_record(folder, name, resume)
             else:
-                _enter_replay(folder, offline=mode == "offline")
+                _enter_replay(folder)
         except MicronsHelpersError as err:
             block(err, mode, folder, name)
             raise
@@ -307,17 +307,20 @@ def _checked_record_name(name: str, from_env: bool) -> str:
 # --- replay and offline ---------------------------------------------------------------
 
 
-def _enter_replay(folder: Path, *, offline: bool) -> None:
-    from .cassette import OfflineCassette, ReplayCassette
+def _enter_replay(folder: Path) -> None:
+    # Replay and offline answer alike: the recordings first (answers of the live service),
+    # then the package's sample service for every other request to the public hosts. The
+    # sample is deterministic and ships with the package, so recordings of it would only
+    # double it; offline mode also flags each answer of the sample on stderr, for learners.
+    from .cassette import OfflineCassette
 
-    cassette_class = OfflineCassette if offline else ReplayCassette
     _enter(
-        cassette_class,
+        OfflineCassette,
         path=str(folder),
         before_record_request=_stored_request,
         secrets=STATE.secrets,  # replayed answers are scrubbed of every token seen
     )
-    _wrap_send(_offline_route if offline else _replay_route)
+    _wrap_send(_sample_route)
 
 
 def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
@@ -326,17 +329,11 @@ def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
 
     sources = {entry.get("source") for entry in read_manifest(folder or recordings_dir()).values()}
     words = " and ".join(_SOURCE_WORDS.get(s, str(s)) for s in sorted(sources, key=str))
-    origin = f"from {words}" if words else "of unknown origin (no manifest.json)"
-    if mode == "offline":
-        recorded = f"recordings of {words}" if words else "recordings (none found)"
-        return (
-            f"Offline: answering from {recorded}, then from the package's sample data for "
-            "anything not recorded; for live data set MICRONS_MODE=live and add a token "
-            "(see Setup)."
-        )
+    recorded = f"recordings of {words}, then " if words else ""
+    start = "Offline" if mode == "offline" else "Replaying, no network"
     return (
-        f"Replaying recorded responses {origin}; for live data set MICRONS_MODE=live "
-        "and add a token (see Setup)."
+        f"{start}: answers come from {recorded}the package's sample data (partly synthetic); "
+        "for live data set MICRONS_MODE=live and add a token (see Setup)."
     )
 
 
@@ -350,13 +347,6 @@ def _show_notice() -> None:
         print(replay_notice(STATE.folder, mode))
 
 
-def _replay_route(request):
-    """Replay sends every request on unchanged (vcrpy answers it); see _guard_home."""
-    _show_notice()
-    _guard_home()
-    return None
-
-
 def _guard_home() -> None:
     # caveclient 5.27-6.3 write a token file while a client is built, even with no token:
     # nothing of a mode without a network should land in the home folder.
@@ -367,8 +357,9 @@ def _guard_home() -> None:
             STATE.release_token_files = guard_token_files()
 
 
-def _offline_route(request):
-    """Where an offline request goes: None (the recordings answer it), or the sample service."""
+def _sample_route(request):
+    """Where a replay or offline request goes: None (a recording answers it, or it is not for
+    the public hosts: the cassette refuses it), or the sample service."""
     from vcr.request import Request
 
     _show_notice()
@@ -382,7 +373,8 @@ def _offline_route(request):
     ):
         return None
     url = _sample_service_url()
-    _flag_sample_answer(request.method, request.url[len(public) :])
+    if STATE.mode == "offline":
+        _flag_sample_answer(request.method, request.url[len(public) :])
     return url + request.url[len(public) :], None
 
 
