@@ -8,6 +8,8 @@ supervoxels (``roots_binary``), answered from the sample's edits (:mod:`.lineage
 from __future__ import annotations
 
 import datetime
+import json
+import re
 
 import numpy as np
 
@@ -42,18 +44,51 @@ def _check_cg_table(s, table_id):
         raise ServiceError(404, f"table {table_id} not found")
 
 
-def _moment(s, args, name="timestamp"):
-    """The time stamp a chunkedgraph request names (seconds since 1970), else now."""
+# -- what a request must carry (PyChunkedGraph app/segmentation/common.py refuses a bad time
+# stamp with a 400; a body that is not JSON, or ids that are not integers, fail there in
+# json.loads / numpy with a 500, which the sample answers with a 400 naming the argument).
+
+_ID = re.compile(r"[0-9]+")
+
+
+def _moment(s, args, name="timestamp", default="now"):
+    """The time stamp a chunkedgraph request names (seconds since 1970), else ``default``."""
     value = args.get(name)
-    return from_epoch(value) if value else datetime.datetime.now(datetime.timezone.utc)
+    if not value:
+        return datetime.datetime.now(datetime.timezone.utc) if default == "now" else None
+    try:
+        return from_epoch(value)
+    except (ValueError, OverflowError, OSError):
+        # common.py, _parse_timestamp
+        raise ServiceError(
+            400, f"Timestamp parameter {name} is not a valid unix timestamp"
+        ) from None
 
 
-def _node_ids(s, body, key="node_ids"):
+def _json_object(raw) -> dict:
+    """A request's JSON body, which must be an object."""
+    try:
+        body = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError) as e:
+        raise ServiceError(400, f"Failed to decode JSON object: {e}") from None
+    if not isinstance(body, dict):
+        raise ServiceError(400, "the request body must be a JSON object")
+    return body
+
+
+def _node_ids(s, raw, key="node_ids"):
     """The root ids a request body names, checked: integers the sample knows."""
-    ids = body.get(key)
+    ids = _json_object(raw).get(key)
     if not isinstance(ids, list):
         raise ServiceError(400, f"the request body needs a list {key!r}")
     return s.data.check_roots(ids)
+
+
+def _node_id(value, what) -> int:
+    """A node id of a request's path: digits only."""
+    if not _ID.fullmatch(value):
+        raise ServiceError(400, f"{value!r} is not a {what} id: {what} ids are integers.")
+    return int(value)
 
 
 # The segmentation's info, as far as caveclient reads it: the layer count (suggest_latest_roots
@@ -84,52 +119,55 @@ def cg_leaves(s, table_id, root, **_):
 @route("GET", _CG + r"/node/(?P<sv>[^/]+)/root")
 def cg_root_of_supervoxel(s, table_id, sv, args, **_):
     _check_cg_table(s, table_id)
-    if not sv.isdigit():
-        raise ServiceError(400, f"{sv!r} is not a supervoxel id: supervoxel ids are integers.")
-    return json_reply({"root_id": s.data.roots_of_supervoxels([int(sv)], _moment(s, args))[0]})
+    sv = _node_id(sv, "supervoxel")
+    return json_reply({"root_id": s.data.roots_of_supervoxels([sv], _moment(s, args))[0]})
 
 
 @route("POST", _CG + r"/is_latest_roots")
-def cg_is_latest_roots(s, table_id, args, body, **_):
+def cg_is_latest_roots(s, table_id, args, raw, **_):
     _check_cg_table(s, table_id)
     moment = _moment(s, args)
     return json_reply(
-        {"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(s, body)]}
+        {"is_latest": [s.data.lineage.is_latest(r, moment) for r in _node_ids(s, raw)]}
     )
 
 
 @route("POST", _CG + r"/root_timestamps")
-def cg_root_timestamps(s, table_id, args, body, **_):
+def cg_root_timestamps(s, table_id, args, raw, **_):
     _check_cg_table(s, table_id)
     lineage = s.data.lineage
     if truthy(args.get("latest")):
         moment = _moment(s, args)
-        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(s, body)]
+        stamps = [min(lineage.ended(r) or moment, moment) for r in _node_ids(s, raw)]
     else:
-        stamps = [lineage.created(r) for r in _node_ids(s, body)]
+        stamps = [lineage.created(r) for r in _node_ids(s, raw)]
     return json_reply({"timestamp": [t.timestamp() for t in stamps]})
 
 
 @route("POST", _CG + r"/lineage_graph_multiple")
-def cg_lineage_graph(s, table_id, args, body, **_):
+def cg_lineage_graph(s, table_id, args, raw, **_):
     _check_cg_table(s, table_id)
-    past = from_epoch(args["timestamp_past"]) if args.get("timestamp_past") else None
-    future = from_epoch(args["timestamp_future"]) if args.get("timestamp_future") else None
-    roots = _node_ids(s, body, "root_ids")
+    past = _moment(s, args, "timestamp_past", default=None)
+    future = _moment(s, args, "timestamp_future", default=None)
+    roots = _node_ids(s, raw, "root_ids")
     return json_reply(s.data.lineage.lineage_graph(roots, past, future))
 
 
 @route("GET", _CG + r"/past_id_mapping")
-def cg_past_ids(s, table_id, args, body, **_):
+def cg_past_ids(s, table_id, args, raw, **_):
     _check_cg_table(s, table_id)
     past = _moment(s, args, "timestamp_past")
-    return json_reply(s.data.lineage.past_ids(_node_ids(s, body, "root_ids"), past))
+    return json_reply(s.data.lineage.past_ids(_node_ids(s, raw, "root_ids"), past))
 
 
 @route("POST", _CG + r"/roots_binary")
 def cg_roots_binary(s, table_id, args, raw, **_):
     # Body and answer are uint64 arrays (caveclient's ChunkedGraphClient.get_roots).
     _check_cg_table(s, table_id)
+    if len(raw) % 8:
+        raise ServiceError(
+            400, "the request body must be supervoxel ids as uint64 (a multiple of 8 bytes)"
+        )
     supervoxels = np.frombuffer(raw, dtype=np.uint64).tolist()
     roots = s.data.roots_of_supervoxels(supervoxels, _moment(s, args))
     body = np.array(roots, dtype=np.uint64).tobytes()
@@ -161,12 +199,15 @@ def cg_level2_graph(s, table_id, root_id, args, **_):
 
 
 @route("GET", _CG + r"/valid_nodes")
-def cg_valid_nodes(s, table_id, body, **_):
+def cg_valid_nodes(s, table_id, raw, **_):
     # The sample cannot know every real root: it calls any id on the root layer valid, and
     # the service asked next (skeletons, L2 cache) says plainly whether it has that root.
     _check_cg_table(s, table_id)
-    ids = body.get("node_ids")
-    if not isinstance(ids, list) or not all(str(i).isdigit() for i in ids):
+    ids = _json_object(raw).get("node_ids")
+    valid = isinstance(ids, list) and all(
+        not isinstance(i, bool) and _ID.fullmatch(str(i)) for i in ids
+    )
+    if not valid:
         raise ServiceError(400, "the request body needs a list 'node_ids' of integer ids")
     ids = [int(i) for i in ids]
     return json_reply({"valid_roots": [i for i in ids if i >> _LAYER_SHIFT == _ROOT_LAYER]})

@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import math
+import re
 import textwrap
 import threading
 from pathlib import Path
@@ -87,6 +89,363 @@ def limit_warning(n: int) -> str:
 def notice_warning(table: str, metadata: dict) -> list[str]:
     text = metadata.get("notice_text")
     return [f"Table Owner Notice on {table}: {text}"] if text else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: what MaterializationEngine refuses, refused the same way before a row is read
+#
+# A query's body is loaded first as the server's marshmallow schemas load it
+# (blueprints/client/schemas.py, SimpleQuerySchema and ComplexQuerySchema, through
+# flask_accepts: HTTP 400 "Error parsing request body: {...}"), its query string as the
+# server's query_parser reads it (api2.py), and then its values are checked against the
+# tables. Where the real server only fails deep in its database (an HTTP 500 with a Postgres
+# or numpy message: a text id, a negative offset, a one-corner box), the sample refuses the
+# value with a 400 that names the argument. Nothing else in the engine checks a request.
+
+FILTER_KINDS = (
+    "filter_in_dict",
+    "filter_notin_dict",
+    "filter_equal_dict",
+    "filter_greater_dict",
+    "filter_less_dict",
+    "filter_greater_equal_dict",
+    "filter_less_equal_dict",
+    "filter_spatial_dict",
+    "filter_regex_dict",
+)
+# The schemas' fields, in their order: field -> how it loads.
+_SIMPLE_FIELDS = {
+    **{kind: "dict" for kind in FILTER_KINDS},
+    "select_columns": "str_list",
+    "offset": "int",
+    "limit": "int",
+    "desired_resolution": "resolution",
+}
+_JOIN_FIELDS = {
+    "tables": "tables",
+    **{kind: "dict" for kind in FILTER_KINDS},
+    "select_columns": "str_list",
+    "select_column_map": "dict",
+    "offset": "int",
+    "limit": "int",
+    "suffixes": "str_list",
+    "suffix_map": "dict",
+    "desired_resolution": "resolution",
+}
+# The query string of a query (api2.py, query_parser): flags read by inputs.boolean, and
+# random_sample by inputs.positive.
+QUERY_FLAGS = (
+    "return_pyarrow",
+    "arrow_format",
+    "split_positions",
+    "count",
+    "allow_missing_lookups",
+    "allow_invalid_root_ids",
+    "ipc_compress",
+    "direct_sql_pandas",
+)
+# Postgres bigint: offsets, limits and integer columns end here.
+BIGINT_MAX = 2**63 - 1
+# What Postgres reads as a boolean.
+_PG_TRUE = ("t", "true", "y", "yes", "on", "1")
+_PG_FALSE = ("f", "false", "n", "no", "off", "0")
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+class _Invalid(Exception):
+    """A field marshmallow would not load; ``messages`` as it reports them."""
+
+    def __init__(self, messages):
+        super().__init__(messages)
+        self.messages = messages
+
+
+def _load_number(value, kind):
+    if value is True or value is False:
+        raise _Invalid([f"Not a valid {kind}."])
+    try:
+        number = int(value) if kind == "integer" else float(value)
+    except (TypeError, ValueError):
+        raise _Invalid([f"Not a valid {kind}."]) from None
+    except OverflowError:
+        raise _Invalid(["Number too large."]) from None
+    if kind == "number" and not math.isfinite(number):
+        raise _Invalid(["Special numeric values (nan or infinity) are not permitted."])
+    return number
+
+
+def _load_str(value):
+    if not isinstance(value, str):
+        raise _Invalid(["Not a valid string."])
+    return value
+
+
+def _load_list(value, item, length=None):
+    if not isinstance(value, list):
+        raise _Invalid(["Not a valid list."])
+    errors = {}
+    for i, element in enumerate(value):
+        try:
+            item(element)
+        except _Invalid as e:
+            errors[i] = e.messages
+    if errors:
+        raise _Invalid(errors)
+    if length is not None and len(value) != length:
+        raise _Invalid([f"Length must be {length}."])
+    return value
+
+
+def _load_dict(value):
+    if not isinstance(value, dict):
+        raise _Invalid(["Not a valid mapping type."])
+    return value
+
+
+_LOADERS = {
+    "dict": _load_dict,
+    "str_list": lambda v: _load_list(v, _load_str),
+    "int": lambda v: _load_number(v, "integer"),
+    "resolution": lambda v: _load_list(v, lambda x: _load_number(x, "number"), 3),
+    "tables": lambda v: _load_list(v, lambda t: _load_list(t, _load_str, 2)),
+}
+
+
+def parse_query_body(raw: bytes):
+    """The JSON of a query's body, or the 400 Flask's ``get_json(force=True)`` gives."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise ServiceError(400, f"Failed to decode JSON object: {e}") from None
+
+
+def check_query_args(args: dict) -> None:
+    """The query string of a query as the server's query_parser reads it (api2.py)."""
+    for name in QUERY_FLAGS:
+        value = args.get(name)
+        if value and str(value).lower() not in ("true", "1", "on", "false", "0"):
+            raise ServiceError(
+                400,
+                f"Input payload validation failed: {name}: Invalid literal for boolean(): "
+                f"{str(value).lower()}",
+            )
+    sample = args.get("random_sample")
+    if sample is not None:
+        try:
+            number = int(sample)
+        except ValueError:
+            number = None
+        if number is None or number < 1:
+            problem = (
+                f"{sample} is not a valid integer"
+                if number is None
+                else f"Invalid argument: {number}. argument must be a positive integer"
+            )
+            raise ServiceError(400, f"Input payload validation failed: random_sample: {problem}")
+
+
+def validate_query_body(body, *, join: bool) -> dict:
+    """The body of a simple (``join=False``) or join query as the server's schema loads it.
+
+    Returns the body with ``offset`` and ``limit`` as integers; raises the server's 400
+    "Error parsing request body: {field: [messages]}" for a body its schema refuses
+    (a wrong type, a null, a missing ``tables``, an unknown field, a resolution of 2 numbers).
+    """
+    fields = _JOIN_FIELDS if join else _SIMPLE_FIELDS
+    if not isinstance(body, dict):
+        raise ServiceError(400, "Error parsing request body: {'_schema': ['Invalid input type.']}")
+    errors, loaded = {}, dict(body)
+    for name, kind in fields.items():
+        if name not in body:
+            if kind == "tables":
+                errors[name] = ["Missing data for required field."]
+            continue
+        if body[name] is None:
+            errors[name] = ["Field may not be null."]
+            continue
+        try:
+            value = _LOADERS[kind](body[name])
+        except _Invalid as e:
+            errors[name] = e.messages
+            continue
+        if kind == "int":
+            loaded[name] = value
+    for name in body:
+        if name not in fields:
+            errors[name] = ["Unknown field."]
+    if errors:
+        raise ServiceError(400, f"Error parsing request body: {errors}")
+    return loaded
+
+
+def check_query_values(body: dict, frames: dict) -> None:
+    """Refuse, with a 400 naming the argument, what the tables of a query cannot answer.
+
+    ``body`` is loaded by :func:`validate_query_body`; ``frames`` maps each table of the
+    query to its rows. Covers offsets and limits, resolutions, every filter (its table, its
+    column, the type of its value, a box's corners), the selected columns and the suffixes.
+    """
+    for name in ("offset", "limit"):
+        if name in body and not 0 <= body[name] <= BIGINT_MAX:
+            raise ServiceError(
+                400,
+                f"Invalid {name}: {body[name]}. {name} must be an integer from 0 to {BIGINT_MAX}",
+            )
+    res = body.get("desired_resolution")
+    if res is not None and not all(float(r) > 0 for r in res):
+        raise ServiceError(
+            400,
+            f"Invalid desired_resolution: {res}. desired_resolution must be three positive "
+            "numbers, the nanometres of one unit in x, y and z (such as [4, 4, 40])",
+        )
+    for kind in FILTER_KINDS:
+        for table, filters in (body.get(kind) or {}).items():
+            if table not in frames:
+                raise ServiceError(
+                    400,
+                    f"{kind} names table {table}, which is not part of this query "
+                    f"(its tables: {', '.join(frames)})",
+                )
+            if not isinstance(filters, dict):
+                raise ServiceError(
+                    400,
+                    f"{kind}: the filters of {table} must be a mapping of column names to "
+                    f"values, not {filters!r}",
+                )
+            for column, value in filters.items():
+                problem = _filter_problem(kind, frames[table], table, column, value)
+                if problem:
+                    raise ServiceError(400, f"{kind}: {problem}")
+    _check_selection(body, frames)
+    _check_suffixes(body, frames)
+
+
+def _public_columns(df) -> list:
+    return [c for c in df.columns if c != SELECT_ORDER]
+
+
+def _check_selection(body, frames):
+    select = body.get("select_columns")
+    tables = list(frames)
+    for column in select or []:
+        if not any(_expand(_public_columns(frames[t]), column) for t in tables):
+            where = tables[0] if len(tables) == 1 else "any table referenced"
+            raise ServiceError(400, f"select_columns: column {column} not found in {where}")
+    for table, columns in (body.get("select_column_map") or {}).items():
+        if table not in frames:
+            raise ServiceError(400, f"select_column_map: table {table} not part of this query")
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise ServiceError(
+                400,
+                f"select_column_map: the columns of {table} must be a list of column names, "
+                f"not {columns!r}",
+            )
+        for column in columns:
+            if not _expand(_public_columns(frames[table]), column):
+                raise ServiceError(400, f"select_column_map: column {column} not found in {table}")
+
+
+def _check_suffixes(body, frames):
+    suffixes = body.get("suffix_map")
+    if suffixes is None:
+        return
+    for table, suffix in suffixes.items():
+        if table not in frames:
+            raise ServiceError(400, f"suffix_map: table {table} not part of this query")
+        if not isinstance(suffix, str):
+            raise ServiceError(
+                400, f"suffix_map: the suffix of {table} must be text, not {suffix!r}"
+            )
+    # query_manager.py, QueryManager.__init__ (a ValueError there).
+    if len(set(suffixes.values())) != len(suffixes):
+        raise ServiceError(400, f"suffix_map: Duplicate suffixes set in {suffixes}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _filter_problem(kind, df, table, column, value):
+    """What is wrong with one filter of a query, or None."""
+    columns = _public_columns(df)
+    if kind == "filter_spatial_dict":
+        if not all(f"{column}_{axis}" in columns for axis in "xyz"):
+            return f"column {column} not found in {table} (a box needs a position column)"
+        corners = value if isinstance(value, list) else []
+        if not (
+            len(corners) == 2
+            and all(isinstance(c, list) and len(c) == 3 for c in corners)
+            and all(_is_number(n) and math.isfinite(n) for c in corners for n in c)
+        ):
+            return (
+                f"the box of {column} in {table} must be two corners [[x, y, z], [x, y, z]] "
+                f"of numbers, not {value!r}"
+            )
+        lo, hi = np.array(corners[0]), np.array(corners[1])
+        if not (lo < hi).all():
+            # query.py, make_spatial_filter (raised as an Exception there).
+            return f"min bounds: {lo} must be less than max bounds: {hi} (column {column})"
+        return None
+    if column not in columns:
+        return f"column {column} not found in {table}"
+    series = df[column]
+    if kind == "filter_regex_dict":
+        if series.dtype != object:
+            # query_manager.py, apply_regex_filter (a ValueError there).
+            return f"Regex filter is only supported on string columns, not {column} of {table}"
+        if not isinstance(value, str):
+            return f"the pattern for {column} of {table} must be text, not {value!r}"
+        try:
+            re.compile(value)
+        except re.error as e:
+            return f"invalid regular expression for {column} of {table}: {e}"
+        return None
+    if kind in ("filter_in_dict", "filter_notin_dict"):
+        if not isinstance(value, list):
+            return f"the values for {column} of {table} must be a list, not {value!r}"
+        values = value
+    else:
+        values = [value]
+    for v in values:
+        problem = _value_problem(series, v)
+        if problem:
+            return f"{v!r} for {column} of {table} {problem}"
+    return None
+
+
+def _value_problem(series, value):
+    """Why ``value`` cannot be compared with the column ``series`` (as Postgres would), or None."""
+    if value is None:
+        return None
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        text = value.strip().lower() if isinstance(value, str) else None
+        ok = isinstance(value, bool) or text in _PG_TRUE + _PG_FALSE
+        return None if ok else "is not a boolean (true or false)"
+    if pd.api.types.is_integer_dtype(dtype):
+        if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+            value = int(value)
+        if isinstance(value, float) and math.isfinite(value):
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "is not an integer"
+        return None if -BIGINT_MAX - 1 <= value <= BIGINT_MAX else "is out of an integer's range"
+    if pd.api.types.is_float_dtype(dtype):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                return "is not a number"
+        return None if _is_number(value) else "is not a number"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        if isinstance(value, str):
+            try:
+                if pd.notna(pd.Timestamp(value)):
+                    return None
+            except (ValueError, OverflowError):
+                pass
+        return "is not a time stamp (such as '2025-01-01T00:00:00')"
+    return None if isinstance(value, str) else "is not text"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +674,7 @@ class SampleData:
         """The ids as ints, or one clear refusal naming the first the sample does not know."""
         ids = []
         for r in roots:
-            if isinstance(r, bool) or not str(r).lstrip("-").isdigit():
+            if isinstance(r, bool) or not re.fullmatch(r"-?[0-9]+", str(r)):
                 raise ServiceError(400, f"{r!r} is not a root id: root ids are integers.")
             ids.append(int(r))
         for root in ids:
@@ -372,13 +731,16 @@ class SampleData:
     def simple_query(self, table, body, *, version, datastack="minnie65_public", args=None):
         """Query one table. Returns (DataFrame, warnings, desired_resolution)."""
         args = args or {}
+        body = validate_query_body(body, join=False)
+        check_query_args(args)
         md = self._require(table, version, datastack)
         df = self.rows(table, version)
-        df = _filter(df, table, body, table)
+        check_query_values(body, {table: df})
+        df = _filter(df, body, table)
         select = body.get("select_columns")
         if select:
             df = _select_order_first(df)
-            df = _select(df, table, select)
+            df = _select(df, select)
         df = _drop_private(df)
         df = _page(df, body, args)
         res = _resolution(body, md)
@@ -393,9 +755,18 @@ class SampleData:
     def join_query(self, body, *, version, datastack="minnie65_public", args=None):
         """Join two tables as the server's complex query does. Returns like simple_query."""
         args = args or {}
-        (t1, c1), (t2, c2) = body["tables"][0][:2], body["tables"][1][:2]
+        body = validate_query_body(body, join=True)
+        check_query_args(args)
+        if len(body["tables"]) != 2 or body["tables"][0][0] == body["tables"][1][0]:
+            raise ServiceError(400, "tables: a join query needs exactly two different tables")
+        (t1, c1), (t2, c2) = body["tables"]
         md1 = self._require(t1, version, datastack)
         md2 = self._require(t2, version, datastack)
+        rows = {t: self.rows(t, version) for t in (t1, t2)}
+        for t, c in ((t1, c1), (t2, c2)):
+            if c not in _public_columns(rows[t]):
+                raise ServiceError(400, f"tables: column {c} not found in {t}")
+        check_query_values(body, rows)
         warnings = notice_warning(t1, md1) + notice_warning(t2, md2)
 
         if "suffixes" in body:
@@ -408,7 +779,7 @@ class SampleData:
 
         frames = {}
         for t in (t1, t2):
-            df = _filter(self.rows(t, version), t, body, t)
+            df = _filter(rows[t], body, t)
             frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
         shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
         renamed = {
@@ -419,9 +790,6 @@ class SampleData:
         left = frames[t1].rename(columns=renamed[t1])
         right = frames[t2].drop(columns=[SELECT_ORDER], errors="ignore").rename(columns=renamed[t2])
         key1, key2 = renamed[t1].get(c1, c1), renamed[t2].get(c2, c2)
-        for key, frame, t in ((key1, left, t1), (key2, right, t2)):
-            if key not in frame.columns:
-                raise ServiceError(400, f"column {key} not found in {t}")
         joined = left.merge(right, left_on=key1, right_on=key2, how="inner", sort=False)
 
         # The order of the two tables' columns follows what the published outputs show.
@@ -439,23 +807,16 @@ class SampleData:
             wanted = []
             if select:
                 warnings.append(SELECT_COLUMNS_DEPRECATED)
-                for col in select:
+                for col in select:  # the first table that has it (a join has no CRUD columns)
                     for t in (t1, t2):
                         names = _expand(frames[t].columns, col)
                         if names:
                             wanted += [renamed[t].get(n, n) for n in names]
                             break
-                    else:
-                        raise ServiceError(400, f"column {col} not found in any table referenced")
             else:
                 for t, cols in select_map.items():
-                    if t not in frames:
-                        raise ServiceError(400, f"table {t} not part of this query")
                     for col in cols:
-                        names = _expand(frames[t].columns, col)
-                        if not names:
-                            raise ServiceError(400, f"column {col} not found in {t}")
-                        wanted += [renamed[t].get(n, n) for n in names]
+                        wanted += [renamed[t].get(n, n) for n in _expand(frames[t].columns, col)]
             columns = [c for c in columns if c in set(wanted)]
         joined = joined[columns]
         joined = _page(joined, body, args)
@@ -498,49 +859,49 @@ def _expand(columns, name):
 
 
 def _coerce(series: pd.Series, value):
-    """Compare like Postgres would: 't'/'f' are booleans, numbers in strings are numbers."""
-    if pd.api.types.is_bool_dtype(series.dtype) and isinstance(value, str):
-        return value.strip().lower() in ("t", "true", "1", "yes")
-    if pd.api.types.is_integer_dtype(series.dtype) and isinstance(value, (str, float)):
-        return int(value)
+    """Compare like Postgres would: 't'/'f' are booleans, numbers in strings are numbers.
+
+    ``value`` has passed :func:`check_query_values`."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) and isinstance(value, str):
+        return value.strip().lower() in _PG_TRUE
+    if pd.api.types.is_integer_dtype(dtype):
+        if isinstance(value, str):
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    if pd.api.types.is_float_dtype(dtype) and isinstance(value, str):
+        return float(value)
+    if pd.api.types.is_datetime64_any_dtype(dtype) and isinstance(value, str):
+        stamp = pd.Timestamp(value)
+        tz = getattr(dtype, "tz", None)
+        if tz is not None and stamp.tzinfo is None:
+            stamp = stamp.tz_localize(tz)
+        return stamp
     return value
 
 
-def _filter(df, table, body, key):
-    """Apply every filter of ``body`` addressed to ``key`` (the table's name)."""
+def _filter(df, body, table):
+    """Apply every filter of ``body`` addressed to ``table`` (checked by check_query_values)."""
     mask = np.ones(len(df), dtype=bool)
-
-    def column(col):
-        if col not in df.columns:
-            raise ServiceError(400, f"column {col} not found in {table}")
-        return df[col]
-
-    for kind in (
-        "filter_equal_dict",
-        "filter_in_dict",
-        "filter_notin_dict",
-        "filter_out_dict",
-        "filter_greater_dict",
-        "filter_less_dict",
-        "filter_greater_equal_dict",
-        "filter_less_equal_dict",
-        "filter_spatial_dict",
-        "filter_regex_dict",
-    ):
-        for col, value in ((body.get(kind) or {}).get(key) or {}).items():
+    for kind in FILTER_KINDS:
+        for col, value in ((body.get(kind) or {}).get(table) or {}).items():
             if kind == "filter_spatial_dict":
                 (lo, hi) = value
                 for axis, a, b in zip("xyz", lo, hi):
-                    s = column(f"{col}_{axis}")
+                    s = df[f"{col}_{axis}"]
                     mask &= ((s >= a) & (s < b)).to_numpy()
                 continue
-            s = column(col)
-            if kind in ("filter_in_dict", "filter_notin_dict", "filter_out_dict"):
+            s = df[col]
+            if kind in ("filter_in_dict", "filter_notin_dict"):
                 values = [_coerce(s, v) for v in value]
                 hit = s.isin(values).to_numpy()
                 mask &= hit if kind == "filter_in_dict" else ~hit
             elif kind == "filter_equal_dict":
-                mask &= (s == _coerce(s, value)).to_numpy()
+                hit = s.isna() if value is None else s == _coerce(s, value)
+                mask &= hit.to_numpy()
+            elif value is None:  # SQL: a comparison with NULL holds for no row
+                mask &= False
             elif kind == "filter_regex_dict":
                 mask &= s.astype(str).str.contains(value, regex=True).to_numpy()
             else:
@@ -561,13 +922,10 @@ def _select_order_first(df):
     return df.sort_values(SELECT_ORDER, kind="stable", na_position="last")
 
 
-def _select(df, table, select):
+def _select(df, select):
     wanted = set()
     for col in select:
-        names = _expand(df.columns, col)
-        if not names:
-            raise ServiceError(400, f"column {col} not found in {table}")
-        wanted.update(names)
+        wanted.update(_expand(df.columns, col))
     return df[[c for c in df.columns if c in wanted]]
 
 
@@ -576,7 +934,9 @@ def _drop_private(df):
 
 
 def _limit(body):
-    return min(int(body.get("limit") or MAX_LIMIT), MAX_LIMIT)
+    # The server applies limit 0 as SQL's LIMIT 0: no rows (common.py).
+    limit = body.get("limit")
+    return MAX_LIMIT if limit is None else min(int(limit), MAX_LIMIT)
 
 
 def _page(df, body, args):

@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .engine import MERGE_POSITIONS, merged_positions, served_columns
+from .engine import (
+    MERGE_POSITIONS,
+    check_query_args,
+    merged_positions,
+    parse_query_body,
+    served_columns,
+    validate_query_body,
+)
 from .info import check_datastack
 from .routing import Reply, Router, ServiceError, json_reply, truthy
 
@@ -124,18 +131,28 @@ def mat_view_schemas(s, ds, v, **_):
     return json_reply({})
 
 
+def _query_body(s, ds, raw, args, *, join):
+    """A query's body and query string, checked in the server's order: the datastack, then
+    the body (its JSON, its schema), then the query string; the version after them.
+    The checks themselves are the engine's (engine.py, "Validation")."""
+    check_datastack(s, ds)
+    body = validate_query_body(parse_query_body(raw), join=join)
+    check_query_args(args)
+    return body
+
+
 @route("POST", _MAT + r"/version/" + _V + r"/table/" + _T + r"/query")
-def mat_simple_query(s, ds, v, t, args, body, **_):
+def mat_simple_query(s, ds, v, t, args, raw, **_):
+    body = _query_body(s, ds, raw, args, join=False)
     v = check_version(s, ds, v)
     df, warnings, res = s.data.simple_query(t, body, version=v, datastack=ds, args=args)
     return query_reply(df, warnings, res, args)
 
 
 @route("POST", _MAT + r"/version/" + _V + r"/query")
-def mat_join_query(s, ds, v, args, body, **_):
+def mat_join_query(s, ds, v, args, raw, **_):
+    body = _query_body(s, ds, raw, args, join=True)
     v = check_version(s, ds, v)
-    if len(body.get("tables") or []) != 2:
-        raise ServiceError(400, "a join query needs exactly two tables")
     df, warnings, res = s.data.join_query(body, version=v, datastack=ds, args=args)
     return query_reply(df, warnings, res, args)
 
