@@ -275,10 +275,15 @@ def _unwritable(folders) -> str | None:
 
 
 def _machine_paths() -> list[str]:
-    """Paths of this machine that stored outputs must not show: they are read everywhere."""
+    """Paths of this machine that stored outputs must not show: they are read everywhere.
+
+    Each ends in a slash: a leak names something under the folder (``/root/.venv/...``),
+    while the bare name can be a word of a URL (a home of ``/root`` and the chunkedgraph's
+    ``/root_timestamps`` route)."""
     paths = {str(REPO_ROOT), sys.prefix, sys.base_prefix, str(Path.home())}
     paths.add(tempfile.gettempdir())
-    return sorted((p for p in paths if len(p) > 1), key=len, reverse=True)
+    paths = {p.rstrip("/") + "/" for p in paths if len(p.rstrip("/")) > 1}
+    return sorted(paths, key=len, reverse=True)
 
 
 def _machine_path(executed, staging: Path) -> str | None:

@@ -11,7 +11,7 @@ ids it has not computed.
 from __future__ import annotations
 
 from .morphology import L2CACHE_ATTRIBUTES, morphology_of
-from .routing import Router, ServiceError, json_reply
+from .routing import Router, ServiceError, integer_ids, json_reply
 
 router = Router()
 route = router.route
@@ -92,7 +92,7 @@ def attributes(s, table_id, args, body, **_):
         raise ServiceError(400, "the request body needs a list 'l2_ids'")
     morphology = morphology_of(s)
     coords = morphology.rep_coords()
-    l2_ids = sorted({int(i) for i in ids})  # the real cache answers each id once, sorted
+    l2_ids = sorted(set(integer_ids(ids, "l2_ids")))  # the real cache answers each id once, sorted
     absent = [i for i in l2_ids if i not in coords]
     if absent:
         shown = ", ".join(str(i) for i in absent[:3]) + (" ..." if len(absent) > 3 else "")

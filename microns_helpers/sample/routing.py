@@ -61,3 +61,24 @@ class Router:
             return fn
 
         return register
+
+
+def body_field(body, name: str, default=None):
+    """``body[name]`` of a JSON object body; a 400 naming the body when it is not an object."""
+    if not isinstance(body, dict):
+        raise ServiceError(400, f"the request body must be a JSON object with {name!r}")
+    return body.get(name, default)
+
+
+def integer_ids(values, name: str) -> list[int]:
+    """A list of integer ids, or a 400 that names the field and the first bad value."""
+    if isinstance(values, (str, int)) and not isinstance(values, bool):
+        values = [v for v in str(values).split(",") if v.strip()]
+    if not isinstance(values, (list, tuple)):
+        raise ServiceError(400, f"{name} must be a list of integer ids, not {values!r:.80}")
+    ids = []
+    for v in values:
+        if isinstance(v, bool) or not str(v).strip().isdigit():
+            raise ServiceError(400, f"{name}: {v!r:.40} is not an integer id")
+        ids.append(int(str(v).strip()))
+    return ids

@@ -214,5 +214,5 @@ def _json_body(raw: bytes):
         return {}
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # a body nested too deep too
         return {}

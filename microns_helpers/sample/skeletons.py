@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import skeletons as measure
 from .morphology import morphology_of, not_in_sample
-from .routing import Reply, Router, ServiceError, json_reply
+from .routing import Reply, Router, ServiceError, body_field, integer_ids, json_reply
 
 router = Router()
 route = router.route
@@ -41,6 +41,8 @@ _SKVN = r"(?P<skvn>-?\d+)"
 
 
 def _version(skvn) -> int:
+    if isinstance(skvn, bool) or not str(skvn).lstrip("-").isdigit():
+        raise ServiceError(400, f"skeleton_version must be an integer, not {skvn!r:.40}")
     v = int(skvn)
     if v == -1:
         return LATEST
@@ -162,11 +164,7 @@ def _root_in_sample(s, rid) -> int:
 
 
 def _roots(text: str) -> list[int]:
-    try:
-        return [int(r) for r in str(text).split(",") if r.strip()]
-    except ValueError:
-        message = f"root ids must be integers separated by commas, not {text!r}"
-        raise ServiceError(400, message) from None
+    return integer_ids(text, "root_ids")
 
 
 def _all_in_sample(s, rids: list[int]) -> None:
@@ -265,7 +263,7 @@ def get_bulk_skeletons(s, ds, skvn, fmt, rids, **_):
 def get_cached_skeletons(s, ds, skvn, fmt, body, **_):
     _check_datastack(s, ds)
     version = _version(skvn)
-    roots = [int(r) for r in body.get("root_ids", [])]
+    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
     if len(roots) > 500:
         raise ServiceError(
             400, f"Too many root IDs requested: {len(roots)}. Maximum allowed is 500."
@@ -284,9 +282,8 @@ def _exists(s, roots: list[int]):
 @route("POST", _DS + r"/precomputed/skeleton/exists")
 def skeletons_exist(s, ds, body, **_):
     _check_datastack(s, ds)
-    _version(body.get("skeleton_version", LATEST))
-    rids = body.get("root_ids", [])
-    roots = _roots(rids) if isinstance(rids, (str, int)) else [int(r) for r in rids]
+    _version(body_field(body, "skeleton_version", LATEST))
+    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
     return json_reply(_exists(s, roots))
 
 
@@ -301,7 +298,7 @@ def skeletons_exist_get(s, ds, skvn, rids, **_):
 def generate_bulk(s, ds, body, **_):
     # The answer is the service's estimate in seconds; the sample's one skeleton is ready.
     _check_datastack(s, ds)
-    roots = [int(r) for r in body.get("root_ids", [])]
+    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
     _all_in_sample(s, roots)
     return Reply(200, b"0.0", content_type="text/plain")
 
