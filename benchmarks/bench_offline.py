@@ -113,7 +113,6 @@ def full_size_seconds(runs: int = 7) -> dict:
 
         with recording.using("offline", empty):
             client = connect(mode="offline")
-            client.info.segmentation_cloudvolume = lambda *a, **k: None  # no cloud-volume here
             calls = {
                 "nucleus table, split positions": lambda: client.materialize.query_table(
                     "nucleus_detection_v0", split_positions=True

@@ -200,7 +200,22 @@ def _connected(datastack, version, server_address, token, mode, timeout):
                 raise
             raise error from None
     _check_server_is_new_enough(client, caveclient)
+    _skeletons_without_cloudvolume(client)
     return client
+
+
+def _skeletons_without_cloudvolume(client) -> None:
+    """Let ``client.skeleton`` work without cloud-volume, which the learner install lacks.
+
+    caveclient 7.7.1 and newer open the segmentation with cloud-volume (about 1 GB of
+    dependencies) before asking for a skeleton, only to check that the id is a root, and
+    accept None from ``info.segmentation_cloudvolume`` to skip that check; the skeleton
+    service checks the root itself. Where cloud-volume is installed nothing changes.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("cloudvolume") is None:
+        client.info.segmentation_cloudvolume = lambda *args, **kwargs: None
 
 
 # --- choosing the datastack, version, address, token and timeout -------------------------

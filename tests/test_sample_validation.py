@@ -193,18 +193,11 @@ def test_every_route_refuses_malformed_input_without_a_5xx(walk):
     assert len(fours) > len(walk) / 2  # the walk did send malformed requests
 
 
-@pytest.mark.xfail(
-    strict=True, reason="l2cache.py and skeletons.py do not validate bodies yet (not this branch)"
-)
 def test_the_l2cache_and_skeleton_routes_answer_malformed_input_without_a_5xx(walk):
     fives, shown = _five_hundreds([a for a in walk if a[0] in ELSEWHERE])
     assert not fives, shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server.py's _json_body lets json's RecursionError through (not this branch)",
-)
 def test_a_json_body_nested_too_deep_is_a_400(service):
     r = requests.post(f"{service.url}{MAT}/table/{NUCLEUS}/query", data=b"[" * 100_000)
     assert r.status_code == 400, r.text
