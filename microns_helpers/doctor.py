@@ -175,7 +175,7 @@ def _settings(version):
 
 
 def _without_network(datastack, version, mode, timeout):
-    """Offline and replay: does connect() answer from the recordings (and sample data)?"""
+    """Offline and replay: does connect() answer (recordings first, then the sample data)?"""
     from .client import connect_with_timeout
 
     try:
@@ -186,8 +186,7 @@ def _without_network(datastack, version, mode, timeout):
     except Exception as err:  # any failure here is what a learner's first cell would meet
         yield Check(False, f"{mode}: connect() fails: {_first_line(err)}")
     else:
-        answered = "the recordings" if mode == "replay" else "recordings and sample data"
-        yield Check(True, f"{mode}: connect() answers from {answered}")
+        yield Check(True, f"{mode}: connect() answers from recordings and sample data")
 
 
 def _live(datastack, version, where, server_address, timeout, mode):

@@ -60,7 +60,7 @@ DEFAULT_RECORD_NAME = "recording"
 SOURCE_STANDIN = "standin-sample-data"
 SOURCE_LIVE = "live"
 _SOURCE_WORDS = {
-    SOURCE_STANDIN: "the sample service's data, partly synthetic",
+    SOURCE_STANDIN: "the sample service",
     SOURCE_LIVE: "the live CAVE service",
 }
 

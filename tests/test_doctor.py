@@ -210,12 +210,13 @@ def test_without_a_named_server_no_server_is_contacted(home, monkeypatch, capsys
     assert line(lines, f"live checks skipped in {mode} mode").startswith("✓ ")
 
 
-def test_an_empty_recordings_folder_fails_in_replay_mode(home, monkeypatch, capsys, tmp_path):
+def test_an_empty_recordings_folder_is_fine_in_replay_mode(home, monkeypatch, capsys, tmp_path):
+    # recordings hold live answers only; without any, the sample data answers everything
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path))
     monkeypatch.setenv("MICRONS_MODE", "replay")
     status, lines = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
-    assert status == 1
-    assert "MICRONS_MODE=offline" in line(lines, "replay: connect()")
+    assert status == 0
+    assert "answers from recordings and sample data" in line(lines, "replay: connect()")
 
 
 def test_python_m_and_a_console_that_cannot_print_checkmarks(home):

@@ -98,7 +98,7 @@ def test_documented_calls_replay_with_only_loopback(recordings, tmp_path, monkey
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stdout.startswith("Replaying recorded responses")
+    assert run.stdout.startswith("Replaying, no network: answers come from recordings")
     assert list(home.rglob("*")) == []
     offline = pickle.loads(out.read_bytes())
 
