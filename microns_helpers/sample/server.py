@@ -28,7 +28,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlsplit
 
 from . import chunkedgraph, info, l2cache, materialize, skeletons
-from .engine import SampleData, load_sample_data
+from .engine import LIVE_HINT, SampleData, load_sample_data
 from .routing import ServiceError, error, json_reply
 
 # The services the sample mounts, one module each (a router over the dataset).
@@ -205,7 +205,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     return fn(
                         self.service, args=args, body=_json_body(raw), raw=raw, **match.groupdict()
                     )
-        return error(404, f"The requested URL {parts.path} was not found on the sample service.")
+        return error(
+            404,
+            f"The sample service does not model {method} {parts.path} (it answers the routes "
+            f"a learner's caveclient reaches; see its dataset README). {LIVE_HINT}",
+        )
 
 
 def _json_body(raw: bytes):
