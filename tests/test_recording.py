@@ -355,6 +355,7 @@ def test_using_restores_the_mode_and_folder_before_it(recorded, tmp_path):
 
 
 def test_bad_mode_and_bad_target_are_refused(monkeypatch):
+    recording.activate("live")  # whatever the tests before left (make test imports in replay)
     monkeypatch.setenv("MICRONS_MODE", "offlin")
     with pytest.raises(ModeError, match="MICRONS_MODE='offlin'"):
         recording.current_mode()

@@ -481,7 +481,7 @@ CLIENT_523 = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("cut, expected", [(True, "RecursionError"), (False, "rows 168")])
+@pytest.mark.parametrize("cut, expected", [(True, "RecursionError"), (False, "rows 3365")])
 def test_caveclient_523_recursion_error_only_without_the_reference_table(tmp_path, cut, expected):
     python = release_python("5.23.0")
     script = tmp_path / "client523.py"

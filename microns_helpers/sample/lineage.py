@@ -147,7 +147,16 @@ class Lineage:
             for before in e.before
             if before in kept
         ]
-        return {"directed": True, "multigraph": False, "graph": {}, "nodes": nodes, "links": links}
+        # networkx's node-link form; the links under both names it has used ("links" to 3.3,
+        # "edges" as the default of newer releases), so every caveclient's networkx reads it
+        return {
+            "directed": True,
+            "multigraph": False,
+            "graph": {},
+            "nodes": nodes,
+            "links": links,
+            "edges": links,
+        }
 
     def past_ids(self, roots, past: datetime.datetime) -> dict:
         """The chunkedgraph's ``past_id_mapping``: each root's ancestors alive at ``past``."""

@@ -205,10 +205,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     return fn(
                         self.service, args=args, body=_json_body(raw), raw=raw, **match.groupdict()
                     )
+        # Named by its service only: the rest of a path can hold anything, a token included.
+        service = "/".join(parts.path.split("/")[:3])
         return error(
             404,
-            f"The sample service does not model {method} {parts.path} (it answers the routes "
-            f"a learner's caveclient reaches; see its dataset README). {LIVE_HINT}",
+            f"The sample service does not model this {method} route under {service}/ (it "
+            f"answers the routes a learner's caveclient reaches; see its dataset README). "
+            f"{LIVE_HINT}",
         )
 
 
