@@ -14,7 +14,8 @@ pytest_plugins = ["tests.site_build"]
 # Filled by test_hostile_inputs.py and test_recorder_safety.py; printed at the end.
 # "lost": a recording, manifest or notebook damaged, or a file written where it must not be
 # (outside the recordings folder, a .partial left behind).
-HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost": 0}
+# "5xx": answers of the sample service to malformed requests that were server errors.
+HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost": 0, "5xx": 0}
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -23,7 +24,7 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"hostile inputs: {t['tried']} tried, {t['own']} clear (our own error, or "
             f"handled), {t['raw']} raw tracebacks, {t['leaks']} leaks, "
-            f"{t['lost']} lost or misplaced files"
+            f"{t['lost']} lost or misplaced files, {t['5xx']} 5xx from the sample service"
         )
 
 
