@@ -483,10 +483,11 @@ def _cached_key(request: Request) -> tuple:
 
 
 class ReplayCassette(Cassette):
-    """Answers requests from every recording of a folder, as often as asked.
-
-    A request that was recorded nowhere raises :class:`NotRecordedError` from inside the
-    HTTP stack, which neither requests nor caveclient catch, so the learner sees our error.
+    """Replay and offline mode: answers requests from every recording of a folder, as often
+    as asked. What no recording answers on the public CAVE hosts, recording.py sends to the
+    in-process sample service before the cassette sees it; a request to any other host
+    raises :class:`NotRecordedError` from inside the HTTP stack, which neither requests nor
+    caveclient catch, so the learner sees our error.
     """
 
     @classmethod
@@ -519,29 +520,11 @@ class ReplayCassette(Cassette):
         raise self.not_recorded(stored)
 
     def not_recorded(self, stored) -> NotRecordedError:
-        where = ""
-        if not len(self):
-            where = f" (there are no recordings in {display_path(Path(self.path))})"
-        described = describe_request(stored)
-        return NotRecordedError(
-            f"Replay mode has no recorded response for {described} on "
-            f"{urlsplit(stored.uri).hostname}{where}. To explore beyond the recorded answers "
-            "without a network, use MICRONS_MODE=offline (the package's sample data answers "
-            "the rest); to go live, MICRONS_MODE=live and a token. Maintainers re-record "
-            f"with `make record` ({RECORD_COMMAND}) in a clone of the repository.",
-            request=described,
-        )
-
-
-class OfflineCassette(ReplayCassette):
-    """Replay for the public CAVE hosts, whose unrecorded requests recording.py sends to
-    the in-process sample service; any other host is refused with a clear error."""
-
-    def not_recorded(self, stored) -> NotRecordedError:
         host = urlsplit(stored.uri).hostname
         return NotRecordedError(
-            f"Offline mode answers the public CAVE servers only, and {host} is not one of "
-            f"them ({describe_request(stored)}). Use MICRONS_MODE=live for another server.",
+            f"Replay and offline mode answer the public CAVE servers only, and {host} is not "
+            f"one of them ({describe_request(stored)}). Use MICRONS_MODE=live for another "
+            "server.",
             request=describe_request(stored),
         )
 

@@ -13,9 +13,10 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
   and every other one by the package's sample service (:mod:`microns_helpers.sample`),
   started inside this process on 127.0.0.1. No network, no token. Each distinct request the
   sample service answers is flagged once on stderr.
-- ``replay``: every request is answered from the recordings folder
-  (``MICRONS_RECORDINGS``, or the package's ``recordings/``); one that was never recorded
-  raises :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
+- ``replay``: the same answers as offline, silently: the recordings folder first
+  (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which holds live answers
+  only), then the sample service; a request to any other host raises
+  :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
 - ``record``: requests go out and are written to ``<folder>/<name>.json``
   (``MICRONS_RECORD_NAME``, default ``recording``), with the secrets scrubbed and
   provenance added to ``manifest.json``. With ``MICRONS_RECORD_TARGET=http://127.0.0.1:PORT``
@@ -312,10 +313,10 @@ def _enter_replay(folder: Path) -> None:
     # then the package's sample service for every other request to the public hosts. The
     # sample is deterministic and ships with the package, so recordings of it would only
     # double it; offline mode also flags each answer of the sample on stderr, for learners.
-    from .cassette import OfflineCassette
+    from .cassette import ReplayCassette
 
     _enter(
-        OfflineCassette,
+        ReplayCassette,
         path=str(folder),
         before_record_request=_stored_request,
         secrets=STATE.secrets,  # replayed answers are scrubbed of every token seen
