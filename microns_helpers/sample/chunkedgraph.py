@@ -8,13 +8,12 @@ supervoxels (``roots_binary``), answered from the sample's edits (:mod:`.lineage
 from __future__ import annotations
 
 import datetime
-import json
 import re
 
 import numpy as np
 
 from .lineage import from_epoch
-from .routing import Reply, Router, ServiceError, json_reply, truthy
+from .routing import Reply, Router, ServiceError, json_object, json_reply, truthy
 
 router = Router()
 route = router.route
@@ -65,20 +64,9 @@ def _moment(s, args, name="timestamp", default="now"):
         ) from None
 
 
-def _json_object(raw) -> dict:
-    """A request's JSON body, which must be an object."""
-    try:
-        body = json.loads(raw) if raw else {}
-    except (ValueError, RecursionError) as e:
-        raise ServiceError(400, f"Failed to decode JSON object: {e}") from None
-    if not isinstance(body, dict):
-        raise ServiceError(400, "the request body must be a JSON object")
-    return body
-
-
 def _node_ids(s, raw, key="node_ids"):
     """The root ids a request body names, checked: integers the sample knows."""
-    ids = _json_object(raw).get(key)
+    ids = json_object(raw).get(key)
     if not isinstance(ids, list):
         raise ServiceError(400, f"the request body needs a list {key!r}")
     return s.data.check_roots(ids)
@@ -203,7 +191,7 @@ def cg_valid_nodes(s, table_id, raw, **_):
     # The sample cannot know every real root: it calls any id on the root layer valid, and
     # the service asked next (skeletons, L2 cache) says plainly whether it has that root.
     _check_cg_table(s, table_id)
-    ids = _json_object(raw).get("node_ids")
+    ids = json_object(raw).get("node_ids")
     valid = isinstance(ids, list) and all(
         not isinstance(i, bool) and _ID.fullmatch(str(i)) for i in ids
     )

@@ -211,14 +211,6 @@ _LOADERS = {
 }
 
 
-def parse_query_body(raw: bytes):
-    """The JSON of a query's body, or the 400 Flask's ``get_json(force=True)`` gives."""
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as e:
-        raise ServiceError(400, f"Failed to decode JSON object: {e}") from None
-
-
 def check_query_args(args: dict) -> None:
     """The query string of a query as the server's query_parser reads it (api2.py)."""
     for name in QUERY_FLAGS:
@@ -480,10 +472,6 @@ def columns_from_schema(schema: dict) -> dict[str, str]:
             }.get(kind, "object")
     columns.update(segmentation)
     return columns
-
-
-def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
 
 
 # A frame's attrs key: the positions to serve merged as [x, y, z] (see _finish).

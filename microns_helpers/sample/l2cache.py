@@ -11,7 +11,7 @@ ids it has not computed.
 from __future__ import annotations
 
 from .morphology import L2CACHE_ATTRIBUTES, morphology_of
-from .routing import Router, ServiceError, integer_ids, json_reply
+from .routing import Router, ServiceError, integer_ids, json_object, json_reply
 
 router = Router()
 route = router.route
@@ -83,11 +83,11 @@ def _attributes_asked(args) -> list[str]:
 
 
 @route("POST", _L2 + r"/table/(?P<table_id>[^/]+)/attributes")
-def attributes(s, table_id, args, body, **_):
+def attributes(s, table_id, args, raw, **_):
     if table_id != _table_name(s):
         raise ServiceError(404, f"table {table_id} not found in the L2 cache")
     names = _attributes_asked(args)
-    ids = body.get("l2_ids") if isinstance(body, dict) else None
+    ids = json_object(raw).get("l2_ids")
     if not isinstance(ids, list):
         raise ServiceError(400, "the request body needs a list 'l2_ids'")
     morphology = morphology_of(s)

@@ -18,12 +18,11 @@ from .engine import (
     MERGE_POSITIONS,
     check_query_args,
     merged_positions,
-    parse_query_body,
     served_columns,
     validate_query_body,
 )
 from .info import check_datastack
-from .routing import Reply, Router, ServiceError, json_reply, truthy
+from .routing import Reply, Router, ServiceError, json_reply, parse_json, truthy
 
 router = Router()
 route = router.route
@@ -136,7 +135,7 @@ def _query_body(s, ds, raw, args, *, join):
     the body (its JSON, its schema), then the query string; the version after them.
     The checks themselves are the engine's (engine.py, "Validation")."""
     check_datastack(s, ds)
-    body = validate_query_body(parse_query_body(raw), join=join)
+    body = validate_query_body(parse_json(raw), join=join)
     check_query_args(args)
     return body
 

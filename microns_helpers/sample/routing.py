@@ -11,7 +11,9 @@ all on one port. A handler takes the service and the parts of the request it nee
         return json_reply(s.materialize_server_version)
 
 and returns a :class:`Reply`, or raises :class:`ServiceError` for a refusal the real
-service would give (its status and message).
+service would give (its status and message). A handler that reads a body parses ``raw``
+with :func:`parse_json` or :func:`json_object`: undecodable JSON is a 400 there, never
+an empty body.
 """
 
 from __future__ import annotations
@@ -63,11 +65,20 @@ class Router:
         return register
 
 
-def body_field(body, name: str, default=None):
-    """``body[name]`` of a JSON object body; a 400 naming the body when it is not an object."""
+def parse_json(raw: bytes):
+    """A request body's JSON, or the 400 Flask's ``get_json(force=True)`` gives."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as e:  # undecodable, or nested too deep
+        raise ServiceError(400, f"Failed to decode JSON object: {e}") from None
+
+
+def json_object(raw: bytes) -> dict:
+    """A request body that must be a JSON object ({} for none), or a 400 saying so."""
+    body = parse_json(raw) if raw else {}
     if not isinstance(body, dict):
-        raise ServiceError(400, f"the request body must be a JSON object with {name!r}")
-    return body.get(name, default)
+        raise ServiceError(400, "the request body must be a JSON object")
+    return body
 
 
 def integer_ids(values, name: str) -> list[int]:

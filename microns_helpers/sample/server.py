@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import http.server
-import json
 import sys
 import threading
 import time
@@ -202,9 +201,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for m, pattern, fn in service.router.routes:
                 match = pattern.match(parts.path)
                 if match and m == method:
-                    return fn(
-                        self.service, args=args, body=_json_body(raw), raw=raw, **match.groupdict()
-                    )
+                    return fn(self.service, args=args, raw=raw, **match.groupdict())
         # Named by its service only: the rest of a path can hold anything, a token included.
         service = "/".join(parts.path.split("/")[:3])
         return error(
@@ -213,13 +210,3 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             f"answers the routes a learner's caveclient reaches; see its dataset README). "
             f"{LIVE_HINT}",
         )
-
-
-def _json_body(raw: bytes):
-    """The request body as JSON, or {} when there is none or it is binary (roots_binary)."""
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # a body nested too deep too
-        return {}

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import skeletons as measure
 from .morphology import morphology_of, not_in_sample
-from .routing import Reply, Router, ServiceError, body_field, integer_ids, json_reply
+from .routing import Reply, Router, ServiceError, integer_ids, json_object, json_reply
 
 router = Router()
 route = router.route
@@ -260,10 +260,10 @@ def get_bulk_skeletons(s, ds, skvn, fmt, rids, **_):
 
 
 @route("POST", _DS + r"/bulk/get_cached_skeletons/" + _SKVN + r"/(?P<fmt>\w+)")
-def get_cached_skeletons(s, ds, skvn, fmt, body, **_):
+def get_cached_skeletons(s, ds, skvn, fmt, raw, **_):
     _check_datastack(s, ds)
     version = _version(skvn)
-    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
+    roots = integer_ids(json_object(raw).get("root_ids", []), "root_ids")
     if len(roots) > 500:
         raise ServiceError(
             400, f"Too many root IDs requested: {len(roots)}. Maximum allowed is 500."
@@ -280,10 +280,11 @@ def _exists(s, roots: list[int]):
 
 
 @route("POST", _DS + r"/precomputed/skeleton/exists")
-def skeletons_exist(s, ds, body, **_):
+def skeletons_exist(s, ds, raw, **_):
     _check_datastack(s, ds)
-    _version(body_field(body, "skeleton_version", LATEST))
-    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
+    body = json_object(raw)
+    _version(body.get("skeleton_version", LATEST))
+    roots = integer_ids(body.get("root_ids", []), "root_ids")
     return json_reply(_exists(s, roots))
 
 
@@ -295,10 +296,10 @@ def skeletons_exist_get(s, ds, skvn, rids, **_):
 
 
 @route("POST", _DS + r"/bulk/gen_skeletons")
-def generate_bulk(s, ds, body, **_):
+def generate_bulk(s, ds, raw, **_):
     # The answer is the service's estimate in seconds; the sample's one skeleton is ready.
     _check_datastack(s, ds)
-    roots = integer_ids(body_field(body, "root_ids", []), "root_ids")
+    roots = integer_ids(json_object(raw).get("root_ids", []), "root_ids")
     _all_in_sample(s, roots)
     return Reply(200, b"0.0", content_type="text/plain")
 
