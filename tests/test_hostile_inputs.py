@@ -155,13 +155,22 @@ def listener():
     server.server_close()
 
 
-def run_python(code: str, *args: str, home: Path, **settings) -> subprocess.CompletedProcess:
-    """``code`` in a fresh Python, as a learner's kernel runs it: the home ``home``, and no
-    MICRONS_* or CAVE_* setting but ``settings``."""
+def learner_env(home: Path, **settings) -> dict:
+    """A learner's environment: the home ``home``, and no MICRONS_* or CAVE_* setting but
+    ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
     env.update(PYTHONPATH=str(REPO), HOME=str(home), **settings)
+    return env
+
+
+def run_python(code: str, *args: str, home: Path, **settings) -> subprocess.CompletedProcess:
+    """``code`` in a fresh Python, as a learner's kernel runs it (:func:`learner_env`)."""
     return subprocess.run(
-        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-c", code, *args],
+        env=learner_env(home, **settings),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -868,6 +877,16 @@ def test_a_record_name_that_is_no_plain_file_name(home, caplog, tmp_path, monkey
     assert not misplaced
 
 
+def record_settings(folder: Path, sample_service) -> dict:
+    """Record mode into ``folder`` (made empty here), from the test's sample service."""
+    folder.mkdir()
+    return {
+        "MICRONS_MODE": "record",
+        "MICRONS_RECORDINGS": str(folder),
+        "MICRONS_RECORD_TARGET": sample_service.url,
+    }
+
+
 RECORD_ONE_REQUEST = """
 import sys, requests, microns_helpers
 requests.get(microns_helpers.recording.PUBLIC_GLOBAL + sys.argv[1])
@@ -876,15 +895,7 @@ requests.get(microns_helpers.recording.PUBLIC_GLOBAL + sys.argv[1])
 
 def test_record_mode_into_a_read_only_folder_fails_at_once(home, tmp_path, sample_service):
     folder = tmp_path / "recordings"
-    folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
-    env.update(
-        PYTHONPATH=str(REPO),
-        HOME=str(home),
-        MICRONS_MODE="record",
-        MICRONS_RECORDINGS=str(folder),
-        MICRONS_RECORD_TARGET=sample_service.url,
-    )
+    env = learner_env(home, **record_settings(folder, sample_service))
     argv = read_only(folder, [sys.executable, "-c", RECORD_ONE_REQUEST, "/info/version"])
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     HOSTILE_TALLY["tried"] += 1
@@ -898,19 +909,12 @@ def test_record_mode_into_a_read_only_folder_fails_at_once(home, tmp_path, sampl
 
 def test_a_save_refused_at_exit_ends_with_a_non_zero_status(home, tmp_path, sample_service):
     folder = tmp_path / "recordings"
-    folder.mkdir()
     code = (
         "import requests, microns_helpers\n"
         "requests.post(microns_helpers.recording.PUBLIC_GLOBAL + '/schema/api/v2/types', "
         "json={'note': 'http://127.0.0.1:9/'})\n"
     )
-    done = run_python(
-        code,
-        home=home,
-        MICRONS_MODE="record",
-        MICRONS_RECORDINGS=str(folder),
-        MICRONS_RECORD_TARGET=sample_service.url,
-    )
+    done = run_python(code, home=home, **record_settings(folder, sample_service))
     HOSTILE_TALLY["tried"] += 1
     clear = done.returncode == 1 and "the recording was not saved" in done.stderr
     HOSTILE_TALLY["own" if clear and "Traceback" not in done.stderr else "raw"] += 1
@@ -923,15 +927,7 @@ def test_a_save_refused_at_exit_ends_with_a_non_zero_status(home, tmp_path, samp
 def test_two_processes_recording_into_one_folder(home, tmp_path, sample_service):
     """Each saves its own file and manifest entry; no shared partial file, no raw error."""
     folder = tmp_path / "recordings"
-    folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
-    env.update(
-        PYTHONPATH=str(REPO),
-        HOME=str(home),
-        MICRONS_MODE="record",
-        MICRONS_RECORDINGS=str(folder),
-        MICRONS_RECORD_TARGET=sample_service.url,
-    )
+    env = learner_env(home, **record_settings(folder, sample_service))
     code = (
         "import requests, microns_helpers\n"
         "for path in ('/info/version', '/materialize/version', '/schema/versions') * 20:\n"
