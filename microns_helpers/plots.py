@@ -427,3 +427,61 @@ def depth_um(df: pd.DataFrame, column: str = "pt_position", *, resolution: Seque
     nm = positions_um(df, column, resolution=resolution).to_numpy() * 1000.0
     depth = minnie_transform(resolution="nm").apply_project("y", nm)
     return pd.Series(np.asarray(depth, dtype=float), index=df.index, name="depth_um")
+
+
+def plot_memory_held(held: pd.DataFrame, *, title: str | None = None, ax=None):
+    """Lines: the memory a pass holds at once (MB) against the rows it reads, one per way.
+
+    ``held`` has the rows read as its index and one column of bytes per way of reading,
+    for example ``"pandas, whole table at once"`` and ``"Dask, one partition at a time"``
+    (sizes from ``DataFrame.memory_usage(deep=True)``, as the bulk chapter measures them).
+    Returns the Axes.
+
+    Example::
+
+        ax = plot_memory_held(pd.DataFrame({"pandas": [1e6, 2e6]}, index=[10_000, 20_000]))
+    """
+    if not isinstance(held, pd.DataFrame) or held.empty:
+        raise InvalidInputError(
+            "plot_memory_held needs a DataFrame: rows read as the index, one column of "
+            "bytes per way of reading."
+        )
+    rows = _numbers(pd.Series(held.index, name="rows read"), "rows read")
+    ax = _axes(ax, title)
+    for i, column in enumerate(held.columns):
+        megabytes = _numbers(held[column], str(column)) / 1e6
+        ax.plot(rows, megabytes, marker="o", color=f"C{i}", label=str(column))
+    ax.set_xlabel("rows read")
+    ax.set_ylabel("rows held in memory at once (MB)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize="small", loc="upper left")
+    return ax
+
+
+def plot_files_read(rows_per_file: pd.Series, read, *, title: str | None = None, ax=None):
+    """Bars: the rows of each file of a partitioned folder, the files a filter reads in colour.
+
+    ``rows_per_file`` is indexed by file (or partition) name; ``read`` names the files the
+    reader opened, the others are drawn grey as skipped. Returns the Axes.
+
+    Example::
+
+        ax = plot_files_read(pd.Series([10, 12], index=["part=0", "part=1"]), {"part=1"})
+    """
+    if not isinstance(rows_per_file, pd.Series) or rows_per_file.empty:
+        raise InvalidInputError("plot_files_read needs a Series of rows, indexed by file.")
+    read = set(read)
+    unknown = read - set(rows_per_file.index)
+    if unknown:
+        raise InvalidInputError(f"read names files that rows_per_file lacks: {sorted(unknown)}.")
+    rows = _numbers(rows_per_file, "rows per file")
+    names = [str(name) for name in rows_per_file.index]
+    was_read = [name in read for name in rows_per_file.index]
+    ax = _axes(ax, title)
+    bars = ax.bar(names, rows, color=["C0" if r else "lightgrey" for r in was_read])
+    ax.bar_label(bars, labels=["read" if r else "skipped" for r in was_read], fontsize="small")
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.set_xlabel("file (partition)")
+    ax.set_ylabel("rows in the file")
+    ax.margins(y=0.12)
+    return ax

@@ -132,9 +132,7 @@ def chapter_markdown(path) -> str:
 @pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.stem)
 def test_at_most_three_callouts_per_section(path):
     crowded = crowded_sections(chapter_markdown(path))
-    assert not crowded, f"{path.name}, more than {MAX_CALLOUTS} call-outs in " + "; ".join(
-        crowded
-    )
+    assert not crowded, f"{path.name}, more than {MAX_CALLOUTS} call-outs in " + "; ".join(crowded)
 
 
 THREE = """# Chapter
@@ -187,7 +185,9 @@ def test_a_planted_fourth_callout_fails_naming_chapter_section_and_count(tmp_pat
     nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
     with pytest.raises(AssertionError, match=r"99_planted\.ipynb.*'Section A': 4 call-outs"):
         test_at_most_three_callouts_per_section(path)
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(THREE)]), str(path))
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(THREE)]), str(path)
+    )
     test_at_most_three_callouts_per_section(path)  # three pass
 
 

@@ -161,3 +161,30 @@ def test_plots_leave_matplotlib_settings_alone(nuclei):
     plots.plot_depth_profile(nuclei, hue="cell_type")
     plots.plot_cell_type_counts(nuclei)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_plot_memory_held_draws_one_line_per_way_in_megabytes():
+    held = pd.DataFrame(
+        {"pandas, whole table at once": [1e6, 2e6, 4e6], "Dask, one partition": [1e6, 1e6, 1.1e6]},
+        index=pd.Index([10_000, 20_000, 40_000], name="rows"),
+    )
+    ax = plots.plot_memory_held(held)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == set(held.columns)
+    assert lines["pandas, whole table at once"].get_ydata().tolist() == [1.0, 2.0, 4.0]
+    assert lines["Dask, one partition"].get_xdata().tolist() == [10_000, 20_000, 40_000]
+    assert "MB" in ax.get_ylabel() and ax.get_ylim()[0] == 0
+    with pytest.raises(InvalidInputError, match="rows read as the index"):
+        plots.plot_memory_held(pd.DataFrame())
+
+
+def test_plot_files_read_colours_the_files_read_and_greys_the_skipped():
+    rows = pd.Series([10, 12, 11], index=["part=0", "part=1", "part=2"])
+    ax = plots.plot_files_read(rows, {"part=1"})
+    bars = ax.patches
+    assert [bar.get_height() for bar in bars] == [10, 12, 11]
+    grey = matplotlib.colors.to_rgba("lightgrey")
+    assert [bar.get_facecolor() == grey for bar in bars] == [True, False, True]
+    assert [t.get_text() for t in ax.texts] == ["skipped", "read", "skipped"]
+    with pytest.raises(InvalidInputError, match="part=9"):
+        plots.plot_files_read(rows, {"part=9"})
