@@ -450,8 +450,8 @@ def plot_skeleton(
     ``skeleton`` is a skeleton dict (:func:`microns_helpers.skeletons.as_dict`): each edge is
     drawn in its child's compartment (axon orange, dendrite blue, grey without labels), the
     soma is a black star. ``inputs_nm`` and ``outputs_nm`` are synapse positions in nm,
-    ``(n, 3)``; they are drawn as green dots and pink triangles. Draws on ``axes`` (two Axes) or a new
-    figure; returns the two Axes.
+    ``(n, 3)``, drawn as green dots and pink triangles under the branches they sit on. Draws
+    on ``axes`` (two Axes) or a new figure; returns the two Axes.
 
     Example::
 
@@ -501,9 +501,7 @@ def plot_skeleton(
         Line2D([], [], marker="*", color="black", linestyle="none", markersize=10, label="soma"),
     ]
     handles += [
-        Line2D(
-            [], [], linestyle="none", marker=style["marker"], color=style["color"], label=name
-        )
+        Line2D([], [], linestyle="none", marker=style["marker"], color=style["color"], label=name)
         for name, style in SYNAPSE_STYLES.items()
         if name in points
     ]
