@@ -349,7 +349,7 @@ MAX_NEAREST_VERTEX_NM = 7_000
 
 
 def test_as_dict_gives_both_caveclient_layouts_one_shape(skeleton_dict):
-    from microns_helpers._compat import version_tuple
+    from microns_helpers.client import version_tuple
     from microns_helpers.sample import skeletons as service
 
     _, stored = _shipped()
