@@ -485,3 +485,85 @@ def plot_files_read(rows_per_file: pd.Series, read, *, title: str | None = None,
     ax.set_ylabel("rows in the file")
     ax.margins(y=0.12)
     return ax
+
+
+# Colours of the skeleton figure: Okabe-Ito, told apart with every common colour vision.
+COMPARTMENT_COLOURS = {2: "#E69F00", 3: "#0072B2"}  # axon orange, dendrite blue
+SYNAPSE_STYLES = {
+    "inputs": {"color": "#009E73", "marker": "o", "s": 6, "alpha": 0.6, "edgecolors": "none"},
+    "outputs": {"color": "#CC79A7", "marker": "^", "s": 16, "edgecolors": "none"},
+}
+
+
+def plot_skeleton(
+    skeleton: dict,
+    *,
+    inputs_nm=None,
+    outputs_nm=None,
+    axes=None,
+    title: str | None = None,
+):
+    """A skeleton seen from the front (x–y, y growing downwards as depth) and from above (x–z).
+
+    ``skeleton`` is a skeleton dict (:func:`microns_helpers.skeletons.as_dict`): each edge is
+    drawn in its child's compartment (axon orange, dendrite blue, grey without labels), the
+    soma is a black star. ``inputs_nm`` and ``outputs_nm`` are synapse positions in nm,
+    ``(n, 3)``, drawn as green dots and pink triangles under the branches they sit on. Draws
+    on ``axes`` (two Axes) or a new figure; returns the two Axes.
+
+    Example::
+
+        axes = plot_skeleton(sk, inputs_nm=inputs_xyz, outputs_nm=outputs_xyz)
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    from .skeletons import as_dict
+
+    sk = as_dict(skeleton)
+    um = sk["vertices"] / 1000.0
+    child, parent = sk["edges"][:, 0], sk["edges"][:, 1]
+    compartment = sk.get("compartment")
+    colours = (
+        [COMPARTMENT_COLOURS.get(int(c), "grey") for c in compartment[child]]
+        if compartment is not None
+        else "grey"
+    )
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 5), layout="constrained")
+    front, top = axes
+    points = {}
+    for name, xyz in (("inputs", inputs_nm), ("outputs", outputs_nm)):
+        if xyz is not None:
+            xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+            points[name] = xyz / 1000.0
+    for ax, (i, j) in ((front, (0, 1)), (top, (0, 2))):
+        segments = np.stack([um[child][:, [i, j]], um[parent][:, [i, j]]], axis=1)
+        # synapses under the arbor: a halo around the branch they sit on, which stays visible
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=1.0, zorder=2))
+        for name, xyz in points.items():
+            ax.scatter(xyz[:, i], xyz[:, j], label=name, zorder=1, **SYNAPSE_STYLES[name])
+        soma = um[sk["root"]]
+        ax.scatter([soma[i]], [soma[j]], marker="*", s=160, color="black", zorder=4)
+        ax.set_aspect("equal")
+        ax.autoscale_view()
+        ax.set_xlabel("x (µm)")
+    front.set_ylabel(DEPTH_LABEL)
+    front.invert_yaxis()
+    top.set_ylabel("z (µm)")
+    front.set_title("front view (x–y)")
+    top.set_title("from above (x–z)")
+    handles = [
+        Line2D([], [], color=COMPARTMENT_COLOURS[2], label="axon"),
+        Line2D([], [], color=COMPARTMENT_COLOURS[3], label="dendrite"),
+        Line2D([], [], marker="*", color="black", linestyle="none", markersize=10, label="soma"),
+    ]
+    handles += [
+        Line2D([], [], linestyle="none", marker=style["marker"], color=style["color"], label=name)
+        for name, style in SYNAPSE_STYLES.items()
+        if name in points
+    ]
+    top.legend(handles=handles, loc="best", fontsize="small")
+    if title is not None:
+        front.figure.suptitle(title)
+    return axes

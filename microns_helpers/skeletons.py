@@ -5,9 +5,14 @@ Works on the dict ``client.skeleton.get_skeleton(root_id)`` returns (``vertices`
 service sends it, ``compartment`` in SWC numbering: 1 soma, 2 axon, 3 dendrite). numpy and
 pandas only: no pcg_skel or meshparty needed.
 
+caveclient 7.0 and newer call that answer ``output_format="dict"`` (the default); 5.26 to
+6.x, the first releases with a skeleton client, call it ``"json"`` and keep ``compartment``
+under ``vertex_properties``. :data:`DICT_FORMAT` is the name the installed release uses, and
+:func:`as_dict` gives both answers the same shape.
+
 Example::
 
-    sk = client.skeleton.get_skeleton(864691136040432126)
+    sk = as_dict(client.skeleton.get_skeleton(864691136040432126, output_format=DICT_FORMAT))
     path_length_um(sk)                 # total cable, µm
     path_length_by_compartment_um(sk)  # {'soma': 0.0, 'axon': ..., 'dendrite': ...}
 """
@@ -17,7 +22,51 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._compat import installed_version, version_tuple
+
 COMPARTMENT_NAMES = {1: "soma", 2: "axon", 3: "dendrite"}
+# The first caveclient with a skeleton client, and the first that calls the dict "dict".
+FIRST_SKELETON_CLIENT, FIRST_DICT_FORMAT = (5, 26), (7, 0)
+
+
+def _dict_format() -> str:
+    installed = installed_version("caveclient")
+    if installed is not None and version_tuple(installed) < FIRST_DICT_FORMAT:
+        return "json"
+    return "dict"
+
+
+DICT_FORMAT = _dict_format()  # "dict" on caveclient 7.0 and newer, "json" on 5.26 to 6.x
+
+
+def as_dict(answer: dict) -> dict:
+    """A skeleton dict of either caveclient layout as numpy arrays, ``compartment`` on top.
+
+    ``answer`` is what ``get_skeleton(..., output_format=DICT_FORMAT)`` returned: the dict of
+    caveclient 7.0 and newer (arrays) or the ``"json"`` answer of 5.26 to 6.x (lists, with
+    ``compartment`` under ``vertex_properties``). Keys that only one layout has are kept.
+
+    Example::
+
+        sk = as_dict(client.skeleton.get_skeleton(root_id, output_format=DICT_FORMAT))
+        sk["vertices"].shape   # (2430, 3) for the sample's neuron 864691136040432126
+    """
+    if not isinstance(answer, dict) or "vertices" not in answer or "edges" not in answer:
+        raise ValueError(
+            "this is not a skeleton dict (it has no 'vertices' and 'edges'); ask "
+            f"get_skeleton for output_format={DICT_FORMAT!r}, not 'swc' or 'none'."
+        )
+    out = {k: v for k, v in answer.items() if k != "vertex_properties"}
+    out.update(answer.get("vertex_properties") or {})
+    out["vertices"] = np.asarray(out["vertices"], dtype=float).reshape(-1, 3)
+    out["edges"] = np.asarray(out["edges"], dtype=np.int64).reshape(-1, 2)
+    out["root"] = int(out["root"])
+    if "compartment" in out:  # skeleton version 2 sends the labels as floats
+        out["compartment"] = np.asarray(out["compartment"]).astype(int)
+    for key in ("radius", "mesh_to_skel_map", "lvl2_ids"):
+        if key in out:
+            out[key] = np.asarray(out[key])
+    return out
 
 
 def _arbor(skeleton: dict):

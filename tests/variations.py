@@ -15,6 +15,8 @@ from __future__ import annotations
 import inspect
 import traceback
 
+import numpy as np
+
 
 class Unsupported(Exception):
     """The installed caveclient has no such argument (older releases): not a failure."""
@@ -661,6 +663,92 @@ def the_skeleton_of_another_cell(client, connect):
         raise AssertionError("a level-2 graph the sample lacks answered")
 
 
+def _skeleton(client, skeleton_version=4):
+    """The real neuron's skeleton as the chapter gets it, on any caveclient with the client."""
+    from microns_helpers import skeletons
+
+    answer = _skeleton_client(client).get_skeleton(
+        PYRAMIDAL, skeleton_version=skeleton_version, output_format=skeletons.DICT_FORMAT
+    )
+    return skeletons.as_dict(answer)
+
+
+def the_skeleton_as_swc(client, connect):
+    swc = _skeleton_client(client).get_skeleton(PYRAMIDAL, skeleton_version=4, output_format="swc")
+    assert list(swc.columns) == ["id", "type", "x", "y", "z", "radius", "parent"]
+    assert len(swc) == 2430 and (swc["parent"] == -1).sum() == 1
+    assert set(swc["type"]) == {1, 2, 3}
+    # µm, not nm: the soma sits at 709.6 µm along x (177,408 voxels of 4 nm)
+    soma = swc.loc[swc["parent"] == -1, ["x", "y", "z"]].to_numpy()[0]
+    assert abs(soma[0] - 177408 * 4 / 1000) < 0.01, soma
+
+
+def skeleton_version_1_has_no_compartments(client, connect):
+    from microns_helpers import skeletons
+
+    sk = _skeleton(client, skeleton_version=1)
+    assert len(sk["vertices"]) == 2430 and "compartment" not in sk
+    try:
+        skeletons.path_length_by_compartment_um(sk)
+    except KeyError as err:
+        assert "skeleton_version=4" in str(err), err
+    else:
+        raise AssertionError("a skeleton without labels was split by compartment")
+
+
+def dendrite_and_axon_make_the_whole(client, connect):
+    from microns_helpers import skeletons
+
+    sk = _skeleton(client)
+    parts = skeletons.path_length_by_compartment_um(sk)
+    total = skeletons.path_length_um(sk)
+    assert parts["axon"] > 0 and parts["dendrite"] > 0 and parts["soma"] == 0
+    assert abs(parts["axon"] + parts["dendrite"] - total) < 1e-6 * total
+
+
+def inputs_within_50_um_of_the_soma(client, connect):
+    from microns_helpers import skeletons
+
+    spatial = _needs("scipy.spatial")
+    sk = _skeleton(client)
+    inputs = client.materialize.synapse_query(
+        post_ids=PYRAMIDAL, desired_resolution=[1, 1, 1], split_positions=True
+    )
+    xyz = inputs[[f"post_pt_position_{a}" for a in "xyz"]].to_numpy(dtype=float)
+    snapped, vertex = spatial.cKDTree(sk["vertices"]).query(xyz)
+    along = skeletons.distance_to_soma_um(sk)[vertex]
+    near, nearer = int((along <= 50).sum()), int((along <= 25).sum())
+    assert 0 < nearer < near < len(inputs) == 2165, (nearer, near)
+    # along the arbor is never shorter than the straight line from the soma vertex
+    straight = np.linalg.norm(sk["vertices"][vertex] - sk["vertices"][sk["root"]], axis=1)
+    assert (along * 1000 >= straight - 1e-3).all()
+    assert snapped.max() < 7_000
+
+
+def level2_nodes_become_vertices(client, connect):
+    sk = _skeleton(client)
+    nodes = np.unique(np.asarray(client.chunkedgraph.level2_chunk_graph(PYRAMIDAL)))
+    mapping = np.asarray(sk["mesh_to_skel_map"])
+    assert len(mapping) == len(nodes) == 5830
+    assert set(np.unique(mapping).tolist()) == set(range(len(sk["vertices"])))
+    if "lvl2_ids" in sk:  # caveclient 7.0 and newer's dict
+        assert sorted(np.asarray(sk["lvl2_ids"]).tolist()) == nodes.tolist()
+
+
+def depth_of_the_apical_tip(client, connect):
+    from microns_helpers import skeletons
+
+    standard_transform = _needs("standard_transform")
+    sk = _skeleton(client)
+    depth = standard_transform.minnie_transform(resolution="nm").apply_project("y", sk["vertices"])
+    tips = skeletons.end_points(sk)
+    dendrite_tips = tips[sk["compartment"][tips] == 3]
+    shallowest = dendrite_tips[np.argmin(depth[dendrite_tips])]
+    # the apical dendrite's tip is above the soma, and nearer the pia than any axon vertex
+    assert depth[shallowest] < depth[sk["root"]] - 100
+    assert depth[shallowest] <= depth[sk["compartment"] == 2].min()
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -741,6 +829,12 @@ VARIATIONS = [
     the_skeleton_of_the_real_neuron,
     the_level2_graph,
     the_skeleton_of_another_cell,
+    the_skeleton_as_swc,
+    skeleton_version_1_has_no_compartments,
+    dendrite_and_axon_make_the_whole,
+    inputs_within_50_um_of_the_soma,
+    level2_nodes_become_vertices,
+    depth_of_the_apical_tip,
 ]
 
 

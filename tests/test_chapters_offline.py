@@ -1,0 +1,78 @@
+"""Whole chapters, offline, with only loopback and an empty home, on more than one caveclient.
+
+Each chapter of :data:`CHAPTERS` runs cell by cell (``tests/matrix/chapter_step.py``) inside
+a network namespace with only loopback (``unshare -n``; skipped where the machine refuses
+one, as in ``tests/test_offline.py``), with ``MICRONS_MODE=offline`` and an empty home
+folder, in the main environment (the pinned caveclient) and in the caveclient environments
+of the matrix the chapter names.
+
+A matrix environment holds caveclient, its numpy, pandas and pyarrow, and nothing of the
+chapters' figures and space: matplotlib, scipy and standard_transform come from the main
+environment, appended to the *end* of its ``sys.path``, so that its own caveclient, numpy
+and pandas are the ones imported (asserted below). That tests the chapter's calls on that
+caveclient; it is not a learner install of it, which ``tests/test_learner_install.py``
+checks on the pinned release.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from tests.environments import release_python
+from tests.test_offline import ONLY_LOOPBACK, isolated_env, namespace_refusal
+
+REPO = Path(__file__).resolve().parents[1]
+STEP = REPO / "tests" / "matrix" / "chapter_step.py"
+
+# chapter -> the environments it must run in: "pinned" (this one) and matrix releases.
+# The skeleton chapter needs a skeleton client: caveclient 5.26.0 and newer; 5.31.0 is the
+# oldest such release of the CI set (tools/caveclient_envs.py).
+CHAPTERS = {
+    "11_skeletons": ("pinned", "5.31.0"),
+}
+CASES = [(chapter, env) for chapter, envs in CHAPTERS.items() for env in envs]
+
+
+@pytest.mark.parametrize(("chapter", "release"), CASES, ids=[f"{c}-{e}" for c, e in CASES])
+def test_chapter_runs_offline_with_only_loopback(chapter, release, tmp_path):
+    reason = namespace_refusal()
+    if reason:
+        pytest.skip(reason)
+    python = release_python(release)
+    home = tmp_path / "home"
+    home.mkdir()
+    out = tmp_path / "result.json"
+    command = [*ONLY_LOOPBACK, str(python), str(STEP), str(REPO / "chapters" / f"{chapter}.ipynb")]
+    command.append(str(out))
+    if release != "pinned":
+        command.append(sysconfig.get_paths()["purelib"])  # the figure and space packages
+    env = isolated_env(home, "offline")
+    env["IPYTHONDIR"] = str(tmp_path / "ipython")  # IPython's own profile folder, not ours
+    run = subprocess.run(
+        command,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["interfaces"] == ["lo"] and result["mode"] == "offline"
+    assert "failed" not in result, result["failed"]
+    assert result["cells_run"] == result["code_cells"] > 0
+    assert "offline, answered by the sample data:" in run.stderr
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == []
+    if release != "pinned":
+        assert result["caveclient"] == release
+        own = str(Path(python).parent.parent)  # the environment's prefix
+        for name in ("caveclient", "numpy", "pandas"):
+            assert result["modules"][name].startswith(own), (name, result["modules"][name])
+    else:
+        assert Path(result["modules"]["caveclient"]).is_relative_to(Path(sys.prefix))
