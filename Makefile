@@ -10,7 +10,7 @@ export MICRONS_MODE ?= replay
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-learner.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuroglancer.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt

@@ -18,6 +18,7 @@ from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
     MicronsHelpersError,
+    MissingExtraError,
     ModeError,
     NetworkSignInError,
     NoTokenError,
@@ -42,6 +43,7 @@ __all__ = [
     "recording",
     "InvalidInputError",
     "MicronsHelpersError",
+    "MissingExtraError",
     "ModeError",
     "NetworkSignInError",
     "NoTokenError",

@@ -106,3 +106,8 @@ class RecordingRefusedError(MicronsHelpersError):
 # --- the chapters' helpers (synapses, plots, query) ---------------------------
 class InvalidInputError(MicronsHelpersError, ValueError):
     """A helper was given input it cannot use (a missing column, an empty list of ids...)."""
+
+
+# --- neuroglancer links (microns_helpers.links) -------------------------------
+class MissingExtraError(MicronsHelpersError, ImportError):
+    """A chapter's optional extra (nglui, for the Neuroglancer chapter) is not installed."""

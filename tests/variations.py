@@ -747,6 +747,141 @@ def depth_of_the_apical_tip(client, connect):
     # the apical dendrite's tip is above the soma, and nearer the pia than any axon vertex
     assert depth[shallowest] < depth[sk["root"]] - 100
     assert depth[shallowest] <= depth[sk["compartment"] == 2].min()
+# -- Neuroglancer links (nglui, the Neuroglancer chapter's optional extra) ------------------------
+
+
+def _viewer(client, imagery=True):
+    """A ViewerState with the datastack's layers, built offline; Unsupported without nglui."""
+    _needs("nglui")
+    from nglui import statebuilder
+
+    state = statebuilder.ViewerState(infer_coordinates=False)
+    return state.add_layers_from_client(client, imagery=imagery, segmentation="cells")
+
+
+def _held_layer(state, name):
+    from microns_helpers import links
+
+    held = links.read_link(state.to_url())
+    return next(layer for layer in held["layers"] if layer["name"] == name)
+
+
+def a_link_of_the_pyramidal_cell(client, connect):
+    from microns_helpers import links
+
+    inputs = client.materialize.synapse_query(post_ids=PYRAMIDAL)
+    state = _viewer(client).add_segments([PYRAMIDAL])
+    state.add_points(
+        inputs,
+        name="inputs",
+        point_column="ctr_pt_position",
+        segment_column="pre_pt_root_id",
+        data_resolution=inputs.attrs["dataframe_resolution"],
+    )
+    links.number_points(state, "inputs", inputs["id"])
+    layer = _held_layer(state, "inputs")
+    assert len(layer["annotations"]) == len(inputs) == 2165, len(layer["annotations"])
+    senders = {str(r) for r in inputs["pre_pt_root_id"]}
+    assert {a["segments"][0][0] for a in layer["annotations"]} == senders
+
+
+def points_in_micrometres(client, connect):
+    from microns_helpers import links
+
+    in_um = client.materialize.synapse_query(pre_ids=NEURON, desired_resolution=[1000] * 3)
+    in_vx = client.materialize.synapse_query(pre_ids=NEURON)
+    state = _viewer(client, imagery=False)
+    state.add_points(
+        in_um, name="um", point_column="ctr_pt_position", data_resolution=[1000, 1000, 1000]
+    )
+    links.number_points(state, "um", in_um["id"])
+    layer = _held_layer(state, "um")
+    assert layer["source"][0]["transform"]["outputDimensions"]["x"] == [1e-06, "m"], layer
+    nm = {a["id"]: [p * 1000 for p in a["point"]] for a in layer["annotations"]}
+    for _, row in in_vx.head(20).iterrows():
+        expected = [v * r for v, r in zip(row["ctr_pt_position"], (4, 4, 40))]
+        assert all(abs(a - b) < 1 for a, b in zip(nm[str(row["id"])], expected)), row["id"]
+
+
+def only_the_strongest_partners(client, connect):
+    from microns_helpers.synapses import connection_counts
+
+    top = connection_counts(client.materialize.synapse_query(pre_ids=NEURON)).head(5)
+    strongest = [int(r) for r in top["post_pt_root_id"]]
+    state = _viewer(client).add_segments([NEURON] + strongest, segment_colors="#ff0000")
+    layer = _held_layer(state, "cells")
+    assert layer["segments"] == [str(r) for r in [NEURON] + strongest], layer["segments"]
+    assert set(layer["segmentColors"].values()) == {"#ff0000"}
+
+
+def the_link_read_back(client, connect):
+    from microns_helpers import links
+
+    outputs = client.materialize.synapse_query(pre_ids=NEURON, limit=50)
+    state = _viewer(client).add_segments([NEURON])
+    state.add_points(outputs, name="some outputs", point_column="ctr_pt_position")
+    links.number_points(state, "some outputs", outputs["id"])
+    url = state.to_url()
+    held = links.read_link(url)
+    assert [layer["name"] for layer in held["layers"]] == state.layer_names
+    assert url == state.to_url(), "the same state made another link"
+    points = _held_layer(state, "some outputs")["annotations"]
+    assert [a["id"] for a in points] == [str(i) for i in outputs["id"]]
+    assert int(_held_layer(state, "cells")["segments"][0]) == NEURON  # no rounding
+
+
+def a_link_without_imagery(client, connect):
+    state = _viewer(client, imagery=False)
+    assert state.layer_names == ["cells"], state.layer_names
+    source = _held_layer(state, "cells")["source"][0]["url"]
+    segmentation = client.info.segmentation_source()  # graphene://https://...
+    assert source == segmentation.replace("://https://", "://middleauth+https://"), source
+
+
+def the_somata_of_the_partners(client, connect):
+    from microns_helpers.connectivity import add_cell_types, unique_cell_types
+
+    outputs = client.materialize.synapse_query(pre_ids=NEURON)
+    cells = unique_cell_types(_cell_types(client))
+    partners = set(
+        add_cell_types(outputs, cells).dropna(subset=["post_cell_type"])["post_pt_root_id"]
+    )
+    somata = cells[cells["pt_root_id"].isin(partners)]
+    state = _viewer(client)
+    state.add_points(
+        somata,
+        name="somata",
+        point_column="pt_position",
+        segment_column="pt_root_id",
+        data_resolution=somata.attrs["dataframe_resolution"],
+    )
+    layer = _held_layer(state, "somata")
+    assert len(layer["annotations"]) == len(partners) > 0
+    assert layer["source"][0]["transform"]["outputDimensions"]["z"] == [4e-08, "m"]
+    first = somata.iloc[0]
+    assert layer["annotations"][0]["point"] == [float(v) for v in first["pt_position"]]
+
+
+def another_neuroglancer_site(client, connect):
+    from microns_helpers import links
+
+    state = _viewer(client).add_segments([NEURON])
+    google = state.to_url(target_site="google")
+    assert google.startswith("https://neuroglancer-demo.appspot.com/#!"), google[:60]
+    assert links.read_link(google) == links.read_link(state.to_url())
+
+
+def a_short_link_is_not_read(client, connect):
+    from microns_helpers import links
+    from microns_helpers.errors import InvalidInputError
+
+    short = "https://spelunker.cave-explorer.org/#!middleauth+https://global.daf-apis.com/nglstate/api/v1/1"
+    try:
+        links.read_link(short)
+    except InvalidInputError as err:
+        assert "get_state_json" in str(err), err
+    else:
+        raise AssertionError("a shortened link was read as a state")
 
 
 VARIATIONS = [
@@ -835,6 +970,15 @@ VARIATIONS = [
     inputs_within_50_um_of_the_soma,
     level2_nodes_become_vertices,
     depth_of_the_apical_tip,
+    # Neuroglancer links
+    a_link_of_the_pyramidal_cell,
+    points_in_micrometres,
+    only_the_strongest_partners,
+    the_link_read_back,
+    a_link_without_imagery,
+    the_somata_of_the_partners,
+    another_neuroglancer_site,
+    a_short_link_is_not_read,
 ]
 
 

@@ -26,7 +26,13 @@ CACHE = BUILD / ".jupyter_cache"
 DIGEST = BUILD / ".book-fast-digest"
 CONFIG = BUILD / "_config_fast.yml"
 # What the stored outputs depend on besides the notebooks' own code.
-INPUTS = ("microns_helpers", "requirements-learner.txt", "requirements.txt", "pyproject.toml")
+INPUTS = (
+    "microns_helpers",
+    "requirements-learner.txt",
+    "requirements-neuroglancer.txt",
+    "requirements.txt",
+    "pyproject.toml",
+)
 
 
 def inputs_digest(repo: Path = REPO) -> str:
