@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-dev.t
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .  # editable: the kernels see the working tree
+	@# editable: the kernels see the working tree (-W: setuptools' banner about editable installs)
+	$(PY) -W "ignore:Editable installation" -m pip install --quiet --no-deps -e .
 	touch $@
 
 # The learner install, alone in a fresh environment: what a learner's laptop gets from
