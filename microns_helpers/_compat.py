@@ -282,7 +282,12 @@ NOTICE = "Table Owner Notice on "
 
 
 class _OncePerTable:
-    """A logging filter: each table's owner notice passes the first time only."""
+    """A logging filter: each table's owner notice passes the first time only.
+
+    The server sends one Warning header per warning and requests joins them with ", ", so
+    a notice can follow another warning ("Limited query to 5 rows, Table Owner Notice on
+    ..."): the other warnings are kept, a notice already said is taken out.
+    """
 
     def __init__(self):
         self.seen = set()
@@ -290,12 +295,20 @@ class _OncePerTable:
 
     def filter(self, record) -> bool:
         text = record.getMessage()
-        if not text.startswith(NOTICE):
+        if NOTICE not in text:
             return True
+        head, *bodies = text.split(NOTICE)
+        notices = [NOTICE + body.removesuffix(", ") for body in bodies]
         with self.lock:
-            new = text not in self.seen
-            self.seen.add(text)
-        return new
+            new = [notice for notice in notices if notice not in self.seen]
+            self.seen.update(notices)
+        parts = [head.removesuffix(", ")] if head else []
+        parts += new
+        if not parts:
+            return False
+        if len(new) < len(notices):
+            record.msg, record.args = ", ".join(parts), ()
+        return True
 
 
 def owner_notices_once() -> None:
