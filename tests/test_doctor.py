@@ -348,3 +348,42 @@ def test_the_doctor_checks_every_package_the_chapters_import():
         chapters = sorted(imports[name] for name in imports if key in covering(name))
         assert chapters, f"no chapter imports {key}: remove it from doctor.CHAPTER_PACKAGES"
         assert chapter == chapters[0], f"{key} is first imported by {chapters[0]}, not {chapter}"
+
+
+def versionless(text):
+    """A doctor line with its version numbers blanked (3.11.9, 2026.8.0, 5.17.1-5.23.0)."""
+    return re.sub(r"\d+\.\d+[\w.]*", "N", text)
+
+
+def test_what_the_readme_and_the_guide_say_the_doctor_prints_is_what_it_prints(
+    home, monkeypatch, capsys
+):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    guide = (REPO / "chapters" / "instructor_guide.md").read_text(encoding="utf-8")
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    status, offline = doctor(capsys)
+    assert status == 0
+    # the guide shows the whole offline output, and says every line shows ✓
+    shown = guide.split("Offline, it prints:")[1].split("```text\n")[1].split("```")[0]
+    shown = [text.strip() for text in shown.strip().splitlines()]
+    assert list(map(versionless, shown)) == list(map(versionless, offline))
+    assert "Every\n  line should show `✓`" in guide
+    assert all(text.startswith("✓ ") for text in offline)
+    # with a token and no network: the token "not checked (server unreachable)"
+    monkeypatch.setenv("MICRONS_MODE", "live")
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    _, unreachable = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
+    assert "the token line says `not checked (server unreachable)`" in guide
+    assert line(unreachable, "CAVE token").endswith(": not checked (server unreachable)")
+    # every doctor line quoted in the README is printed
+    quoted = re.findall(r"`([✓✗] [^`]+)`", readme)
+    assert quoted, "the README quotes no line of the doctor"
+    for text in quoted:
+        assert text in offline + unreachable, text
+    # both run the doctor in the mode the learner then uses (offline, before jupyter lab)
+    for name, text in (("README.md", readme), ("instructor_guide.md", guide)):
+        blocks = re.findall(r"```(?:bash|powershell)\n(.*?)```", text, flags=re.S)
+        runs = [t.split("#")[0] for b in blocks for t in b.splitlines() if "doctor" in t]
+        assert len(runs) == 2, (name, runs)  # Linux and macOS, Windows
+        for run in runs:
+            assert re.search(r"MICRONS_MODE ?= ?\"?offline", run), (name, run)

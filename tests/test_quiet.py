@@ -44,25 +44,6 @@ def test_a_table_owner_notice_is_printed_once_per_table(tmp_path, filtered, time
     assert '201 - "Limited query to 5 rows' in done.stderr
 
 
-def test_other_warnings_in_the_same_header_are_kept():
-    import logging
-
-    from microns_helpers._compat import _OncePerTable
-
-    once = _OncePerTable()
-
-    def passed(text):
-        record = logging.LogRecord("caveclient.base", logging.WARNING, "", 0, text, (), None)
-        return record.getMessage() if once.filter(record) else None
-
-    a, b = "Table Owner Notice on a: read me, please", "Table Owner Notice on b: me too"
-    assert passed(f"{a}, {b}") == f"{a}, {b}"
-    assert passed(a) is None and passed(f"{b}, {a}") is None
-    assert passed(f'201 - "Limited query to 5 rows, {a}') == '201 - "Limited query to 5 rows'
-    assert passed("Table Owner Notice on a: a new text") == "Table Owner Notice on a: a new text"
-    assert passed("something else") == "something else"
-
-
 KERNEL = """
 import sys
 import nbformat
