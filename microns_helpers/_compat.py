@@ -335,8 +335,8 @@ def encrypt_book_kernels() -> bool:
     myst-nb make their KernelManager without a config to set it in, so this changes the
     setting's default, for the process that calls it (tests/conftest.py, the site build's
     extension, the recorder). Checked with jupyter_client 8.10.0, ipykernel 7.4.0, pyzmq
-    with libsodium. Returns False where the setting or CurveZMQ is missing (nothing changes:
-    older releases, which do not warn either).
+    with libsodium. Returns False, and changes nothing, where the setting (jupyter_client
+    before 8.10) or CurveZMQ is missing: the kernels then warn as before.
     """
     try:
         import zmq
