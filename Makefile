@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuro
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .  # editable: the kernels see the working tree
+	@# editable: the kernels see the working tree (-W: setuptools' banner about editable installs)
+	$(PY) -W "ignore:Editable installation" -m pip install --quiet --no-deps -e .
 	touch $@
 
 # The learner install, alone in a fresh environment: what a learner's laptop gets from
@@ -38,8 +39,11 @@ learner: $(VENV_LEARNER)/.installed
 matrix: $(VENV)/.installed
 	$(PY) tools/caveclient_envs.py --ci
 
+# -q: Sphinx's progress lines go (about a hundred); warnings, which -W makes errors, and
+# the failure of a notebook stay.
 book: $(VENV)/.installed
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "Building the site: every chapter runs in replay mode (a few minutes; make book-fast while writing)"
+	$(VENV)/bin/jupyter-book build . -q -W -n --keep-going
 
 # While writing: notebooks run again only when their code, the package, the recordings or
 # the requirements changed (tools/book_fast.py); a prose edit rebuilds in seconds.

@@ -13,7 +13,9 @@ service for whatever was not recorded. A bad setting never breaks the import, an
 leaves the process live: every request fails with its error until it is fixed.
 """
 
-from . import recording
+import warnings
+
+from . import _compat, recording
 from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
@@ -61,3 +63,10 @@ __all__ = [
 ]
 
 recording.activate_from_environment()
+_compat.owner_notices_once()
+# dask.distributed's in-process cluster asks the operating system which address would reach
+# 8.8.8.8 (no packet is sent) and warns when there is no network; it then uses the loopback
+# address, which is all the chapters need.
+warnings.filterwarnings(
+    "ignore", message="Couldn't detect a suitable IP address", category=RuntimeWarning
+)

@@ -19,6 +19,12 @@ _synchronize_local_server_file``                   ~/.cloudvolume/secrets while 
 ``urllib3 HTTP(S)ConnectionPool._new_conn``        a real connection; a worker thread could
                                                    slip past replay
                                                    (:func:`serialize_connection_setup`)
+the logger ``caveclient.base``                     it prints a table's owner notice once per
+                                                   query, 42 lines for 21 chunks
+                                                   (:func:`owner_notices_once`)
+``KernelManager.transport_encryption``'s default   every kernel the book starts warns that it
+                                                   runs over TCP without encryption
+                                                   (:func:`encrypt_book_kernels`)
 =================================================  =========================================
 
 :data:`CHECKED` says on which releases each was verified. :func:`require_checked` runs at
@@ -265,3 +271,80 @@ def serialize_connection_setup() -> None:
                 return _unlocked(self)
 
         pool._new_conn = _new_conn
+
+
+# --- caveclient's log, and the book's kernels ---------------------------------------------
+
+# caveclient 5.17.2 ... 8.2.1 (base._raise_for_status): the server's Warning header, which
+# carries each table's owner notice, goes to logger.warning on the module's logger.
+CAVECLIENT_LOGGER = "caveclient.base"
+NOTICE = "Table Owner Notice on "
+
+
+class _OncePerTable:
+    """A logging filter: each table's owner notice passes the first time only.
+
+    The server sends one Warning header per warning and requests joins them with ", ", so
+    a notice can follow another warning ("Limited query to 5 rows, Table Owner Notice on
+    ..."): the other warnings are kept, a notice already said is taken out.
+    """
+
+    def __init__(self):
+        self.seen = set()
+        self.lock = threading.Lock()
+
+    def filter(self, record) -> bool:
+        text = record.getMessage()
+        if NOTICE not in text:
+            return True
+        head, *bodies = text.split(NOTICE)
+        notices = [NOTICE + body.removesuffix(", ") for body in bodies]
+        with self.lock:
+            new = [notice for notice in notices if notice not in self.seen]
+            self.seen.update(notices)
+        parts = [head.removesuffix(", ")] if head else []
+        parts += new
+        if not parts:
+            return False
+        if len(new) < len(notices):
+            record.msg, record.args = ", ".join(parts), ()
+        return True
+
+
+def owner_notices_once() -> None:
+    """Print each table's owner notice once per process, not once per query.
+
+    The notice is said again only if its text changes. Nothing else of caveclient's log is
+    touched. On a caveclient that logs elsewhere, the filter matches nothing: the notices
+    are printed as before, nothing breaks. Idempotent.
+    """
+    import logging
+
+    logger = logging.getLogger(CAVECLIENT_LOGGER)
+    if not any(isinstance(f, _OncePerTable) for f in logger.filters):
+        logger.addFilter(_OncePerTable())
+
+
+def encrypt_book_kernels() -> bool:
+    """Kernels started in this process get CurveZMQ keys from their manager: no warning.
+
+    ipykernel 7 warns at every start that it "is running over TCP without encryption",
+    and names two cures: IPC transport (not on Windows) or keys provisioned by the kernel
+    manager. jupyter_client 8.10 provisions them when its ``transport_encryption`` setting
+    is ``"auto"`` and the kernelspec declares support, as ipykernel 7.4's does. nbval and
+    myst-nb make their KernelManager without a config to set it in, so this changes the
+    setting's default, for the process that calls it (tests/conftest.py, the site build's
+    extension, the recorder). Checked with jupyter_client 8.10.0, ipykernel 7.4.0, pyzmq
+    with libsodium. Returns False, and changes nothing, where the setting (jupyter_client
+    before 8.10) or CurveZMQ is missing: the kernels then warn as before.
+    """
+    try:
+        import zmq
+        from jupyter_client.manager import KernelManager
+    except ImportError:
+        return False
+    trait = KernelManager.class_traits().get("transport_encryption")
+    if trait is None or not zmq.has("curve"):
+        return False
+    trait.default_value = "auto"
+    return True

@@ -2,11 +2,17 @@
 
 Example::
 
-    $ microns-helpers doctor
+    $ MICRONS_MODE=offline microns-helpers doctor
     ✓ Python 3.11.9
-    ✓ caveclient 8.2.1
+    ✓ caveclient 8.2.1 (01_setup)
+    ✓ requests 2.34.2 (01_setup)
     ...
-    ✓ version 1300 (the default) of minnie65_public is valid
+    ✓ offline: connect() answers from recordings and sample data
+    ✓ offline: no token needed
+
+One line per package the chapters import (:data:`CHAPTER_PACKAGES`, with the first
+chapter that imports it), then the settings, then what the mode needs: offline and replay
+need no token; live needs a token the server accepts.
 
 It reads every setting :func:`~microns_helpers.connect` reads (``MICRONS_MODE``,
 ``MICRONS_VERSION``, ``MICRONS_TIMEOUT``, ``MICRONS_RECORDINGS``, ``CAVE_TOKEN``), says what
@@ -17,6 +23,10 @@ else 0. In offline and replay mode the live checks run only when a server is nam
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import importlib.util
+import io
 import platform
 import sys
 import time
@@ -39,6 +49,26 @@ DOCTOR_TIMEOUT = 3.0
 _RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
 _WHERE = {"version=": "--version", "MICRONS_VERSION": "MICRONS_VERSION", "default": "the default"}
 
+OPTIONAL = "optional"
+# What the chapters import, one line each: module -> (distribution, the first chapter that
+# imports it[, OPTIONAL]). tests/test_doctor.py checks it against the chapters' code cells,
+# so a chapter that imports something new fails that test until it adds its line here, e.g.
+#     "nglui": ("nglui", "12_neuroglancer", OPTIONAL),
+CHAPTER_PACKAGES = {
+    "caveclient": ("caveclient", "01_setup"),
+    "requests": ("requests", "01_setup"),
+    "numpy": ("numpy", "02_basics"),
+    "pandas": ("pandas", "05_synapses"),
+    "matplotlib": ("matplotlib", "05_synapses"),
+    "standard_transform": ("standard_transform", "09_space"),
+    "dask.dataframe": ("dask", "10_bulk"),
+    "dask.distributed": ("distributed", "10_bulk"),
+    "duckdb": ("duckdb", "10_bulk"),
+}
+# What runs the chapters without being imported by them (found, not imported: slow).
+RUNS_THE_CHAPTERS = {"jupyterlab": "jupyterlab", "ipykernel": "ipykernel"}
+_INSTALL = "python -m pip install -r requirements-learner.txt"
+
 
 @dataclass
 class Check:
@@ -47,6 +77,7 @@ class Check:
     ok: bool
     text: str
     counts: bool = True
+    optional: bool = False  # an optional package: informational, whatever the mode
 
 
 def add_arguments(parser) -> None:
@@ -68,12 +99,15 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Print the checks; return 1 if one that counts failed, else 0."""
-    checks = list(diagnose(args.datastack, args.version, args.server_address))
+    # The lines below say the mode and where answers come from; the mode's own notices
+    # (offline flags each answer of the sample on stderr) would only repeat them.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        checks = list(diagnose(args.datastack, args.version, args.server_address))
     yes, no = _marks(sys.stdout)
     for check in checks:
         print(f"{yes if check.ok else no} {check.text}")
     blocked = any(not c.ok and c.counts for c in checks)
-    if any(not c.counts for c in checks):
+    if any(not c.counts and not c.optional for c in checks):
         print("Offline and replay need no token or network: the live lines are informational.")
     if blocked:
         print("Something above needs fixing first; each line says what to do.")
@@ -106,7 +140,8 @@ def diagnose(datastack, version=None, server_address=None):
 
 
 def _installed():
-    """Python, caveclient, pandas; returns caveclient, or None if it cannot be imported."""
+    """Python, caveclient, then every package of CHAPTER_PACKAGES and RUNS_THE_CHAPTERS;
+    returns caveclient, or None if it cannot be imported."""
     from . import _compat
     from .client import import_caveclient
 
@@ -118,13 +153,13 @@ def _installed():
         caveclient = None
         yield Check(False, str(err))
     else:
-        yield Check(True, f"caveclient {caveclient.__version__}")
-    try:
-        import pandas
-    except ImportError as err:
-        yield Check(False, f"pandas could not be imported ({err}); pip install pandas")
-    else:
-        yield Check(True, f"pandas {pandas.__version__}")
+        chapter = CHAPTER_PACKAGES["caveclient"][1]
+        yield Check(True, f"caveclient {caveclient.__version__} ({chapter})")
+    for module, (distribution, chapter, *optional) in CHAPTER_PACKAGES.items():
+        if module != "caveclient":
+            yield _package(module, distribution, chapter, bool(optional), importlib.import_module)
+    for module, distribution in RUNS_THE_CHAPTERS.items():
+        yield _package(module, distribution, "every chapter", False, _found)
     if caveclient is not None:
         low, high = _RECURSION_BUG
         installed = caveclient.__version__
@@ -139,6 +174,34 @@ def _installed():
     return caveclient
 
 
+def _found(module):
+    if importlib.util.find_spec(module) is None:
+        raise ModuleNotFoundError(f"No module named {module!r}")
+
+
+def _package(module, distribution, chapter, optional, load):
+    """One line: the distribution's version and who needs it, or what to do."""
+    from ._compat import installed_version
+
+    try:
+        load(module)
+    except Exception as err:  # a missing package, or one whose binary part is broken
+        if optional:
+            return Check(
+                False,
+                f"{distribution} is not installed (optional, for {chapter}): pip install "
+                f"{distribution}",
+                counts=False,
+                optional=True,
+            )
+        return Check(
+            False,
+            f"{distribution} cannot be imported ({_first_line(err)}), and {chapter} needs it: "
+            f"{_INSTALL}",
+        )
+    return Check(True, f"{distribution} {installed_version(distribution) or '?'} ({chapter})")
+
+
 def _settings(version):
     """The settings connect() reads; returns (mode, version, where, timeout), or None if one
     of them is bad."""
@@ -151,7 +214,7 @@ def _settings(version):
         mode, ok = None, False
         yield Check(False, str(err))
     else:
-        needs = " (no token or network needed)" if mode in ("offline", "replay") else ""
+        needs = " (no network needed)" if mode in ("offline", "replay") else ""
         yield Check(True, f"mode: {mode}{needs}")
     try:
         version, where = chosen_version(version)
@@ -187,6 +250,7 @@ def _without_network(datastack, version, mode, timeout):
         yield Check(False, f"{mode}: connect() fails: {_first_line(err)}")
     else:
         yield Check(True, f"{mode}: connect() answers from recordings and sample data")
+        yield Check(True, f"{mode}: no token needed")
 
 
 def _live(datastack, version, where, server_address, timeout, mode):
@@ -217,7 +281,9 @@ def _live(datastack, version, where, server_address, timeout, mode):
             live_counts,
         )
     if not answered:
-        yield Check(False, f"{label}: not checked (the server does not answer)", live_counts)
+        if found != "nowhere":
+            yield Check(False, f"{token_in}: not checked (server unreachable)", live_counts)
+        yield Check(False, f"{label}: not checked (server unreachable)", live_counts)
         return
     try:
         with recording.using("live"):

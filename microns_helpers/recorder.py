@@ -322,6 +322,9 @@ def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
     import nbformat
     from nbclient import NotebookClient
 
+    from ._compat import encrypt_book_kernels
+
+    encrypt_book_kernels()  # no "running over TCP without encryption" at each kernel start
     env = {k: v for k, v in os.environ.items() if k not in _MODE_VARIABLES}
     env.update(env_changes, MICRONS_RECORDINGS=str(folder.resolve()))
     env = {k: v for k, v in env.items() if v is not None}  # None: unset it

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -163,6 +164,88 @@ def test_the_folder_of_wheels_holds_what_builds_the_package():
     for requirement in build:
         assert f'"{requirement}"' in download, f"{requirement} missing from: {download}"
     assert "--no-index --find-links wheels -r requirements-learner.txt" in guide
+
+
+def fake_wheel(folder: Path, name: str, version: str, *requires: str) -> None:
+    """A wheel that holds nothing but its metadata: what the folder check reads."""
+    import zipfile
+
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Dist: {text}" for text in requires]
+    stem = f"{name.replace('-', '_')}-{version}"
+    with zipfile.ZipFile(folder / f"{stem}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(f"{stem}.dist-info/METADATA", "\n".join(lines) + "\n")
+
+
+def test_the_wheel_folder_check_evaluates_the_target_platforms_markers(tmp_path):
+    # What `pip download --platform win_amd64` run on Linux leaves out (pypa/pip#13262): the
+    # folder check reads each wheel's Requires-Dist and evaluates the markers for the target.
+    from packaging.requirements import Requirement
+
+    from tools.wheel_folder import missing
+
+    fake_wheel(tmp_path, "tqdm", "4.70.1", 'colorama; platform_system == "Windows"')
+    fake_wheel(tmp_path, "jupyter-server", "2.17.0", 'pywinpty>=2.0.1; os_name == "nt"')
+    fake_wheel(tmp_path, "ipykernel", "7.4.0", 'appnope>=0.1.2; platform_system == "Darwin"')
+    fake_wheel(
+        tmp_path,
+        "dask",
+        "2026.8.0",
+        'pandas>=2; extra == "dataframe"',
+        'tzdata; sys_platform == "win32" and python_version >= "3.11"',
+    )
+    fake_wheel(tmp_path, "pandas", "2.3.3")
+    start = [Requirement(t) for t in ("tqdm", "jupyter-server", "ipykernel", "dask[dataframe]")]
+    windows = missing(tmp_path, "windows", "3.11", start)
+    assert windows == [
+        "colorama  (needed by tqdm)",
+        "pywinpty>=2.0.1  (needed by jupyter-server)",
+        "tzdata  (needed by dask)",
+    ]
+    assert (
+        missing(tmp_path, "windows", "3.10", start)[-1]
+        == "pywinpty>=2.0.1  (needed by jupyter-server)"
+    )
+    assert missing(tmp_path, "macos-arm64", "3.11", start) == [
+        "appnope>=0.1.2  (needed by ipykernel)"
+    ]
+    fake_wheel(tmp_path, "colorama", "0.4.6")
+    fake_wheel(tmp_path, "pywinpty", "2.0.1")  # too old for nothing: >=2.0.1 holds
+    fake_wheel(tmp_path, "tzdata", "2026.6")
+    assert missing(tmp_path, "windows", "3.11", start) == []
+    # an extra that is not asked for is not followed
+    assert missing(tmp_path, "windows", "3.11", [Requirement("dask")]) == []
+
+
+def test_the_wheel_folder_starts_from_what_the_laptops_install():
+    from tools.wheel_folder import roots
+
+    names = {r.name for r in roots()}
+    learner = (REPO / "requirements-learner.txt").read_text(encoding="utf-8")
+    pinned = {line.split("==")[0].split("[")[0] for line in learner.splitlines() if "==" in line}
+    assert pinned <= names and "setuptools" in names and "vcrpy" in names
+
+
+def test_the_guide_makes_the_folder_for_other_platforms_with_the_checking_tool():
+    guide = (REPO / "chapters" / "instructor_guide.md").read_text(encoding="utf-8")
+    assert "--platform win_amd64" not in guide  # pip alone misses Windows-only packages
+    for target in ("windows", "macos-arm64"):
+        assert f"python tools/wheel_folder.py download wheels --target {target}" in guide
+
+
+@pytest.mark.skipif(
+    "MICRONS_WHEELS" not in os.environ,
+    reason="set MICRONS_WHEELS=<folder> and MICRONS_WHEELS_TARGET=windows to check a real one",
+)
+def test_a_real_folder_of_wheels_is_complete_for_its_target():
+    # e.g. a folder made by the old command, pip download --platform win_amd64 ..., fails
+    # here with colorama and pywinpty missing; one made by tools/wheel_folder.py passes.
+    from tools.wheel_folder import missing
+
+    target = os.environ.get("MICRONS_WHEELS_TARGET", "windows")
+    python = os.environ.get("MICRONS_WHEELS_PYTHON", "3.11")
+    lacking = missing(Path(os.environ["MICRONS_WHEELS"]), target, python)
+    assert not lacking, "\n".join(lacking)
 
 
 def test_launch_buttons_point_at_the_repository(built_site):

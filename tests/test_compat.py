@@ -42,3 +42,20 @@ def test_filter_fields_lists_the_filter_arguments(sample_service, home):
     client.materialize.version = 1300
     fields = _compat.filter_fields(client.materialize.tables.aibs_metamodel_celltypes_v661)
     assert {"cell_type", "pt_root_id"} <= set(fields)
+
+
+def test_other_warnings_in_the_same_header_are_kept():
+    import logging
+
+    once = _compat._OncePerTable()
+
+    def passed(text):
+        record = logging.LogRecord("caveclient.base", logging.WARNING, "", 0, text, (), None)
+        return record.getMessage() if once.filter(record) else None
+
+    a, b = "Table Owner Notice on a: read me, please", "Table Owner Notice on b: me too"
+    assert passed(f"{a}, {b}") == f"{a}, {b}"
+    assert passed(a) is None and passed(f"{b}, {a}") is None
+    assert passed(f'201 - "Limited query to 5 rows, {a}') == '201 - "Limited query to 5 rows'
+    assert passed("Table Owner Notice on a: a new text") == "Table Owner Notice on a: a new text"
+    assert passed("something else") == "something else"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ import pytest
 
 import microns_helpers
 from microns_helpers import cli, recording
+from microns_helpers import doctor as doctor_module
 from microns_helpers.sample import SampleService
 from tests.conftest import closed_port
 
@@ -34,6 +37,9 @@ def line(lines, words):
 
 def test_a_good_setup_passes(home, monkeypatch, capsys):
     monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    # The bound below is on the answers, not on importing dask and the rest the first time.
+    for module in doctor_module.CHAPTER_PACKAGES:
+        importlib.import_module(module)
     with SampleService(required_token=PLANTED_TOKEN) as s:
         started = time.perf_counter()
         status, lines = doctor(capsys, "--server-address", s.url)
@@ -41,7 +47,13 @@ def test_a_good_setup_passes(home, monkeypatch, capsys):
         assert "answers (HTTP" in line(lines, f"server {s.url}")
     assert status == 0
     assert all(text.startswith("✓ ") for text in lines), lines
-    assert [text.split()[1] for text in lines[:3]] == ["Python", "caveclient", "pandas"]
+    assert [text.split()[1] for text in lines[:2]] == ["Python", "caveclient"]
+    for distribution, chapter, *_ in doctor_module.CHAPTER_PACKAGES.values():
+        pattern = rf"✓ {distribution} \d\S* \({chapter}\)"
+        assert [re.fullmatch(pattern, text) is not None for text in lines].count(True) == 1
+    for distribution in doctor_module.RUNS_THE_CHAPTERS.values():
+        pattern = rf"✓ {distribution} \d\S* \(every chapter\)"
+        assert [re.fullmatch(pattern, text) is not None for text in lines].count(True) == 1
     line(lines, "RecursionError")
     line(lines, "mode: live")
     line(lines, "version: 1300, from the default")
@@ -91,7 +103,11 @@ def test_an_unreachable_server_blocks_live_use(home, monkeypatch, capsys):
     assert status == 1
     server_line = line(lines, f"server {url}")
     assert server_line.startswith("✗ ") and "MICRONS_MODE=offline" in server_line
-    assert "not checked" in line(lines, "version 1300")
+    assert line(lines, "version 1300 (the default)").endswith("not checked (server unreachable)")
+    token_line = line(lines, "the CAVE token in the CAVE_TOKEN variable")
+    assert token_line == (
+        "✗ the CAVE token in the CAVE_TOKEN variable: not checked (server unreachable)"
+    )
 
 
 def test_an_expired_version_from_the_setting_says_since_when(home, monkeypatch, capsys):
@@ -207,7 +223,9 @@ def test_without_a_named_server_no_server_is_contacted(home, monkeypatch, capsys
     assert sent == []
     assert status == 0, lines
     assert line(lines, f"{mode}: connect() answers from").startswith("✓ ")
+    assert line(lines, f"{mode}: no token needed") == f"✓ {mode}: no token needed"
     assert line(lines, f"live checks skipped in {mode} mode").startswith("✓ ")
+    assert all(text.startswith("✓ ") for text in lines), lines
 
 
 def test_an_empty_recordings_folder_is_fine_in_replay_mode(home, monkeypatch, capsys, tmp_path):
@@ -254,3 +272,118 @@ def test_record_says_so_when_the_recorder_cannot_be_imported(monkeypatch, capsys
     folders = ["--chapters", str(tmp_path), "--recordings", str(tmp_path / "recordings")]
     assert cli.main(["record", *folders]) == 1
     assert "microns_helpers.recorder could not be imported" in capsys.readouterr().err
+
+
+def test_a_missing_package_names_the_chapter_that_needs_it(home, monkeypatch, capsys):
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    packages = {
+        **doctor_module.CHAPTER_PACKAGES,
+        "no_such_module_4f2": ("no-such-dist", "11_skeletons"),
+        "no_such_optional_4f2": ("no-such-optional", "12_neuroglancer", doctor_module.OPTIONAL),
+    }
+    monkeypatch.setattr(doctor_module, "CHAPTER_PACKAGES", packages)
+    status, lines = doctor(capsys)
+    assert status == 1
+    needed = line(lines, "no-such-dist")
+    assert needed.startswith("✗ no-such-dist cannot be imported (ModuleNotFoundError")
+    assert "and 11_skeletons needs it: python -m pip install -r requirements-learner.txt" in needed
+    optional = line(lines, "no-such-optional")
+    assert optional == (
+        "✗ no-such-optional is not installed (optional, for 12_neuroglancer): "
+        "pip install no-such-optional"
+    )
+    assert not any("live lines are informational" in text for text in lines)
+    # an optional package alone does not block
+    del packages["no_such_module_4f2"]
+    status, lines = doctor(capsys)
+    assert status == 0, lines
+
+
+def chapter_imports():
+    """module imported by a chapter's code cell -> the first chapter (in _toc.yml order)."""
+    import ast
+    import re
+
+    import nbformat
+    import yaml
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text(encoding="utf-8"))
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    first = {}
+    for stem in files:
+        path = REPO / f"{stem}.ipynb"
+        if not path.exists():
+            continue
+        for cell in nbformat.read(str(path), as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            # IPython's %magics and !commands are not Python: a pass keeps the blocks whole
+            source = re.sub(r"^(\s*)[%!].*$", r"\1pass", cell.source, flags=re.M)
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in sys.stdlib_module_names and top != "microns_helpers":
+                        first.setdefault(name, Path(stem).name)
+    return first
+
+
+def test_the_doctor_checks_every_package_the_chapters_import():
+    # A chapter that imports something new fails here until doctor.CHAPTER_PACKAGES has its
+    # line: the doctor then checks it on every laptop, and names the chapter.
+    imports = chapter_imports()
+    table = doctor_module.CHAPTER_PACKAGES
+
+    def covering(name):
+        return [key for key in table if name == key or name.startswith(key + ".")]
+
+    uncovered = sorted(name for name in imports if not covering(name))
+    assert not uncovered, f"add to doctor.CHAPTER_PACKAGES: {uncovered}"
+    for key, (_, chapter, *_) in table.items():
+        chapters = sorted(imports[name] for name in imports if key in covering(name))
+        assert chapters, f"no chapter imports {key}: remove it from doctor.CHAPTER_PACKAGES"
+        assert chapter == chapters[0], f"{key} is first imported by {chapters[0]}, not {chapter}"
+
+
+def versionless(text):
+    """A doctor line with its version numbers blanked (3.11.9, 2026.8.0, 5.17.1-5.23.0)."""
+    return re.sub(r"\d+\.\d+[\w.]*", "N", text)
+
+
+def test_what_the_readme_and_the_guide_say_the_doctor_prints_is_what_it_prints(
+    home, monkeypatch, capsys
+):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    guide = (REPO / "chapters" / "instructor_guide.md").read_text(encoding="utf-8")
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    status, offline = doctor(capsys)
+    assert status == 0
+    # the guide shows the whole offline output, and says every line shows ✓
+    shown = guide.split("Offline, it prints:")[1].split("```text\n")[1].split("```")[0]
+    shown = [text.strip() for text in shown.strip().splitlines()]
+    assert list(map(versionless, shown)) == list(map(versionless, offline))
+    assert "Every\n  line should show `✓`" in guide
+    assert all(text.startswith("✓ ") for text in offline)
+    # with a token and no network: the token "not checked (server unreachable)"
+    monkeypatch.setenv("MICRONS_MODE", "live")
+    monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
+    _, unreachable = doctor(capsys, "--server-address", f"http://127.0.0.1:{closed_port()}")
+    assert "the token line says `not checked (server unreachable)`" in guide
+    assert line(unreachable, "CAVE token").endswith(": not checked (server unreachable)")
+    # every doctor line quoted in the README is printed
+    quoted = re.findall(r"`([✓✗] [^`]+)`", readme)
+    assert quoted, "the README quotes no line of the doctor"
+    for text in quoted:
+        assert text in offline + unreachable, text
+    # both run the doctor in the mode the learner then uses (offline, before jupyter lab)
+    for name, text in (("README.md", readme), ("instructor_guide.md", guide)):
+        blocks = re.findall(r"```(?:bash|powershell)\n(.*?)```", text, flags=re.S)
+        runs = [t.split("#")[0] for b in blocks for t in b.splitlines() if "doctor" in t]
+        assert len(runs) == 2, (name, runs)  # Linux and macOS, Windows
+        for run in runs:
+            assert re.search(r"MICRONS_MODE ?= ?\"?offline", run), (name, run)
