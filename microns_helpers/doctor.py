@@ -49,11 +49,11 @@ DOCTOR_TIMEOUT = 3.0
 _RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
 _WHERE = {"version=": "--version", "MICRONS_VERSION": "MICRONS_VERSION", "default": "the default"}
 
-OPTIONAL = "optional"
 # What the chapters import, one line each: module -> (distribution, the first chapter that
-# imports it[, OPTIONAL]). tests/test_doctor.py checks it against the chapters' code cells,
+# imports it[, and for an optional extra the requirements file that installs it]).
+# tests/test_doctor.py checks it against the chapters' code cells,
 # so a chapter that imports something new fails that test until it adds its line here, e.g.
-#     "nglui": ("nglui", "12_neuroglancer", OPTIONAL),
+#     "scipy.spatial": ("scipy", "11_skeletons"),
 CHAPTER_PACKAGES = {
     "caveclient": ("caveclient", "01_setup"),
     "requests": ("requests", "01_setup"),
@@ -62,8 +62,9 @@ CHAPTER_PACKAGES = {
     "matplotlib": ("matplotlib", "05_synapses"),
     "standard_transform": ("standard_transform", "09_space"),
     "dask.dataframe": ("dask", "10_bulk"),
-    "dask.distributed": ("distributed", "10_bulk"),
     "duckdb": ("duckdb", "10_bulk"),
+    "scipy.spatial": ("scipy", "11_skeletons"),
+    "nglui": ("nglui", "12_neuroglancer", "requirements-neuroglancer.txt"),
 }
 # What runs the chapters without being imported by them (found, not imported: slow).
 RUNS_THE_CHAPTERS = {"jupyterlab": "jupyterlab", "ipykernel": "ipykernel"}
@@ -155,9 +156,9 @@ def _installed():
     else:
         chapter = CHAPTER_PACKAGES["caveclient"][1]
         yield Check(True, f"caveclient {caveclient.__version__} ({chapter})")
-    for module, (distribution, chapter, *optional) in CHAPTER_PACKAGES.items():
+    for module, (distribution, chapter, *extra) in CHAPTER_PACKAGES.items():
         if module != "caveclient":
-            yield _package(module, distribution, chapter, bool(optional), importlib.import_module)
+            yield _package(module, distribution, chapter, extra, importlib.import_module)
     for module, distribution in RUNS_THE_CHAPTERS.items():
         yield _package(module, distribution, "every chapter", False, _found)
     if caveclient is not None:
@@ -179,18 +180,18 @@ def _found(module):
         raise ModuleNotFoundError(f"No module named {module!r}")
 
 
-def _package(module, distribution, chapter, optional, load):
+def _package(module, distribution, chapter, extra, load):
     """One line: the distribution's version and who needs it, or what to do."""
     from ._compat import installed_version
 
     try:
         load(module)
     except Exception as err:  # a missing package, or one whose binary part is broken
-        if optional:
+        if extra:
             return Check(
                 False,
-                f"{distribution} is not installed (optional, for {chapter}): pip install "
-                f"{distribution}",
+                f"{distribution} is not installed (optional, for {chapter}): python -m pip "
+                f"install -r {extra[0]}",
                 counts=False,
                 optional=True,
             )
