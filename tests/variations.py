@@ -882,6 +882,109 @@ def a_short_link_is_not_read(client, connect):
         assert "get_state_json" in str(err), err
     else:
         raise AssertionError("a shortened link was read as a state")
+# -- Functional data: coregistration and functional properties (chapter 13) ------------------
+
+COREG = "coregistration_manual_v4"
+AUTO = "coregistration_auto_phase3_fwd_apl_vess_combined_v2"
+FUNCTIONAL = "functional_properties_v3_bcm"
+
+
+def _requires_comparisons(client):
+    """filter_greater_dict, where this caveclient can send it: 5.25 to 5.31 have the argument
+    but cannot ask the materialization server its version, and refuse it whatever the
+    server (as big_nuclei finds)."""
+    _requires(client.materialize.query_table, "filter_greater_dict")
+    if getattr(client.materialize, "server_version", "unknown") is None:
+        raise Unsupported(
+            "this caveclient cannot read the server's version for filter_greater_dict"
+        )
+
+
+def the_units_of_one_imaged_cell(client, connect):
+    # one nucleus instead of the whole table: every unit it has, and only its own
+    full = client.materialize.query_table(COREG)
+    cell = int(full["target_id"].value_counts().index[0])  # a cell with several units
+    df = client.materialize.query_table(COREG, filter_equal_dict={"target_id": cell})
+    assert len(df) == (full["target_id"] == cell).sum() and len(df) > 1, len(df)
+    assert set(df["target_id"]) == {cell} and df["pt_root_id"].nunique() == 1
+    assert not df.duplicated(["session", "scan_idx", "unit_id"]).any()
+
+
+def confident_automatic_matches(client, connect):
+    # the filter on the score done by the server instead of in pandas: the same rows
+    _requires_comparisons(client)
+    df = client.materialize.query_table(AUTO, filter_greater_dict={"score": 5})
+    full = client.materialize.query_table(AUTO)
+    assert len(df) and (df["score"] > 5).all()
+    assert sorted(df["id"]) == sorted(full.loc[full["score"] > 5, "id"])
+
+
+def the_inputs_of_the_automatic_table(client, connect):
+    # the two automatic methods the combined table reconciles, each on nuclei of the volume
+    for name in ("coregistration_auto_phase3_fwd_v2", "apl_functional_coreg_vess_fwd"):
+        df = client.materialize.query_table(name, limit=200)
+        assert len(df) == 200, name
+        assert {"session", "scan_idx", "unit_id", "residual", "score"} <= set(df.columns), name
+        nuclei = client.materialize.query_table(
+            "nucleus_detection_v0", filter_in_dict={"id": list(df["target_id"].unique())}
+        )
+        assert set(nuclei["id"]) == set(df["target_id"]), name
+
+
+def the_best_unit_of_each_cell(client, connect):
+    # the MICrONs example's step: keep the row of each nucleus with the highest cc_abs
+    props = client.materialize.query_table(FUNCTIONAL)
+    best = props.sort_values("cc_abs", ascending=False).drop_duplicates("target_id")
+    assert best["target_id"].is_unique and len(best) == props["target_id"].nunique()
+    highest = props.groupby("target_id")["cc_abs"].max()
+    assert (best.set_index("target_id")["cc_abs"] == highest.loc[best["target_id"]]).all()
+
+
+def sharply_tuned_cells(client, connect):
+    # only the orientation-selective cells, asked of the server, then in degrees
+    _requires_comparisons(client)
+    import numpy as np
+
+    df = client.materialize.query_table(FUNCTIONAL, filter_greater_dict={"gOSI": 0.5})
+    full = client.materialize.query_table(FUNCTIONAL)
+    assert len(df) == (full["gOSI"] > 0.5).sum() and len(df) < len(full)
+    degrees = np.degrees(df["pref_ori"])
+    assert len(degrees) and degrees.between(0, 180).all()
+
+
+def orientations_of_a_neurons_inputs(client, connect):
+    # the documentation's neuron instead of the chapter's: which inputs have a tuning, and
+    # their differences from one orientation, the same in radians and in degrees
+    import numpy as np
+
+    from microns_helpers.tuning import orientation_difference
+
+    props = client.materialize.query_table(FUNCTIONAL)
+    best = props.sort_values("cc_abs", ascending=False).drop_duplicates("pt_root_id")
+    inputs = client.materialize.synapse_query(post_ids=NEURON)
+    tuned = inputs.merge(
+        best[["pt_root_id", "pref_ori"]], left_on="pre_pt_root_id", right_on="pt_root_id"
+    )
+    assert len(tuned) and set(tuned["pre_pt_root_id"]) <= set(best["pt_root_id"])
+    radians = orientation_difference(tuned["pref_ori"], 0.5)
+    degrees = orientation_difference(np.degrees(tuned["pref_ori"]), np.degrees(0.5), period=180)
+    assert radians.between(0, np.pi / 2).all()
+    assert np.allclose(np.degrees(radians), degrees)
+
+
+def coregistered_cells_with_a_proofread_axon(client, connect):
+    # the chapter's challenge from the other side: proofread cells, then their coregistration
+    from microns_helpers.connectivity import proofread_roots
+
+    table = client.materialize.tables.proofreading_status_and_strategy
+    trusted = proofread_roots(table(status_axon=True).query())
+    coreg = client.materialize.query_table(COREG)
+    imaged = coreg[coreg["pt_root_id"].isin(trusted)]
+    assert len(imaged) and imaged["pt_root_id"].nunique() <= len(trusted)
+    units = client.materialize.query_table(
+        COREG, filter_in_dict={"target_id": list(imaged["target_id"].unique())}
+    )
+    assert sorted(units["id"]) == sorted(imaged["id"])
 
 
 VARIATIONS = [
@@ -979,6 +1082,14 @@ VARIATIONS = [
     the_somata_of_the_partners,
     another_neuroglancer_site,
     a_short_link_is_not_read,
+    # Functional data
+    the_units_of_one_imaged_cell,
+    confident_automatic_matches,
+    the_inputs_of_the_automatic_table,
+    the_best_unit_of_each_cell,
+    sharply_tuned_cells,
+    orientations_of_a_neurons_inputs,
+    coregistered_cells_with_a_proofread_axon,
 ]
 
 

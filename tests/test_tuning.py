@@ -1,0 +1,51 @@
+"""Tests of microns_helpers.tuning: orientation differences are circular, with period 180°."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from microns_helpers.errors import InvalidInputError
+from microns_helpers.tuning import orientation_difference
+
+
+def test_the_difference_wraps_around_half_a_turn():
+    assert orientation_difference(5, 175, period=180) == pytest.approx(10)
+    assert orientation_difference(0.1, np.pi - 0.1) == pytest.approx(0.2)
+    assert orientation_difference(0, 90, period=180) == pytest.approx(90)  # the largest
+
+
+def test_it_is_symmetric_and_never_more_than_a_quarter_turn():
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0, np.pi, 1000), rng.uniform(0, np.pi, 1000)
+    d = orientation_difference(a, b)
+    assert np.allclose(d, orientation_difference(b, a))
+    assert d.min() >= 0 and d.max() <= np.pi / 2
+    # for independent orientations the mean difference is a quarter of the period: 45°
+    assert np.degrees(d.mean()) == pytest.approx(45, abs=2)
+
+
+def test_a_direction_and_its_opposite_have_the_same_orientation():
+    assert orientation_difference(0.3, 0.3 + np.pi) == pytest.approx(0, abs=1e-12)
+
+
+def test_series_stay_series_and_nan_stays_nan():
+    pre = pd.Series([0.0, 3.0, np.nan], index=[10, 11, 12])
+    d = orientation_difference(pre, 0.1)
+    assert isinstance(d, pd.Series) and list(d.index) == [10, 11, 12]
+    assert d.iloc[0] == pytest.approx(0.1) and np.isnan(d.iloc[2])
+
+
+def test_degrees_read_as_radians_are_refused_with_the_fix():
+    with pytest.raises(InvalidInputError, match="period=180"):
+        orientation_difference(np.array([10.0, 170.0]), 20.0)
+
+
+@pytest.mark.parametrize("period", [0, -1, "pi", None])
+def test_a_bad_period_is_refused(period):
+    with pytest.raises(InvalidInputError, match="period"):
+        orientation_difference(1.0, 2.0, period=period)
+
+
+def test_non_numbers_are_refused():
+    with pytest.raises(InvalidInputError, match="takes numbers"):
+        orientation_difference("north", 1.0)
