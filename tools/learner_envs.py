@@ -53,33 +53,33 @@ def find_interpreter(python: str) -> Path | None:
 
 
 def build(python: str) -> str:
-    """Make ``.venv-learner-<python>`` unless it is current; returns a line to print."""
+    """Make ``.venv-learner-<python>`` unless it is current, then put the package in it as
+    it is now (a copy, as a learner's pip makes it); returns a line to print."""
     folder = env_path(python)
     marker = folder / ".installed"
-    inputs = [REPO / "requirements-learner.txt", REPO / "pyproject.toml"]
-    if marker.exists() and all(p.stat().st_mtime <= marker.stat().st_mtime for p in inputs):
-        return f"== learner install on Python {python}: already there"
     interpreter = find_interpreter(python)
     if interpreter is None:
         return f"== learner install on Python {python}: no such Python on this machine"
-    shutil.rmtree(folder, ignore_errors=True)
-    subprocess.run([str(interpreter), "-m", "venv", str(folder)], check=True)
+    inputs = [REPO / "requirements-learner.txt", REPO / "pyproject.toml"]
     pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, "-r", "requirements-learner.txt"], cwd=REPO, check=True)
-    # the package as it is now (a copy, as a learner's pip makes it), not as it was built
+    if not marker.exists() or any(p.stat().st_mtime > marker.stat().st_mtime for p in inputs):
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([str(interpreter), "-m", "venv", str(folder)], check=True)
+        subprocess.run([*pip, "-r", "requirements-learner.txt"], cwd=REPO, check=True)
+        frozen = subprocess.run(
+            [str(folder / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (folder / "packages.txt").write_text(frozen)
+        marker.touch()
     subprocess.run([*pip, "--no-deps", "--force-reinstall", "."], cwd=REPO, check=True)
-    frozen = subprocess.run(
-        [str(folder / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    (folder / "packages.txt").write_text(frozen)
-    marker.touch()
     version = subprocess.run(
         [str(folder / "bin" / "python"), "--version"], capture_output=True, text=True
     ).stdout.split()[-1]
-    return f"== learner install on Python {version}: {len(frozen.split())} packages"
+    count = len((folder / "packages.txt").read_text().split())
+    return f"== learner install on Python {version}: {count} packages"
 
 
 def main(argv=None) -> int:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
