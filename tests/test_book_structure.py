@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -24,7 +25,15 @@ import tomllib
 import yaml
 
 from tools.key_points import page as key_points_page
-from tools.setup_cell import cell_source, chapters, install_url, is_current, wheel_url
+from tools.setup_cell import (
+    WHEELS,
+    cell_source,
+    chapters,
+    install_url,
+    is_current,
+    wheel_name,
+    wheel_url,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GLOSSARY = REPO / "chapters" / "glossary.md"
@@ -190,6 +199,14 @@ def test_the_folder_of_wheels_holds_what_builds_the_package():
     for requirement in build:
         assert f'"{requirement}"' in download, f"{requirement} missing from: {download}"
     assert "--no-index --find-links wheels -r requirements-learner.txt" in guide
+
+
+def test_the_site_publishes_the_wheel_the_setup_cell_falls_back_to(built_site):
+    # <site_url>/wheels/<wheel>, the setup cell's second source (_ext/publish_wheel.py)
+    wheel = built_site / WHEELS / wheel_name()
+    assert wheel.stat().st_size > 1_000_000, wheel
+    with zipfile.ZipFile(wheel) as archive:
+        assert "microns_helpers/__init__.py" in archive.namelist()
 
 
 def test_launch_buttons_point_at_the_repository(built_site):

@@ -101,7 +101,9 @@ def chapter_with_setup(url: str, fallback: str, only_setup: bool = False):
     return notebook
 
 
-def test_opened_alone_with_the_wheel_reachable_the_chapter_runs(colab_python, site, tmp_path):
+def test_opened_alone_with_the_wheel_reachable_the_chapter_runs(
+    colab_python, site, tmp_path, capsys
+):
     fallback = f"{site}/{WHEELS}/{wheel_name()}"
     status, stderr, cells = run(
         colab_python, chapter_with_setup(closed_port_url(), fallback), tmp_path
@@ -111,12 +113,16 @@ def test_opened_alone_with_the_wheel_reachable_the_chapter_runs(colab_python, si
     assert not errors, errors
     outputs = json.dumps(cells)
     assert "No CAVE token found, so this notebook works offline" in outputs
-    print(f"{CHAPTER} ran in a Colab-like environment, installed from {fallback}")
+    with capsys.disabled():  # in CI's log beside the test's name
+        print(f"\n== {CHAPTER} ran in a Colab-like environment, installed from {fallback}")
 
 
 def test_opened_alone_with_nothing_reachable_two_lines_and_no_traceback(
-    colab_python, site, tmp_path
+    colab_python, site, tmp_path, capsys
 ):
+    # Fresh as Colab is: not installed by the other test of this environment.
+    uninstall = [str(colab_python), "-m", "pip", "uninstall", "--quiet", "-y", "microns_helpers"]
+    subprocess.run(uninstall, check=True, capture_output=True)
     gone = f"{site}/{WHEELS}/not-{wheel_name()}"
     notebook = chapter_with_setup(closed_port_url(), gone, only_setup=True)
     status, stderr, cells = run(colab_python, notebook, tmp_path)
@@ -130,4 +136,5 @@ def test_opened_alone_with_nothing_reachable_two_lines_and_no_traceback(
     assert shown[1].startswith("What to do: once online, run  %pip install")
     assert "Traceback" not in json.dumps(outputs)
     assert "ModuleNotFoundError" not in json.dumps(outputs)
-    print("\n".join(shown))
+    with capsys.disabled():
+        print("\n== the chapter's setup cell, nothing reachable:\n" + "\n".join(shown))
