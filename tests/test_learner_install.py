@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,20 @@ def test_the_supported_pythons_are_the_tested_ones():
     assert (min(tested), max(tested)) == (OLDEST, NEWEST)
     assert tested == [(3, minor) for minor in range(OLDEST[1], NEWEST[1] + 1)]
     assert learner_envs.PINNED in learner_envs.SUPPORTED
+
+
+def test_an_unsupported_python_gets_one_line_before_pip(tmp_path):
+    """tools/check_python.py, the README's first learner step: on 3.9 (this machine's, else
+    this one posing as 3.9) one line saying what to do, and exit status 1."""
+    script = str(REPO / "tools" / "check_python.py")
+    old = learner_envs.find_interpreter("3.9")
+    posing = (
+        "import runpy, sys; sys.version_info = (3, 9, 18); "
+        "runpy.run_path(sys.argv[1], run_name='__main__')"
+    )
+    command = [str(old), script] if old else [sys.executable, "-c", posing, script]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("Python 3.9.")
+    assert "needs Python 3.10 to 3.13" in done.stderr and "python3.12 -m venv" in done.stderr

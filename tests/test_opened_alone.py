@@ -123,7 +123,7 @@ def test_opened_alone_with_nothing_reachable_two_lines_and_no_traceback(
     # Fresh as Colab is: not installed by the other test of this environment.
     uninstall = [str(colab_python), "-m", "pip", "uninstall", "--quiet", "-y", "microns_helpers"]
     subprocess.run(uninstall, check=True, capture_output=True)
-    gone = f"{site}/{WHEELS}/not-{wheel_name()}"
+    gone = f"{site}/gone/{wheel_name()}"  # a 404, as before the site is published
     notebook = chapter_with_setup(closed_port_url(), gone, only_setup=True)
     status, stderr, cells = run(colab_python, notebook, tmp_path)
     assert status == 0, stderr[-3000:]  # --allow-errors: the error is in the notebook
