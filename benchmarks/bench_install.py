@@ -22,8 +22,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from table import print_table, row  # noqa: E402
 
 INSTALLS = {
-    "learner": [["-r", "requirements-learner.txt"]],
-    "full (make install)": [
+    "learner install": [["-r", "requirements-learner.txt"]],
+    "full install (make install)": [
         ["-r", "requirements.txt", "-r", "requirements-dev.txt"],
         ["--no-deps", "-e", "."],
     ],
@@ -62,9 +62,10 @@ def measure() -> dict:
 def rows(figures: dict) -> list[tuple]:
     table = []
     for name, (seconds, size, packages) in figures.items():
-        table.append(row(f"{name} install, time (pip cache)", f"{seconds:.0f} s"))
-        table.append(row(f"{name} install, size", f"{size / 1e6:.0f} MB ({packages} packages)"))
-    learner, full = figures["learner"][1], figures["full (make install)"][1]
+        table.append(row(f"{name}, time (pip cache)", f"{seconds:.0f} s"))
+        table.append(row(f"{name}, size", f"{size / 1e6:.0f} MB ({packages} packages)"))
+    learner = figures["learner install"][1]
+    full = figures["full install (make install)"][1]
     table.append(
         row("learner install vs full, size", f"{learner / full:.0%}", "< 100%", learner < full)
     )
