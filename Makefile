@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # Tests and the site build replay recorded responses: no network, no token.
 export MICRONS_MODE ?= replay
 
-.PHONY: book book-fast test bench record lint format clean install matrix learner
+.PHONY: book book-fast test bench record lint format clean install matrix learner learner-pythons
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuro
 # requirements-learner.txt (tests/test_learner_install.py runs a chapter in it, offline).
 VENV_LEARNER := .venv-learner
 $(VENV_LEARNER)/.installed: requirements-learner.txt pyproject.toml
+	@$(PYTHON) tools/check_python.py
 	rm -rf $(VENV_LEARNER)
 	$(PYTHON) -m venv $(VENV_LEARNER)
 	$(VENV_LEARNER)/bin/python -m pip install --quiet -r requirements-learner.txt
@@ -33,6 +34,11 @@ learner: $(VENV_LEARNER)/.installed
 	@$(VENV_LEARNER)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	@echo "== learner install (requirements-learner.txt): $$(wc -l < $(VENV_LEARNER)/packages.txt) packages"
 	@tr '\n' ' ' < $(VENV_LEARNER)/packages.txt; echo
+
+# The same install on every other supported Python this machine has (pyenv's, or
+# python3.X on PATH): .venv-learner-3.10, -3.12, -3.13; each runs one chapter in the tests.
+learner-pythons: $(VENV)/.installed
+	$(PY) tools/learner_envs.py
 
 # One environment per caveclient of the CI matrix (5.17.2, 5.23.0, 5.31.0, 6.0.2, 7.11.1):
 # the offline and connect() tests run in each. tools/caveclient_envs.py says what they hold.
@@ -50,7 +56,7 @@ book: $(VENV)/.installed
 book-fast: $(VENV)/.installed
 	$(PY) tools/book_fast.py
 
-test: $(VENV)/.installed matrix learner
+test: $(VENV)/.installed matrix learner learner-pythons
 	$(PY) -m pytest
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,

@@ -3,7 +3,8 @@
 Each row is a figure measured now on this machine, its target, and whether it is met:
 site build time beside the raw execution of the same notebooks, nbval time,
 connect() time and request count beside the documented raw init, replay overhead
-per chapter, and the size of the recordings. The separate scripts in this folder
+per chapter, the size of the recordings, and the time and size of the learner install
+beside the full one (fresh venvs, from pip's cache). The separate scripts in this folder
 print more detail for one topic each.
 
     python benchmarks/run_all.py
@@ -26,6 +27,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_book  # noqa: E402
 import bench_bulk  # noqa: E402
 import bench_connect  # noqa: E402
+import bench_install  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_replay  # noqa: E402
 from table import print_table, row  # noqa: E402
@@ -56,6 +58,10 @@ def connect_rows(runs=20):
 
 def bulk_rows():
     return bench_bulk.rows(bench_bulk.measure())
+
+
+def install_rows():
+    return bench_install.rows(bench_install.measure())
 
 
 def offline_rows():
@@ -92,7 +98,16 @@ def main() -> int:
     os.environ.setdefault("MICRONS_MODE", "replay")
     rows = []
     # connect() last: it scrubs HOME and the MICRONS_* variables of this process.
-    for part in (site_rows, nbval_rows, replay_rows, offline_rows, bulk_rows, connect_rows):
+    parts = (
+        site_rows,
+        nbval_rows,
+        replay_rows,
+        offline_rows,
+        bulk_rows,
+        install_rows,
+        connect_rows,
+    )
+    for part in parts:
         print(f"measuring: {part.__name__[:-5]} ...", file=sys.stderr, flush=True)
         rows += part()
     return print_table(rows)

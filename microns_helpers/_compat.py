@@ -43,15 +43,16 @@ from .errors import UnsupportedDependencyError
 
 # library -> (oldest, first unchecked): the releases the tests ran on are inside.
 # caveclient: 5.17.2 ... 8.2.1 (the weekly matrix, .github/workflows/caveclient-matrix.yml);
-# vcrpy: 9.4.2; urllib3: 1.26.20 (with caveclient 5.17.2) and 2.x up to 2.8.0.
+# vcrpy: 9.4.2, and 8.5.0 on Python 3.10 (9.x needs 3.11); urllib3: 1.26.20 (with
+# caveclient 5.17.2) and 2.x up to 2.8.0.
 CHECKED = {
     "caveclient": ((5, 17), (9,)),
-    "vcrpy": ((9, 4), (10,)),
+    "vcrpy": ((8, 5), (10,)),
     "urllib3": ((1, 26), (3,)),
 }
 _INSTALL = {
     "caveclient": "pip install 'caveclient>=5.17,<9'",
-    "vcrpy": "pip install 'vcrpy>=9.4,<10'",
+    "vcrpy": "pip install 'vcrpy>=8.5,<10'",
     "urllib3": "pip install 'urllib3<3'",
 }
 

@@ -565,6 +565,7 @@ class RecordCassette(Cassette):
 
     def __init__(self, path, *, source="live", secrets=(), forbidden=(), carried=None, **kwargs):
         super().__init__(path, **kwargs)
+        self.file = Path(path)  # vcrpy 8.5 (Python 3.10) has no Cassette.path
         self._microns_lock = threading.RLock()
         # What this process recorded into the same file before leaving record mode for a
         # while (the doctor does): continued, not overwritten.
@@ -586,7 +587,7 @@ class RecordCassette(Cassette):
         with self._microns_lock:
             if not self.unsaved:
                 return
-            path = Path(self.path)
+            path = self.file
             interactions = unique_sorted(self.recorded)
             # Another process may record into the same folder: one writer of the manifest
             # at a time, or one of the two entries is lost.

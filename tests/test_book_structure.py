@@ -5,7 +5,8 @@
 - At least three glossary terms linked in each chapter, each one defined in the glossary.
 - The hidden first cell that installs the helper package on Colab and chooses offline mode
   without a token (tools/setup_cell.py): present in every chapter, built from
-  ``repository.url``, and doing what it says.
+  ``repository.url`` (then the site's wheel), doing what it says, and ending in two lines
+  of what to do when nothing installs.
 - Binder starts offline, from the learner install.
 - On the built site, every figure has alt text that is a sentence describing it.
 """
@@ -16,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -24,7 +26,15 @@ import tomllib
 import yaml
 
 from tools.key_points import page as key_points_page
-from tools.setup_cell import cell_source, chapters, install_url, is_current
+from tools.setup_cell import (
+    WHEELS,
+    cell_source,
+    chapters,
+    install_url,
+    is_current,
+    wheel_name,
+    wheel_url,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 GLOSSARY = REPO / "chapters" / "glossary.md"
@@ -83,34 +93,39 @@ def test_every_chapter_starts_with_the_hidden_setup_cell(path):
     assert is_current(path), f"{path.name}: run python tools/setup_cell.py"
 
 
-def test_the_setup_cell_installs_from_the_repository_of_the_site():
-    url = yaml.safe_load((REPO / "_config.yml").read_text())["repository"]["url"]
+def test_the_setup_cell_installs_from_the_repository_of_the_site_then_its_wheel():
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    url = config["repository"]["url"]
     assert install_url() == f"git+{url}"
-    assert f'"microns_helpers[chapters] @ git+{url}"' in cell_source()
+    assert wheel_url() == f"{config['site_url']}/wheels/microns_helpers-0.2.0-py3-none-any.whl"
+    cell = cell_source()
+    assert f'"microns_helpers[chapters] @ git+{url}"' in cell
+    assert cell.index(install_url()) < cell.index(wheel_url())  # the wheel second
 
 
+# The cell in IPython, with a stand-in for %pip that "installs" the package once it has
+# been asked ``works_at`` times (0: installed already; 3: never).
 SETUP_RUN = """
 import importlib.util, sys
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 asked = []
+works_at = int(sys.argv[2])
 shell.register_magic_function(lambda line: asked.append(line), "line", "pip")
 real = importlib.util.find_spec
-missing = sys.argv[2] == "missing"
 def find_spec(name, *args):
-    return None if missing and name == "microns_helpers" else real(name, *args)
+    if name == "microns_helpers" and len(asked) < works_at:
+        return None
+    return real(name, *args)
 importlib.util.find_spec = find_spec
-shell.run_cell(open(sys.argv[1]).read(), store_history=True)
+result = shell.run_cell(open(sys.argv[1]).read(), store_history=True)
 print("PIP:", asked)
+print("FAILED:", type(result.error_in_exec).__name__)
 """
+SOURCES = {"present": 0, "repository": 1, "wheel": 2, "unreachable": 3}
 
 
-@pytest.mark.parametrize("installed", ["present", "missing"])
-@pytest.mark.parametrize("token", ["none", "CAVE_TOKEN"])
-def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
-    tmp_path, installed, token
-):
-    """The cell run in IPython with a stand-in for %pip: what it installs, which mode."""
+def run_setup_cell(tmp_path, installed, token="none"):
     source = tmp_path / "cell.py"
     source.write_text(cell_source())
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
@@ -122,7 +137,7 @@ def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
             "-c",
             SETUP_RUN + "import microns_helpers as m; print('MODE:', m.recording.active_mode())",
             str(source),
-            installed,
+            str(SOURCES[installed]),
         ],
         env=env,
         capture_output=True,
@@ -130,17 +145,38 @@ def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    out = done.stdout
+    return done.stdout
+
+
+@pytest.mark.parametrize("installed", ["present", "repository", "wheel"])
+@pytest.mark.parametrize("token", ["none", "CAVE_TOKEN"])
+def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
+    tmp_path, installed, token
+):
+    """What the cell installs from, and which mode it chooses."""
+    out = run_setup_cell(tmp_path, installed, token)
     assert "Out[" not in out  # the cell shows nothing but its one line
-    if installed == "missing":
-        assert f"PIP: ['install --quiet \"microns_helpers[chapters] @ {install_url()}\"']" in out
-    else:
-        assert "PIP: []" in out
+    assert "FAILED: NoneType" in out
+    asked = [
+        f'install --quiet "microns_helpers[chapters] @ {u}"' for u in (install_url(), wheel_url())
+    ]
+    assert f"PIP: {asked[: SOURCES[installed]]}" in out
     if token == "none":
         assert "No CAVE token found, so this notebook works offline" in out
         assert "MODE: offline" in out
     else:
         assert "MODE: live" in out and "works offline" not in out
+
+
+def test_the_setup_cell_says_in_two_lines_what_to_do_when_nothing_installs(tmp_path):
+    out = run_setup_cell(tmp_path, "unreachable")
+    shown = out.split("PIP:")[0].strip().splitlines()
+    assert shown == [
+        "This chapter needs the book's helper package, and pip could not install it (see above).",
+        f'What to do: once online, run  %pip install "microns_helpers[chapters] @ {install_url()}"'
+        "  and this cell again, or open the chapter on Binder (the rocket button).",
+    ]
+    assert "FAILED: SetupFailed" in out and "Traceback" not in out
 
 
 def test_binder_starts_offline_from_the_learner_install():
@@ -246,6 +282,14 @@ def test_a_real_folder_of_wheels_is_complete_for_its_target():
     python = os.environ.get("MICRONS_WHEELS_PYTHON", "3.11")
     lacking = missing(Path(os.environ["MICRONS_WHEELS"]), target, python)
     assert not lacking, "\n".join(lacking)
+
+
+def test_the_site_publishes_the_wheel_the_setup_cell_falls_back_to(built_site):
+    # <site_url>/wheels/<wheel>, the setup cell's second source (_ext/publish_wheel.py)
+    wheel = built_site / WHEELS / wheel_name()
+    assert wheel.stat().st_size > 1_000_000, wheel
+    with zipfile.ZipFile(wheel) as archive:
+        assert "microns_helpers/__init__.py" in archive.namelist()
 
 
 def test_launch_buttons_point_at_the_repository(built_site):

@@ -19,31 +19,77 @@ import sys
 from pathlib import Path
 
 import nbformat
+import tomllib
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TAG = "remove-cell"
+WHEELS = "wheels"  # the site's folder of the wheel
+
+
+def _config(config: Path = REPO / "_config.yml") -> dict:
+    return yaml.safe_load(config.read_text(encoding="utf-8"))
 
 
 def install_url(config: Path = REPO / "_config.yml") -> str:
     """``git+<repository.url>``, what pip installs the helper package from."""
-    url = yaml.safe_load(config.read_text(encoding="utf-8"))["repository"]["url"].rstrip("/")
-    return f"git+{url}"
+    return "git+" + _config(config)["repository"]["url"].rstrip("/")
 
 
-def cell_source(url: str | None = None) -> str:
-    url = url or install_url()
-    return (
-        "# Opened on its own (Colab, a fresh Python): install the book's helper package if it\n"
-        "# is missing, and work offline when there is no CAVE token. Hidden on the site.\n"
-        "import importlib.util\n"
-        "\n"
-        'if importlib.util.find_spec("microns_helpers") is None:\n'
-        f'    %pip install --quiet "microns_helpers[chapters] @ {url}"\n'
-        "import microns_helpers\n"
-        "\n"
-        'mode = microns_helpers.choose_mode()  # "live", "offline" or "replay"'
+def wheel_name() -> str:
+    """The file name of the helper package's wheel (pure Python, any platform)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return f"{project['name']}-{project['version']}-py3-none-any.whl"
+
+
+def wheel_url(config: Path = REPO / "_config.yml") -> str:
+    """The wheel published with the site (``_ext/publish_wheel.py`` puts it there): the
+    second source, for where the repository cannot be reached (no git, a blocked host)."""
+    return f"{_config(config)['site_url'].rstrip('/')}/{WHEELS}/{wheel_name()}"
+
+
+# What a learner sees when the package cannot be had: two lines (pip's own message is just
+# above them), never a traceback, and nothing after it runs.
+CELL = """\
+# Opened on its own (Colab, a fresh Python): install the book's helper package if it
+# is missing, and work offline when there is no CAVE token. Hidden on the site.
+import importlib.util
+
+
+class SetupFailed(Exception):
+    def _render_traceback_(self):  # IPython shows these lines, not a traceback
+        return str(self).splitlines()
+
+
+def missing():
+    importlib.invalidate_caches()  # see what %pip just installed
+    return importlib.util.find_spec("microns_helpers") is None
+
+
+if missing():
+    %pip install --quiet "microns_helpers[chapters] @ {url}"
+if missing():  # no git, or the repository out of reach: the wheel published with the site
+    %pip install --quiet "microns_helpers[chapters] @ {fallback}"
+if missing():
+    raise SetupFailed(
+        "This chapter needs the book's helper package, and pip could not install it (see "
+        "above).\\nWhat to do: once online, run  %pip install \\"microns_helpers[chapters] @ "
+        "{url}\\"  and this cell again, or open the chapter on Binder (the rocket button)."
     )
+try:
+    import microns_helpers
+except ImportError as error:
+    raise SetupFailed(
+        f"The book's helper package is installed but does not import ({{error}}).\\nWhat "
+        "to do: restart the kernel (Colab: Runtime > Restart session), then run this cell again."
+    ) from None
+
+mode = microns_helpers.choose_mode()  # "live", "offline" or "replay"\
+"""
+
+
+def cell_source(url: str | None = None, fallback: str | None = None) -> str:
+    return CELL.format(url=url or install_url(), fallback=fallback or wheel_url())
 
 
 def chapters() -> list[Path]:
