@@ -63,17 +63,17 @@ class SetupFailed(Exception):
 
 def missing():
     importlib.invalidate_caches()  # see what %pip just installed
-    return importlib.util.find_spec("microns_helpers") is None
+    return any(importlib.util.find_spec(name) is None for name in {modules!r})
 
 
 if missing():
-    %pip install --quiet "microns_helpers[chapters] @ {url}"
+    %pip install --quiet "microns_helpers[{extras}] @ {url}"
 if missing():  # no git, or the repository out of reach: the wheel published with the site
-    %pip install --quiet "microns_helpers[chapters] @ {fallback}"
+    %pip install --quiet "microns_helpers[{extras}] @ {fallback}"
 if missing():
     raise SetupFailed(
         "This chapter needs the book's helper package, and pip could not install it (see "
-        "above).\\nWhat to do: once online, run  %pip install \\"microns_helpers[chapters] @ "
+        "above).\\nWhat to do: once online, run  %pip install \\"microns_helpers[{extras}] @ "
         "{url}\\"  and this cell again, or open the chapter on Binder (the rocket button)."
     )
 try:
@@ -88,8 +88,20 @@ mode = microns_helpers.choose_mode()  # "live", "offline" or "replay"\
 """
 
 
-def cell_source(url: str | None = None, fallback: str | None = None) -> str:
-    return CELL.format(url=url or install_url(), fallback=fallback or wheel_url())
+# A chapter that needs an optional extra of the package: the extra, and the module it brings.
+EXTRAS = {"12_neuroglancer": ("neuroglancer", "nglui")}
+
+
+def cell_source(url: str | None = None, fallback: str | None = None, chapter: str = "") -> str:
+    """The cell for ``chapter`` (a notebook's stem): the package with the chapters' extra,
+    and the chapter's own optional extra if it has one."""
+    extra, module = EXTRAS.get(chapter, (None, None))
+    return CELL.format(
+        url=url or install_url(),
+        fallback=fallback or wheel_url(),
+        extras=",".join(filter(None, ["chapters", extra])),
+        modules=[name for name in ("microns_helpers", module) if name],
+    )
 
 
 def chapters() -> list[Path]:
@@ -105,19 +117,20 @@ def first_code_cell(nb):
 
 def is_current(path: Path) -> bool:
     cell = first_code_cell(nbformat.read(str(path), as_version=4))
-    return cell.source == cell_source() and TAG in cell.metadata.get("tags", [])
+    return cell.source == cell_source(chapter=path.stem) and TAG in cell.metadata.get("tags", [])
 
 
 def write(path: Path) -> bool:
     """Put the cell first (replacing an older one); True if the file changed."""
     nb = nbformat.read(str(path), as_version=4)
     first = first_code_cell(nb)
+    source = cell_source(chapter=path.stem)
     if TAG in first.metadata.get("tags", []):
-        if first.source == cell_source():
+        if first.source == source:
             return False
-        first.source = cell_source()
+        first.source = source
     else:
-        cell = nbformat.v4.new_code_cell(cell_source(), id=f"{path.stem.split('_')[0]}-setup")
+        cell = nbformat.v4.new_code_cell(source, id=f"{path.stem.split('_')[0]}-setup")
         cell.metadata["tags"] = [TAG]
         nb.cells.insert(nb.cells.index(first), cell)
     nbformat.write(nb, str(path))
