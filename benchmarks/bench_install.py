@@ -23,6 +23,7 @@ from table import print_table, row  # noqa: E402
 
 INSTALLS = {
     "learner install": [["-r", "requirements-learner.txt"]],
+    "learner install with the Neuroglancer extra": [["-r", "requirements-neuroglancer.txt"]],
     "full install (make install)": [
         ["-r", "requirements.txt", "-r", "requirements-dev.txt"],
         ["--no-deps", "-e", "."],
