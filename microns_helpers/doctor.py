@@ -66,6 +66,8 @@ CHAPTER_PACKAGES = {
     "scipy.spatial": ("scipy", "11_skeletons"),
     "nglui": ("nglui", "12_neuroglancer", "requirements-neuroglancer.txt"),
 }
+# The Pythons the tests run the learner install on (tools/check_python.py says the same).
+TESTED_PYTHONS = ((3, 10), (3, 13))
 # What runs the chapters without being imported by them (found, not imported: slow).
 RUNS_THE_CHAPTERS = {"jupyterlab": "jupyterlab", "ipykernel": "ipykernel"}
 _INSTALL = "python -m pip install -r requirements-learner.txt"
@@ -146,8 +148,20 @@ def _installed():
     from . import _compat
     from .client import import_caveclient
 
-    # Python older than 3.9 cannot import this package at all (pyproject: requires-python).
-    yield Check(True, f"Python {platform.python_version()}")
+    # pip refuses to install the package on a Python below requires-python; a newer one
+    # than the tests run may work, and is said (informational: it blocks nothing).
+    found = platform.python_version()
+    oldest, newest = (".".join(map(str, v)) for v in TESTED_PYTHONS)
+    if TESTED_PYTHONS[0] <= sys.version_info[:2] <= TESTED_PYTHONS[1]:
+        yield Check(True, f"Python {found}")
+    else:
+        yield Check(
+            False,
+            f"Python {found} is not one the book is tested on ({oldest} to {newest}): if a "
+            f"chapter fails, make the environment with python{newest}",
+            counts=False,
+            optional=True,
+        )
     try:
         caveclient = import_caveclient()
     except MicronsHelpersError as err:

@@ -392,3 +392,14 @@ def test_what_the_readme_and_the_guide_say_the_doctor_prints_is_what_it_prints(
         assert len(runs) == 2, (name, runs)  # Linux and macOS, Windows
         for run in runs:
             assert re.search(r"MICRONS_MODE ?= ?\"?offline", run), (name, run)
+
+
+def test_a_python_the_book_does_not_test_is_said_and_blocks_nothing(home, monkeypatch, capsys):
+    from tools.check_python import NEWEST, OLDEST
+
+    assert doctor_module.TESTED_PYTHONS == (OLDEST, NEWEST)
+    monkeypatch.setenv("MICRONS_MODE", "offline")
+    monkeypatch.setattr(doctor_module, "TESTED_PYTHONS", ((3, 1), (3, 2)))
+    status, lines = doctor(capsys)
+    assert status == 0, lines
+    assert lines[0].startswith("✗ Python ") and "not one the book is tested on" in lines[0]
