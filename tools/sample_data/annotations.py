@@ -273,7 +273,8 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
             z_um = nuc["pt_position_z"].to_numpy() * 40 / 1000
             v1_border, lm_border, rl_al_border = 1_000.0, 1_320.0, 850.0
             tags = np.where(
-                x_um < v1_border, "V1",
+                x_um < v1_border,
+                "V1",
                 np.where(x_um > lm_border, "LM", np.where(z_um < rl_al_border, "RL", "AL")),
             )
             to_sides = np.minimum(x_um - v1_border, lm_border - x_um)

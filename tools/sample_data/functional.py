@@ -59,7 +59,10 @@ def build_functional_tables(rng, imaged_ids, n_rows: dict) -> tuple[dict, dict]:
 
     # Units of the manually matched cells: most have one unit, some two or three (a cell in
     # more than one field or scan). The properties take every unit of some of those cells.
-    manual_rows, props_rows = n_rows["coregistration_manual_v4"], n_rows["functional_properties_v3_bcm"]
+    manual_rows, props_rows = (
+        n_rows["coregistration_manual_v4"],
+        n_rows["functional_properties_v3_bcm"],
+    )
     per_cell = _units_per_cell(manual_n, manual_rows)
     props_cells = nuclei[_cells_with_units(rng, per_cell, props_n, props_rows)]
     owner = np.repeat(nuclei[:manual_n], per_cell)
@@ -73,7 +76,10 @@ def build_functional_tables(rng, imaged_ids, n_rows: dict) -> tuple[dict, dict]:
     units = _unit_keys(rng, len(owner))
 
     # Which units each automatic method matched: both, or one of them; together all.
-    fwd_n, apl_n = n_rows["coregistration_auto_phase3_fwd_v2"], n_rows["apl_functional_coreg_vess_fwd"]
+    fwd_n, apl_n = (
+        n_rows["coregistration_auto_phase3_fwd_v2"],
+        n_rows["apl_functional_coreg_vess_fwd"],
+    )
     order = rng.permutation(len(owner))
     only_fwd, only_apl = len(owner) - apl_n, len(owner) - fwd_n
     fwd, apl = np.sort(order[:fwd_n]), np.sort(order[only_fwd:])  # both: order[only_fwd:fwd_n]
@@ -109,11 +115,14 @@ def build_functional_tables(rng, imaged_ids, n_rows: dict) -> tuple[dict, dict]:
         **{table: _coreg_columns(m, units) for table, m in auto.items()},
         combined: _coreg_columns(reconciled, units),
     }
-    agree = "most to the unit's own cell, the others (more often at a low score) to another imaged cell"
+    agree = (
+        "most to the unit's own cell, the others (more often at a low score) to another imaged cell"
+    )
     notes = {
         "coregistration_manual_v4": (
             "units of excitatory neurons above layer 6 of the sample, each matched to its own "
-            "cell; its units (session, scan_idx, unit_id) are those the other functional tables use."
+            "cell; its units (session, scan_idx, unit_id) are those the other functional "
+            "tables use."
         ),
         "functional_properties_v3_bcm": (
             "every unit of some of the cells of coregistration_manual_v4, with its keys and "
@@ -170,7 +179,9 @@ def _unit_keys(rng, n: int) -> dict:
     }
 
 
-MATCH = np.dtype([("unit", np.int64), ("target_id", np.int64), ("residual", float), ("score", float)])
+MATCH = np.dtype(
+    [("unit", np.int64), ("target_id", np.int64), ("residual", float), ("score", float)]
+)
 
 
 def _matches(rng, own, unit, nuclei, *, spread: float, automatic: bool = True) -> np.ndarray:
