@@ -987,6 +987,16 @@ def coregistered_cells_with_a_proofread_axon(client, connect):
     assert sorted(units["id"]) == sorted(imaged["id"])
 
 
+def properties_joined_to_their_match_by_unit(client, connect):
+    # the documented join: a unit is (session, scan_idx, unit_id) in every functional table
+    keys = ["session", "scan_idx", "unit_id"]
+    props = client.materialize.query_table(FUNCTIONAL, limit=500)
+    coreg = client.materialize.query_table(COREG)
+    joined = props.merge(coreg, on=keys, suffixes=("", "_coreg"), validate="one_to_one")
+    assert len(joined) == len(props) == 500
+    assert (joined["pt_root_id"] == joined["pt_root_id_coreg"]).all()
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1090,6 +1100,7 @@ VARIATIONS = [
     sharply_tuned_cells,
     orientations_of_a_neurons_inputs,
     coregistered_cells_with_a_proofread_axon,
+    properties_joined_to_their_match_by_unit,
 ]
 
 

@@ -8,7 +8,7 @@ neither exists) at the spec's own sizing guess, capped so the package stays smal
 table's metadata description says which. Rows point at the sample's own cells and synapses,
 so joins work: a cell-type table labels nuclei of ``nucleus_detection_v0`` in agreement
 with their ``aibs_metamodel_celltypes_v661`` type (with a share of disagreement), the
-functional tables hold coregistered excitatory neurons, and the synapse-level tables label
+functional tables share their units (``functional.py``), and the synapse-level tables label
 synapses of ``synapses_pni_2``. None of the values is a measurement.
 """
 
@@ -22,6 +22,8 @@ import pandas as pd
 from microns_helpers.sample import columns_from_schema
 
 from .common import CLASS_OF, shared
+from .functional import TABLES as FUNCTIONAL_TABLES
+from .functional import build_functional_tables
 from .schemas import SCHEMAS
 
 # Built elsewhere (cells, synapses, proofreading); the rest come from here.
@@ -109,8 +111,21 @@ def build_annotation_tables(rng, nuclei, cell_types, synapses) -> tuple[dict, di
     specs = load_specs()
     cells = Cells(nuclei, cell_types, synapses)
     frames, notes = {}, {}
+    # The functional tables share their units, so they are made together, from a generator
+    # of their own: changing them leaves the other tables' rows as they are.
+    functional, how_functional = build_functional_tables(
+        rng.spawn(1)[0], _imaged(cells), {t: row_count(specs[t])[0] for t in FUNCTIONAL_TABLES}
+    )
     for table, spec in specs.items():
         if table in BUILT_ELSEWHERE:
+            continue
+        if table in FUNCTIONAL_TABLES:
+            frame, basis = _stored(table, spec, functional[table]), row_count(spec)[1]
+            frames[table] = frame
+            notes[table] = (
+                f"{len(frame):,} rows ({basis}); {how_functional[table]} Synthetic rows in the "
+                "table's documented schema, made for the sample: not measurements."
+            )
             continue
         n, basis = row_count(spec)
         frame, how = _rows(rng, specs, table, spec, n, cells)
@@ -139,6 +154,15 @@ def _stored(table, spec, columns: dict) -> pd.DataFrame:
             raise SystemExit(f"{table}: no values made for column {name}")
         out[name] = pd.Series(columns[name]).astype(dtype).to_numpy()
     return pd.DataFrame(out)
+
+
+def _imaged(cells: Cells) -> np.ndarray:
+    """The cells the functional tables can hold: excitatory neurons with a root id, of
+    layers 2/3 to 5 (y above 225,000 voxels), as the two-photon imaging reached."""
+    nuc = cells.nuclei
+    imaged = nuc["cell_type"].map(CLASS_OF).eq("excitatory_neuron")
+    imaged &= nuc["pt_root_id"].ne(0) & nuc["pt_position_y"].lt(225_000)
+    return nuc.loc[imaged, "id"].to_numpy()
 
 
 def _bound_point(prefix, cells: Cells, nucleus_ids) -> dict:
@@ -173,7 +197,6 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
     ref = spec.get("reference_table")
     nuc = cells.nuclei
     neuron = nuc["cell_type"].map(CLASS_OF).isin(["excitatory_neuron", "inhibitory_neuron"])
-    excitatory = nuc["cell_type"].map(CLASS_OF).eq("excitatory_neuron")
     with_root = nuc["pt_root_id"].ne(0)
     vocab = {c: vocabulary(specs, table, c) for c in spec.get("vocabularies", {})}
     type_of = nuc.set_index("id")["cell_type"]
@@ -233,41 +256,6 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
         cols = {"target_id": targets, "classification_system": systems, "cell_type": labels}
         return _stored(table, spec, cols), how
 
-    if schema in ("func_unit_ext_coreg", "func_properties_bcm"):
-        # Coregistered cells: excitatory neurons of layers 2/3 to 5 (y above 225,000 voxels).
-        imaged = excitatory & with_root & nuc["pt_position_y"].lt(225_000)
-        pool = cells.ids(lambda d: imaged)
-        distinct = {"coregistration_manual_v4": 15_352, "functional_properties_v3_bcm": 10_631}
-        cells_n = min(distinct.get(table, int(n * 0.8)), len(pool))
-        base = np.random.default_rng(7).choice(pool, size=min(16_000, len(pool)), replace=False)
-        chosen = base[:cells_n]  # the same cells first in every table: they are coregistered
-        extra = rng.choice(chosen, size=max(0, n - len(chosen)), replace=True)
-        targets = np.sort(np.concatenate([chosen, extra]))
-        k = len(targets)
-        cols = {
-            "target_id": targets,
-            "session": rng.integers(4, 10, k),
-            "scan_idx": rng.integers(1, 12, k),
-            "unit_id": rng.integers(1, 10_000, k),
-        }
-        if schema == "func_unit_ext_coreg":
-            cols["field"] = rng.integers(1, 9, k)
-            cols["residual"] = np.round(rng.gamma(2.0, 2.5, k), 3)
-            cols["score"] = np.round(rng.uniform(0, 1, k) * 10, 3)
-            how = "coregistered units of excitatory neurons above layer 6 of the sample."
-        else:
-            ori = rng.uniform(0, np.pi, k)
-            cols["pref_ori"] = np.round(ori, 4)
-            cols["pref_dir"] = np.round(ori + np.pi * rng.integers(0, 2, k), 4)
-            cols["gOSI"] = np.round(rng.beta(2, 5, k), 4)
-            cols["gDSI"] = np.round(rng.beta(1.5, 8, k), 4)
-            cols["cc_abs"] = np.round(rng.beta(5, 4, k), 4)
-            how = (
-                "functional properties of the sample's coregistered cells, drawn at random and "
-                "independent of their synapses."
-            )
-        return _stored(table, spec, cols), how
-
     if schema in ("reference_tag", "reference_integer") and ref == "synapses_pni_2":
         targets = _choose(rng, cells.synapses["id"], n)
         column = "tag" if schema == "reference_tag" else "value"
@@ -278,13 +266,25 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
     if schema == "reference_tag_float":
         if table == "nucleus_functional_area_assignment":
             targets = nuc["id"].to_numpy()
-            x = nuc["pt_position_x"].to_numpy()
-            y = nuc["pt_position_y"].to_numpy()
-            # V1 on the medial side, the higher visual areas lateral (a synthetic boundary)
-            tags = np.where(x < 250_000, "V1", np.where(y < 150_000, "RL", "AL"))
-            tags = np.where((x >= 250_000) & (x > 330_000), "LM", tags)
-            values = np.round(np.abs(x - 250_000) * 4 / 1000 + rng.normal(0, 5, len(x)), 2)
-            how = "one per nucleus, the area from a synthetic boundary in x."
+            # Synthetic borders across the cortical sheet (x and z; y is depth): V1 on the
+            # medial side, LM lateral, RL and AL between them, split in z. The value, like
+            # the documented one, is a distance in micrometres to another area: never negative.
+            x_um = nuc["pt_position_x"].to_numpy() * 4 / 1000
+            z_um = nuc["pt_position_z"].to_numpy() * 40 / 1000
+            v1_border, lm_border, rl_al_border = 1_000.0, 1_320.0, 850.0
+            tags = np.where(
+                x_um < v1_border,
+                "V1",
+                np.where(x_um > lm_border, "LM", np.where(z_um < rl_al_border, "RL", "AL")),
+            )
+            to_sides = np.minimum(x_um - v1_border, lm_border - x_um)
+            distance = np.select(
+                [tags == "V1", tags == "LM"],
+                [v1_border - x_um, x_um - lm_border],
+                np.minimum(to_sides, np.abs(z_um - rl_al_border)),
+            )
+            values = np.round(distance + np.abs(rng.normal(0, 5, len(x_um))), 2)
+            how = "one per nucleus, the area from synthetic borders across the cortical sheet."
         else:
             targets = _choose(rng, cells.ids(lambda d: neuron & with_root), n)
             tags = rng.choice(np.array(vocab["tag"], dtype=object), size=len(targets))
