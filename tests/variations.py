@@ -747,6 +747,8 @@ def depth_of_the_apical_tip(client, connect):
     # the apical dendrite's tip is above the soma, and nearer the pia than any axon vertex
     assert depth[shallowest] < depth[sk["root"]] - 100
     assert depth[shallowest] <= depth[sk["compartment"] == 2].min()
+
+
 # -- Neuroglancer links (nglui, the Neuroglancer chapter's optional extra) ------------------------
 
 
@@ -882,6 +884,8 @@ def a_short_link_is_not_read(client, connect):
         assert "get_state_json" in str(err), err
     else:
         raise AssertionError("a shortened link was read as a state")
+
+
 # -- Functional data: coregistration and functional properties (chapter 13) ------------------
 
 COREG = "coregistration_manual_v4"
