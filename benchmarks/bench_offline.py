@@ -151,39 +151,10 @@ def package_data_bytes() -> dict:
         name: sum(p.stat().st_size for p in (folder / sub).rglob("*") if p.is_file())
         for name, sub in (("sample dataset", "sample/dataset"), ("recordings", "recordings"))
     }
-    # Built from a copy of the files git knows: setuptools reuses a build/ folder left in the
-    # tree, with whatever files it once held (deleted recordings included).
-    import shutil
+    from tools.setup_cell import build_wheel
 
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
     with tempfile.TemporaryDirectory() as tmp:
-        copy, out = Path(tmp, "tree"), Path(tmp, "wheel")
-        for name in listed:
-            if (REPO / name).is_file():
-                (copy / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(REPO / name, copy / name)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "wheel",
-                "--no-deps",
-                "--quiet",
-                "-w",
-                str(out),
-                str(copy),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        sizes["wheel"] = sum(p.stat().st_size for p in out.glob("*.whl"))
+        sizes["wheel"] = build_wheel(Path(tmp)).stat().st_size
     return sizes
 
 

@@ -15,7 +15,10 @@ nbval and every reader's kernel.
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -40,6 +43,36 @@ def wheel_name() -> str:
     """The file name of the helper package's wheel (pure Python, any platform)."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     return f"{project['name']}-{project['version']}-py3-none-any.whl"
+
+
+def build_wheel(out: Path) -> Path:
+    """Build the helper package's wheel into ``out``; returns its path.
+
+    From a copy of the files git knows: setuptools reuses a ``build/`` folder left in the
+    tree, with whatever files it once held (deleted recordings included)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp)
+        for name in listed:
+            if (REPO / name).is_file():
+                (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / name, copy / name)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
+            cwd=copy,
+            capture_output=True,
+            text=True,
+        )
+    wheel = out / wheel_name()
+    if done.returncode != 0 or not wheel.exists():
+        raise RuntimeError(f"the helper package's wheel did not build:\n{done.stderr[-2000:]}")
+    return wheel
 
 
 def wheel_url(config: Path = REPO / "_config.yml") -> str:
