@@ -265,13 +265,10 @@ def test_unknown_table_is_a_404_with_the_servers_message(client):
 def test_proofreading_counts_are_the_published_ones_at_1300_and_1507(
     client, caplog, home, monkeypatch
 ):
-    # the notice is said once per table and process: without that filter here, so that this
-    # test sees it whatever an earlier test of the session queried
-    from microns_helpers import _compat
-
-    logger = logging.getLogger(_compat.CAVECLIENT_LOGGER)
-    kept = [f for f in logger.filters if not isinstance(f, _compat._OncePerTable)]
-    monkeypatch.setattr(logger, "filters", kept)
+    # the package says each notice once per table and process (a filter on caveclient's
+    # logger, tests/test_quiet.py): without it here, so that this test sees the notice
+    # whatever an earlier test of the session queried
+    monkeypatch.setattr(logging.getLogger("caveclient.base"), "filters", [])
     with caplog.at_level(logging.WARNING):
         at_1300 = client.materialize.tables.proofreading_status_and_strategy(
             status_axon=True
