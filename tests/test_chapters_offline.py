@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.environments import release_python
-from tests.test_offline import ONLY_LOOPBACK, isolated_env, namespace_refusal
+from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
 STEP = REPO / "tests" / "matrix" / "chapter_step.py"
@@ -45,12 +45,8 @@ CASES = [(chapter, env) for chapter, envs in CHAPTERS.items() for env in envs]
 
 @pytest.mark.parametrize(("chapter", "release"), CASES, ids=[f"{c}-{e}" for c, e in CASES])
 def test_chapter_runs_offline_with_only_loopback(chapter, release, tmp_path):
-    reason = namespace_refusal()
-    if reason:
-        pytest.skip(reason)
+    home = empty_home_or_skip(tmp_path)
     python = release_python(release)
-    home = tmp_path / "home"
-    home.mkdir()
     out = tmp_path / "result.json"
     command = [*ONLY_LOOPBACK, str(python), str(STEP), str(REPO / "chapters" / f"{chapter}.ipynb")]
     command.append(str(out))

@@ -18,7 +18,7 @@ import pytest
 
 from microns_helpers import links
 from microns_helpers.errors import InvalidInputError, MissingExtraError
-from tests.test_offline import ONLY_LOOPBACK, isolated_env, namespace_refusal
+from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER = REPO / "chapters" / "12_neuroglancer.ipynb"
@@ -151,11 +151,7 @@ json.dump({
 
 
 def _only_loopback(command, tmp_path, timeout=600):
-    reason = namespace_refusal()
-    if reason:
-        pytest.skip(reason)
-    home = tmp_path / "home"
-    home.mkdir()
+    home = empty_home_or_skip(tmp_path)
     env = isolated_env(home, "offline")
     # Jupyter's and IPython's own files (kernel connection files, history): not ours
     for name in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR"):

@@ -57,6 +57,17 @@ def namespace_refusal() -> str | None:
     return None
 
 
+def empty_home_or_skip(tmp_path: Path) -> Path:
+    """An empty home folder for a run with only loopback; skips where the machine refuses
+    such a run (it says why)."""
+    reason = namespace_refusal()
+    if reason:
+        pytest.skip(reason)
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
 def isolated_env(home: Path, mode: str, recordings: Path = COMMITTED) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
     env.update(
@@ -119,12 +130,8 @@ def test_documented_calls_replay_with_only_loopback(recordings, tmp_path, monkey
 
 @pytest.mark.parametrize("release", ["pinned", *matrix_releases()])
 def test_offline_answers_the_documented_code_and_every_variation(release, tmp_path):
-    reason = namespace_refusal()
-    if reason:
-        pytest.skip(reason)
+    home = empty_home_or_skip(tmp_path)
     python = release_python(release)
-    home = tmp_path / "home"
-    home.mkdir()
     out = tmp_path / "result.json"
     run = subprocess.run(
         [*ONLY_LOOPBACK, str(python), str(REPO / "tests/matrix/offline_step.py"), str(out)],
