@@ -1,4 +1,6 @@
-"""Pacing: at most three call-out boxes per section of a numbered chapter.
+"""Pacing: call-outs per section, each chapter's time to learn, data early, the agendas.
+
+At most three call-out boxes per section of a numbered chapter.
 
 A call-out is a MyST admonition, in either fence (```` ```{note} ```` or ``:::{note}``):
 ``note``, ``warning``, ``tip``, ``important``, ``caution``, ``seealso``, ``hint``,
@@ -18,11 +20,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from tests.test_book_structure import NUMBERED
+
+REPO = Path(__file__).resolve().parents[1]
 
 MAX_CALLOUTS = 3
 CALLOUTS = {
@@ -212,3 +217,217 @@ def test_a_hidden_solution_is_not_a_callout_but_a_dropdown_aside_is():
         "```{admonition} Careful\n:class: dropdown\nan aside too\n```\n"
     )
     assert callouts_per_section(text)[1].callouts == 2
+
+
+# --- Time to learn, measured ------------------------------------------------------------
+#
+# Each numbered chapter states its "**Time to learn**: N minutes". N is measured, not
+# guessed: the chapter's prose (its markdown cells) read at WORDS_PER_MINUTE, plus
+# MINUTES_PER_CODE_CELL for each code cell a learner meets (reading the call, running it,
+# reading its output), hidden solutions included (a learner tries each exercise first),
+# the hidden setup cell not. The label is a multiple of five, at most one such step from
+# the measure. The instructor guide states the same pace, and plans with these labels.
+
+WORDS_PER_MINUTE = 150
+MINUTES_PER_CODE_CELL = 1
+LABEL_STEP = 5  # minutes: labels are multiples of this, and may be one step off the measure
+_TIME_LABEL = re.compile(r"\*\*Time to learn\*\*:\s*(\d+)\s+minutes")
+
+
+def _shown_code_cells(nb) -> list:
+    return [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])
+    ]
+
+
+def measured_minutes(nb) -> float:
+    """Minutes a learner needs for a chapter, at the stated pace.
+
+    Example::
+
+        measured_minutes(nbformat.read("chapters/02_basics.ipynb", as_version=4))  # ~15
+    """
+    words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return words / WORDS_PER_MINUTE + MINUTES_PER_CODE_CELL * len(_shown_code_cells(nb))
+
+
+def time_label(nb) -> int | None:
+    """The N of the chapter's "**Time to learn**: N minutes", or None."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = _TIME_LABEL.search(cell.source)
+            if found:
+                return int(found.group(1))
+    return None
+
+
+def time_label_problem(nb) -> str | None:
+    """Why a chapter's time label does not match its measure, or None when it does."""
+    label, measure = time_label(nb), measured_minutes(nb)
+    if label is None:
+        return "no '**Time to learn**: N minutes' line"
+    if label % LABEL_STEP or abs(label - measure) > LABEL_STEP:
+        closest = max(LABEL_STEP, LABEL_STEP * round(measure / LABEL_STEP))
+        return (
+            f"labelled {label} minutes, measured {measure:.0f} "
+            f"({WORDS_PER_MINUTE} words a minute, {MINUTES_PER_CODE_CELL} a code cell): "
+            f"label it {closest} minutes, or cut the chapter"
+        )
+    return None
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.stem)
+def test_each_chapters_time_to_learn_is_measured(path):
+    problem = time_label_problem(nbformat.read(str(path), as_version=4))
+    assert problem is None, f"{path.name}: {problem}"
+
+
+def _chapter(words: int, code_cells: int, label: int | None):
+    cells = [nbformat.v4.new_markdown_cell(" ".join(["word"] * words))]
+    cells += [nbformat.v4.new_code_cell("x = 1") for _ in range(code_cells)]
+    hidden = nbformat.v4.new_code_cell("import os")
+    hidden.metadata["tags"] = ["remove-cell"]
+    cells.append(hidden)  # the setup cell: not counted
+    if label is not None:
+        cells.append(nbformat.v4.new_markdown_cell(f"- **Time to learn**: {label} minutes"))
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_a_long_chapter_labelled_short_fails_and_a_measured_label_passes():
+    # 2,500 words and 25 code cells, labelled 30 minutes: the planted fault of issue 24
+    long_chapter = _chapter(2500, 25, 30)
+    assert round(measured_minutes(long_chapter)) == 42
+    assert "label it 40 minutes" in time_label_problem(long_chapter)
+    assert time_label_problem(_chapter(2500, 25, 40)) is None
+    assert time_label_problem(_chapter(2500, 25, 45)) is None  # one step off: allowed
+    assert "labelled 42" in time_label_problem(_chapter(2500, 25, 42))  # not a multiple of 5
+    assert "no '**Time to learn" in time_label_problem(_chapter(300, 2, None))
+
+
+# --- Data early --------------------------------------------------------------------------
+#
+# A learner should see data soon: at most MAX_WORDS_BEFORE_DATA words (markdown and shown
+# code) before the first table of rows a chapter prints (a data frame); a chapter that
+# prints none is held to the same number of words in all.
+
+MAX_WORDS_BEFORE_DATA = 1500
+
+
+def _shows_a_data_frame(cell) -> bool:
+    return any(
+        "dataframe" in "".join(output.get("data", {}).get("text/html", ""))
+        for output in cell.get("outputs", [])
+    )
+
+
+def words_before_first_data(nb) -> int:
+    """Words of markdown and shown code before the first cell that prints a data frame."""
+    words = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _shows_a_data_frame(cell):
+            break
+        if cell.cell_type == "markdown" or "remove-cell" not in cell.metadata.get("tags", []):
+            words += len(cell.source.split())
+    return words
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.stem)
+def test_data_comes_within_1500_words(path):
+    words = words_before_first_data(nbformat.read(str(path), as_version=4))
+    assert words <= MAX_WORDS_BEFORE_DATA, (
+        f"{path.name}: {words} words before the first table of rows (at most "
+        f"{MAX_WORDS_BEFORE_DATA}): move material to Troubleshooting or the instructor guide"
+    )
+
+
+def test_words_before_data_stop_at_the_first_data_frame():
+    frame = nbformat.v4.new_code_cell("df")
+    frame.outputs = [
+        nbformat.v4.new_output(
+            "execute_result", data={"text/html": '<table class="dataframe"></table>'}
+        )
+    ]
+    early = _chapter(1400, 1, None)  # 1,400 words, then "x = 1" (3), the hidden cell (0)
+    early.cells.insert(3, frame)
+    early.cells.append(nbformat.v4.new_markdown_cell(" ".join(["after"] * 900)))
+    assert words_before_first_data(early) == 1403
+    late = _chapter(1400, 1, None)  # the planted fault: the data after 900 more words
+    late.cells.append(nbformat.v4.new_markdown_cell(" ".join(["before"] * 900)))
+    late.cells.append(frame)
+    assert words_before_first_data(late) == 2303 > MAX_WORDS_BEFORE_DATA
+
+
+# --- The instructor guide's agendas ------------------------------------------------------
+#
+# Every numbered chapter is in an agenda; each slot holds at least the time to learn of the
+# chapters it names; and each row starts when the one before it ends.
+
+GUIDE = REPO / "chapters" / "instructor_guide.md"
+_CHAPTER_LINK = re.compile(r"\]\((\d\d_\w+)\.ipynb\)")
+_CLOCK = re.compile(r"^(\d+):(\d\d)$")
+
+
+def agenda_rows(text: str) -> list[list[tuple[int, list[str], int]]]:
+    """Each agenda table of the guide as rows of (start minute, chapter stems, minutes)."""
+    section = text.split("## Agendas", 1)[1].split("\n## ", 1)[0]
+    tables, rows = [], []
+    for line in section.splitlines() + [""]:
+        cells = (
+            [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
+        )
+        clock = _CLOCK.match(cells[0]) if cells else None
+        if clock and len(cells) >= 3:
+            start = int(clock.group(1)) * 60 + int(clock.group(2))
+            rows.append((start, _CHAPTER_LINK.findall(cells[1]), int(cells[2])))
+        elif not line.startswith("|") and rows:
+            tables.append(rows)
+            rows = []
+    return tables
+
+
+def agenda_problems(text: str, labels: dict[str, int]) -> list[str]:
+    problems = []
+    tables = agenda_rows(text)
+    planned = {stem for rows in tables for _, stems, _ in rows for stem in stems}
+    problems += [f"{stem} is in no agenda" for stem in sorted(set(labels) - planned)]
+    for rows in tables:
+        for (start, stems, minutes), following in zip(rows, rows[1:] + [None]):
+            needed = sum(labels[s] for s in stems)
+            if minutes < needed:
+                problems.append(f"{', '.join(stems)}: {minutes} minutes, time to learn {needed}")
+            if following is not None and following[0] != start + minutes:
+                problems.append(
+                    f"the row after {start // 60}:{start % 60:02d} starts at the wrong time"
+                )
+    return problems
+
+
+def test_the_agendas_plan_every_chapter_with_its_time_to_learn():
+    labels = {p.stem: time_label(nbformat.read(str(p), as_version=4)) for p in NUMBERED}
+    problems = agenda_problems(GUIDE.read_text(encoding="utf-8"), labels)
+    assert not problems, "chapters/instructor_guide.md, agendas: " + "; ".join(problems)
+
+
+def test_an_agenda_missing_a_chapter_or_short_of_its_time_fails():
+    guide = """## Agendas
+
+| Time | Chapter | Minutes |
+| --- | --- | ---: |
+| 0:00 | Welcome | 15 |
+| 0:15 | [Setup](01_setup.ipynb), [Basics](02_basics.ipynb) | 40 |
+| 0:55 | Break | 15 |
+| 1:15 | [Space](09_space.ipynb) | 25 |
+
+## The week before
+"""
+    labels = {"01_setup": 25, "02_basics": 15, "09_space": 15, "13_functional": 40}
+    assert agenda_problems(guide, labels) == [
+        "13_functional is in no agenda",
+        "the row after 0:55 starts at the wrong time",
+    ]
+    short = guide.replace("| 40 |", "| 35 |").replace("0:55", "0:50").replace("1:15", "1:05")
+    assert agenda_problems(short, {k: v for k, v in labels.items() if k != "13_functional"}) == [
+        "01_setup, 02_basics: 35 minutes, time to learn 40"
+    ]
