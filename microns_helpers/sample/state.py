@@ -44,7 +44,8 @@ def get_state(s, state_id, **_):
     return json_reply(shared_state(s.data))
 
 
-@route("POST", _V1 + r"/post(?:/(?P<state_id>\d+))?")
+@route("POST", _V1 + r"/post")
+@route("POST", _V1 + r"/post/(?P<state_id>\d+)")
 def refuse_upload(s, **_):
     raise ServiceError(
         403,
