@@ -251,7 +251,7 @@ def plot_positions_by(
         ax.scatter(um["x"][rows], um["y"][rows], color=f"C{i}", label=str(label), **style)
         ax.set_title(f"{label} ({int(rows.sum()):,})", fontsize="medium")
         ax.set_xlabel("x (µm)")
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")  # shared axes: the box, not the limits
     axes[0].set_ylabel(DEPTH_LABEL)
     if not axes[0].yaxis_inverted():
         axes[0].invert_yaxis()  # shared: every panel turns
