@@ -235,10 +235,13 @@ def plot_positions_by(
     if not groups:
         raise InvalidInputError(f"The column {hue!r} holds no value to make a panel of.")
     um = positions_um(df, column, resolution=resolution)
+    # panels as tall as the data's shape needs (equal µm on both axes), plus their labels
+    spread = np.ptp(um[["x", "y"]].to_numpy(), axis=0) if len(um) else np.ones(2)
+    height = float(np.clip(3.4 * spread[1] / max(spread[0], 1e-9) + 1.4, 2.5, 8.0))
     fig, axes = plt.subplots(
         1,
         len(groups),
-        figsize=(3.4 * len(groups) + 0.6, 4.2),
+        figsize=(3.4 * len(groups) + 0.6, height),
         layout="constrained",
         sharex=True,
         sharey=True,
