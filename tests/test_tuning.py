@@ -81,3 +81,24 @@ def test_roots_with_one_nucleus_count_every_nucleus_of_the_table():
     assert roots_with_one_nucleus(nuclei).tolist() == [10, 30]
     with pytest.raises(InvalidInputError, match="nucleus_detection_v0"):
         roots_with_one_nucleus(pd.DataFrame({"id": [1]}))
+
+
+def test_on_the_sample_merged_roots_hide_among_coregistered_nuclei_but_not_in_the_nucleus_table():
+    # chapter 13's step: a root that merges an imaged nucleus with one that was not imaged
+    # has one coregistered nucleus; only the nucleus table shows it holds two
+    from microns_helpers.sample.engine import load_sample_data
+    from microns_helpers.tuning import roots_with_one_nucleus
+
+    data = load_sample_data()
+    nuclei = data.rows("nucleus_detection_v0", 1300)
+    props = data.rows("functional_properties_v3_bcm", 1300)
+    root_of_nucleus = nuclei.set_index("id")["pt_root_id"]  # a reference table's join
+    best = props.drop_duplicates("target_id")
+    coregistered_per_root = best["target_id"].map(root_of_nucleus).value_counts()
+    pass_among_coregistered = set(coregistered_per_root.index[coregistered_per_root == 1])
+    kept = set(roots_with_one_nucleus(nuclei))
+    hidden_merges = pass_among_coregistered - kept - {0}
+    assert hidden_merges, "the sample should hold merged roots that only the nucleus table shows"
+    per_root = nuclei["pt_root_id"].value_counts()
+    assert all(per_root[root] > 1 for root in hidden_merges)
+    assert kept <= set(per_root.index[per_root == 1])
