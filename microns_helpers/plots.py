@@ -26,6 +26,8 @@ from .errors import InvalidInputError
 DEPTH_LABEL = "y (µm), deeper is lower"
 # Above this many synapses per partner, plot_synapses_per_partner bins geometrically.
 MAX_INTEGER_BARS = 60
+# Above this many rows (and without hue), plot_positions draws a density, not dots.
+DENSITY_ABOVE = 5_000
 
 
 def _resolution_of(df: pd.DataFrame, resolution) -> np.ndarray:
@@ -125,38 +127,140 @@ def _groups(df: pd.DataFrame, hue: str | None):
     return [(label, (df[hue] == label).to_numpy()) for label in labels]
 
 
+def _legend_beside(ax, **kwargs):
+    """A legend to the right of the Axes, outside them, so that it hides no data."""
+    style = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
+    return ax.legend(**(style | {"fontsize": "small"} | kwargs))
+
+
+def _depth_axes(ax):
+    """x across and depth (y) downwards, in µm, one µm as long on both axes."""
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel(DEPTH_LABEL)
+    ax.set_aspect("equal", adjustable="datalim")
+    if not ax.yaxis_inverted():
+        ax.invert_yaxis()
+
+
 def plot_positions(
     df: pd.DataFrame,
     column: str = "pt_position",
     *,
     resolution: Sequence | None = None,
     hue: str | None = None,
+    kind: str = "auto",
+    square_um: float = 20.0,
+    what: str = "rows",
     title: str | None = None,
     ax=None,
     **scatter_kwargs,
 ):
-    """Side view of the volume: each row of ``df`` as a dot at (x, y) in µm.
+    """Side view of the volume: the rows of ``df`` at their (x, y) in µm, depth downwards.
 
-    ``hue`` names a column (for example ``"cell_type"``) whose values get one colour each.
-    Extra keyword arguments go to ``Axes.scatter``. Returns the Axes.
+    ``kind="points"`` draws each row as a dot; ``kind="density"`` counts the rows in
+    squares of ``square_um`` µm and colours each square by its count (a colour bar says
+    how many ``what`` per square), which keeps its shape where tens of thousands of dots
+    would merge into one solid block. ``"auto"`` (the default) draws a density above
+    :data:`DENSITY_ABOVE` rows without ``hue``, dots otherwise. ``hue`` names a column
+    (for example ``"direction"``) whose values get one colour each, with the legend beside
+    the plot; for many rows of several kinds, :func:`plot_positions_by` draws one panel
+    per kind instead. Extra keyword arguments go to ``Axes.scatter``. Returns the Axes.
 
     Example::
 
-        ax = plot_positions(nuclei, hue="classification_system")
+        ax = plot_positions(nuclei, what="nuclei")    # 144,120 rows: a density
     """
+    if kind not in ("auto", "points", "density"):
+        raise InvalidInputError(f"kind must be 'auto', 'points' or 'density', got {kind!r}.")
+    if kind == "density" and hue is not None:
+        raise InvalidInputError(
+            "A density has no colour per group: use plot_positions_by(df, hue) for one panel "
+            "per group, or kind='points'."
+        )
+    if kind == "auto":
+        kind = "density" if hue is None and len(df) > DENSITY_ABOVE else "points"
     um = positions_um(df, column, resolution=resolution)
     ax = _axes(ax, title, figsize=(6, 5))
-    style = {"s": 6, "alpha": 0.7, "linewidths": 0} | scatter_kwargs
-    for label, rows in _groups(df, hue):
-        ax.scatter(um["x"][rows], um["y"][rows], label=label, **style)
-    ax.set_xlabel("x (µm)")
-    ax.set_ylabel(DEPTH_LABEL)
-    ax.set_aspect("equal", adjustable="datalim")
-    if not ax.yaxis_inverted():
-        ax.invert_yaxis()
+    if kind == "density":
+        _density(ax, um, square_um=square_um, what=what)
+    else:
+        style = {"s": 6, "alpha": 0.7, "linewidths": 0} | scatter_kwargs
+        for label, rows in _groups(df, hue):
+            ax.scatter(um["x"][rows], um["y"][rows], label=label, **style)
+    _depth_axes(ax)
     if hue is not None:
-        ax.legend(title=hue, markerscale=3, fontsize="small", loc="best")
+        _legend_beside(ax, title=hue, markerscale=3)
     return ax
+
+
+def _density(ax, um: pd.DataFrame, *, square_um: float, what: str):
+    """Counts of rows per square of ``square_um`` µm, squares without a row left white."""
+    if isinstance(square_um, bool) or not isinstance(square_um, (int, float)) or square_um <= 0:
+        raise InvalidInputError(f"square_um must be a positive number, got {square_um!r}.")
+    x, y = um["x"].to_numpy(), um["y"].to_numpy()
+    if not len(x):
+        raise InvalidInputError("There are no rows to draw: the DataFrame is empty.")
+    x_edges = np.arange(np.floor(x.min()), x.max() + square_um, square_um)
+    y_edges = np.arange(np.floor(y.min()), y.max() + square_um, square_um)
+    counts, _, _ = np.histogram2d(x, y, bins=[x_edges, y_edges])
+    image = ax.pcolormesh(
+        x_edges, y_edges, np.ma.masked_equal(counts.T, 0), cmap="viridis", shading="flat"
+    )
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label(f"{what} per {square_um:g} × {square_um:g} µm square")
+    return image
+
+
+def plot_positions_by(
+    df: pd.DataFrame,
+    hue: str,
+    column: str = "pt_position",
+    *,
+    resolution: Sequence | None = None,
+    title: str | None = None,
+    **scatter_kwargs,
+):
+    """One side view per value of ``hue``, side by side: that group's rows in colour over
+    every row in light grey, each panel titled with its value and its number of rows.
+
+    Where several groups would cover each other in one scatter plot, small panels show
+    each group's spread and where it sits among the rest, with no legend over the data.
+    Returns the list of Axes, one per group in sorted order.
+
+    Example::
+
+        axes = plot_positions_by(slab, "classification_system")
+    """
+    groups = _groups(df, hue)
+    if not groups:
+        raise InvalidInputError(f"The column {hue!r} holds no value to make a panel of.")
+    um = positions_um(df, column, resolution=resolution)
+    # panels as tall as the data's shape needs (equal µm on both axes), plus their labels
+    spread = np.ptp(um[["x", "y"]].to_numpy(), axis=0) if len(um) else np.ones(2)
+    height = float(np.clip(3.4 * spread[1] / max(spread[0], 1e-9) + 1.4, 2.5, 8.0))
+    fig, axes = plt.subplots(
+        1,
+        len(groups),
+        figsize=(3.4 * len(groups) + 0.6, height),
+        layout="constrained",
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
+    axes = list(axes[0])
+    style = {"s": 3, "alpha": 0.8, "linewidths": 0} | scatter_kwargs
+    for i, (ax, (label, rows)) in enumerate(zip(axes, groups)):
+        ax.scatter(um["x"], um["y"], s=1, color="0.85", linewidths=0, label="all rows")
+        ax.scatter(um["x"][rows], um["y"][rows], color=f"C{i}", label=str(label), **style)
+        ax.set_title(f"{label} ({int(rows.sum()):,})", fontsize="medium")
+        ax.set_xlabel("x (µm)")
+        ax.set_aspect("equal", adjustable="box")  # shared axes: the box, not the limits
+    axes[0].set_ylabel(DEPTH_LABEL)
+    if not axes[0].yaxis_inverted():
+        axes[0].invert_yaxis()  # shared: every panel turns
+    if title is not None:
+        fig.suptitle(title)
+    return axes
 
 
 def plot_depth_profile(
@@ -567,3 +671,381 @@ def plot_skeleton(
     if title is not None:
         front.figure.suptitle(title)
     return axes
+
+
+def plot_orientation_differences(
+    inputs_deg,
+    possible_deg,
+    *,
+    inputs_label: str = "its inputs",
+    possible_label: str = "possible partners",
+    bin_deg: float = 15.0,
+    title: str | None = None,
+    ax=None,
+):
+    """Two densities of orientation differences (0 to 90°): a neuron's inputs as bars,
+    the possible partners as an outline, in bins of ``bin_deg``; the legend beside the plot.
+
+    Densities, so that a handful of inputs and thousands of possible partners share one
+    axis. Returns the Axes.
+
+    Example::
+
+        ax = plot_orientation_differences(partners["delta_ori"], possible)
+    """
+    inputs = _numbers(pd.Series(inputs_deg, name="inputs"), "orientation difference")
+    possible = _numbers(pd.Series(possible_deg, name="possible"), "orientation difference")
+    if np.nanmax(np.concatenate([inputs, possible, [0.0]])) > 90:
+        raise InvalidInputError(
+            "Orientation differences lie between 0 and 90 degrees; some values are larger. "
+            "Compute them with tuning.orientation_difference(..., period=180)."
+        )
+    ax = _axes(ax, title, figsize=(7, 3.5))
+    edges = np.arange(0, 90 + bin_deg, bin_deg)
+    ax.hist(inputs, bins=edges, density=True, alpha=0.6, color="C0", label=inputs_label)
+    ax.hist(
+        possible,
+        bins=edges,
+        density=True,
+        histtype="step",
+        linewidth=2,
+        color="black",
+        label=possible_label,
+    )
+    ax.set_xlim(0, 90)
+    ax.set_xlabel("|difference in preferred orientation| (degrees)")
+    ax.set_ylabel("density")
+    _legend_beside(ax)
+    return ax
+
+
+def _box(ax, xy, text, *, width=2.6, height=0.9, colour="#deebf7", edge="#3182bd", size=9):
+    """A rounded box with centred text, centred at ``xy``; returns its centre."""
+    from matplotlib.patches import FancyBboxPatch
+
+    x, y = xy
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - width / 2, y - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0.05,rounding_size=0.15",
+            facecolor=colour,
+            edgecolor=edge,
+            linewidth=1.2,
+        )
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=size, wrap=True)
+    return xy
+
+
+def _arrow(ax, start, end, text=None, *, style="-|>", colour="0.25", offset=(0, 0.12)):
+    ax.annotate(
+        "",
+        xy=end,
+        xytext=start,
+        arrowprops=dict(arrowstyle=style, color=colour, linewidth=1.2, shrinkA=0, shrinkB=0),
+    )
+    if text:
+        middle = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
+        ax.text(*middle, text, ha="center", va="bottom", fontsize=7.5, color="0.2")
+
+
+#: The CAVE services a caveclient request reaches, where they run, and what they answer.
+#: The global server is global.daf-apis.com; the local one is the datastack's local_server.
+CAVE_SERVICES = {
+    "global": (
+        ("info", "client.info", "where everything is:\nthe datastack info"),
+        ("auth", "client.auth", "who you are:\nyour token"),
+        ("state server", "client.state", "stored Neuroglancer\nstates"),
+    ),
+    "local": (
+        ("materialization", "client.materialize", "tables at a version:\nrows, synapses"),
+        ("chunkedgraph", "client.chunkedgraph", "the segmentation now:\nroot ids, lineage"),
+        ("L2 cache", "client.l2cache", "features of level-2\npieces of a cell"),
+        ("skeleton service", "client.skeleton", "skeletons, built from\nthe two above"),
+    ),
+}
+
+
+def draw_cave_services(*, ax=None, title: str | None = None):
+    """A diagram of the CAVE services behind caveclient: your code and its ``CAVEclient`` on
+    the left; the global server's info, auth and state services; the datastack's local
+    server with materialization, chunkedgraph, L2 cache and skeleton service. Arrows show
+    the order: the datastack info first (it names the local server), the token with every
+    request, then the service a call needs. Returns the Axes.
+
+    Example::
+
+        ax = draw_cave_services()
+    """
+    from matplotlib.patches import FancyBboxPatch
+
+    ax = _axes(ax, title, figsize=(10, 5.6))
+    _box(
+        ax,
+        (1.4, 2.0),
+        "your code\nCAVEclient(...)",
+        width=2.2,
+        height=1.2,
+        colour="#fee6ce",
+        edge="#e6550d",
+        size=10,
+    )
+    ax.text(
+        5.6,
+        6.3,
+        "global server\n(global.daf-apis.com)",
+        ha="center",
+        va="center",
+        fontsize=9,
+        weight="bold",
+    )
+    labels = {"info": "1. which servers?", "auth": "2. the token, every request"}
+    for i, (name, attribute, answer) in enumerate(CAVE_SERVICES["global"]):
+        y = 5.1 - 1.45 * i
+        _box(ax, (5.6, y), f"{name}\n{attribute}\n{answer}", height=1.2, size=8)
+        _arrow(ax, (2.5, 2.3 + 0.2 * (1 - i)), (4.3, y), labels.get(name), offset=(-0.6, 0.3))
+    ax.add_patch(
+        FancyBboxPatch(
+            (8.35, -0.45),
+            3.1,
+            6.2,
+            boxstyle="round,pad=0.05",
+            facecolor="none",
+            edgecolor="#31a354",
+            linestyle="--",
+        )
+    )
+    ax.text(
+        9.9,
+        6.3,
+        "local server of the datastack\n(its info's local_server)",
+        ha="center",
+        va="center",
+        fontsize=9,
+        weight="bold",
+    )
+    for i, (name, attribute, answer) in enumerate(CAVE_SERVICES["local"]):
+        _box(
+            ax,
+            (9.9, 5.0 - 1.45 * i),
+            f"{name}\n{attribute}\n{answer}",
+            height=1.2,
+            colour="#e5f5e0",
+            edge="#31a354",
+            size=8,
+        )
+    _arrow(ax, (2.5, 1.5), (8.35, 0.9), "3. the call, to the service it needs", offset=(0, 0.15))
+    # the skeleton service builds on the chunkedgraph and the L2 cache
+    _arrow(ax, (11.25, 0.15), (11.25, 4.4), colour="#31a354")
+    ax.text(11.35, 2.1, "reads", fontsize=7.5, color="#31a354", rotation=90, va="center")
+    ax.set_xlim(0, 11.8)
+    ax.set_ylim(-0.7, 6.8)
+    ax.set_axis_off()
+    return ax
+
+
+def draw_root_lineage(*, ax=None, title: str | None = None):
+    """A diagram of a root id's lineage: a time line with the ids one cell has had. Each
+    proofreading edit (a merge of two pieces, a split off) makes new root ids and retires
+    the old ones, which stay as past roots; the latest root is the one the segmentation
+    has now, and a materialization version froze the ids of its moment. Returns the Axes.
+
+    Example::
+
+        ax = draw_root_lineage()
+    """
+    ax = _axes(ax, title, figsize=(10, 3.8))
+    past = dict(colour="#f0f0f0", edge="0.45")
+    latest = dict(colour="#e5f5e0", edge="#31a354")
+    a = _box(ax, (1.4, 2.6), "root A\n(the cell, cut short)", width=2.2, **past)
+    b = _box(ax, (1.4, 0.8), "root B\n(a piece of its axon)", width=2.2, **past)
+    c = _box(ax, (5.0, 1.7), "root C\n= A + B", width=2.0, **past)
+    d = _box(ax, (8.6, 2.6), "root D\nthe cell, proofread", width=2.2, **latest)
+    e = _box(ax, (8.6, 0.8), "root E\nanother cell's branch", width=2.2, **latest)
+    _arrow(ax, (a[0] + 1.1, a[1]), (c[0] - 1.0, c[1] + 0.25), "edit 1: merge", offset=(0, 0.15))
+    _arrow(ax, (b[0] + 1.1, b[1]), (c[0] - 1.0, c[1] - 0.25))
+    _arrow(ax, (c[0] + 1.0, c[1] + 0.25), (d[0] - 1.1, d[1]), "edit 2: split", offset=(0, 0.15))
+    _arrow(ax, (c[0] + 1.0, c[1] - 0.25), (e[0] - 1.1, e[1]))
+    ax.annotate(
+        "", xy=(10.2, -0.35), xytext=(0.2, -0.35), arrowprops=dict(arrowstyle="-|>", color="0.4")
+    )
+    ax.text(10.2, -0.6, "time", ha="right", va="top", fontsize=8, color="0.3")
+    ax.axvline(2.75, ymin=0.08, ymax=0.97, color="#e6550d", linestyle="--", linewidth=1)
+    ax.text(
+        2.8, 3.45, "a version frozen here\nnames A and B", fontsize=7.5, color="#e6550d", va="top"
+    )
+    ax.text(
+        3.2,
+        0.05,
+        "past roots A, B, C (each retired by an edit)",
+        ha="center",
+        fontsize=8,
+        color="0.3",
+    )
+    ax.text(
+        8.6,
+        0.05,
+        "latest roots D, E (the segmentation now)",
+        ha="center",
+        fontsize=8,
+        color="#31a354",
+    )
+    ax.set_xlim(0, 10.4)
+    ax.set_ylim(-0.9, 3.6)
+    ax.set_axis_off()
+    return ax
+
+
+#: Colours of the viewer drawing's layer tabs, by layer type (Okabe-Ito).
+LAYER_TYPE_COLOURS = {
+    "image": "#999999",
+    "segmentation": "#56B4E9",
+    "segmentation_with_graph": "#56B4E9",
+    "annotation": "#F0E442",
+}
+
+
+def _source_host(source) -> str:
+    """The protocol and host of a layer's source: 'precomputed://bossdb-open-data...'."""
+    url = source.get("url") if isinstance(source, dict) else source
+    if isinstance(url, list):
+        url = url[0].get("url") if isinstance(url[0], dict) else url[0]
+    url = str(url or "")
+    kind, _, rest = url.partition("://")
+    host = rest.replace("middleauth+", "").split("://")[-1].split("/")[0]
+    return f"{kind}://{host}" if host else kind
+
+
+def draw_viewer_state(state: dict, *, title: str | None = None):
+    """A drawing of what a Neuroglancer state shows, made offline from its JSON.
+
+    Above, the viewer's layer bar: one tab per layer with its name, type and the host of its
+    source. Below, the state's annotation points seen from the front (x across, depth
+    downwards, in µm, as the viewer's 3-D panel shows them from that side), each layer in
+    its colour, a cross at the state's position; beside them, the segments the segmentation
+    layers select, with their colours. The EM image and the cells' meshes are not drawn:
+    they stream from the data servers. Returns the Figure.
+
+    Example::
+
+        fig = draw_viewer_state(client.state.get_state_json(state_id))
+    """
+    if not isinstance(state, dict) or not isinstance(state.get("layers"), list):
+        raise InvalidInputError(
+            "draw_viewer_state needs a Neuroglancer state: a dict with a 'layers' list, such "
+            "as client.state.get_state_json(state_id) or links.read_link(url) returns."
+        )
+    layers = state["layers"]
+    dimensions = state.get("dimensions") or {}
+    try:
+        nm = np.array([float(dimensions[a][0]) * 1e9 for a in "xyz"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInputError(
+            "The state has no 'dimensions' for x, y and z: without them its positions have no "
+            "unit. Read the state as the server stored it."
+        ) from None
+    fig = plt.figure(figsize=(10, 6), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 5], width_ratios=[3, 1])
+    bar, view, segments = (
+        fig.add_subplot(grid[0, :]),
+        fig.add_subplot(grid[1, 0]),
+        fig.add_subplot(grid[1, 1]),
+    )
+    width = 1.0 / max(len(layers), 1)
+    for i, layer in enumerate(layers):
+        kind = str(layer.get("type", "?"))
+        colour = LAYER_TYPE_COLOURS.get(kind, "white")
+        bar.add_patch(
+            plt.Rectangle(
+                (i * width + 0.005, 0.08),
+                width - 0.01,
+                0.84,
+                facecolor=colour,
+                edgecolor="0.2",
+                alpha=0.45,
+            )
+        )
+        bar.text(
+            i * width + width / 2,
+            0.5,
+            f"{layer.get('name', '?')} ({kind})\n{_source_host(layer.get('source', ''))}",
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
+    bar.set_xlim(0, 1)
+    bar.set_ylim(0, 1)
+    bar.set_axis_off()
+    bar.set_title("layers (the viewer's layer bar)", fontsize="medium", loc="left")
+
+    view.set_facecolor("0.12")
+    for layer in layers:
+        if layer.get("type") != "annotation":
+            continue
+        points = [a["point"] for a in layer.get("annotations", []) if "point" in a]
+        if not points:
+            continue
+        um = np.asarray(points, dtype=float).reshape(-1, 3) * _layer_nm(layer, nm) / 1000.0
+        view.scatter(
+            um[:, 0],
+            um[:, 1],
+            s=14,
+            color=layer.get("annotationColor", "#ffff00"),
+            edgecolors="none",
+            label=f"{layer.get('name')} ({len(points)})",
+            zorder=3,
+        )
+    if "position" in state:
+        here = np.asarray(state["position"], dtype=float) * nm / 1000.0
+        view.scatter(
+            [here[0]],
+            [here[1]],
+            marker="+",
+            s=300,
+            color="white",
+            linewidths=1.5,
+            label="position",
+            zorder=2,
+        )
+    _depth_axes(view)
+    view.set_title("annotation points, seen from the front", fontsize="medium")
+    if view.collections:
+        _legend_beside(view, facecolor="0.9")
+
+    selected = [
+        (str(s), layer.get("segmentColors", {}).get(str(s), "0.6"))
+        for layer in layers
+        if str(layer.get("type", "")).startswith("segmentation")
+        for s in layer.get("segments", [])
+    ]
+    for k, (segment, colour) in enumerate(selected[:12]):
+        segments.add_patch(
+            plt.Rectangle((0.0, 0.9 - 0.075 * k), 0.08, 0.05, facecolor=colour, edgecolor="0.3")
+        )
+        segments.text(0.12, 0.925 - 0.075 * k, segment, va="center", fontsize=8, family="monospace")
+    if len(selected) > 12:
+        segments.text(0.12, 0.9 - 0.075 * 12, f"... {len(selected) - 12} more", fontsize=8)
+    segments.set_xlim(0, 1)
+    segments.set_ylim(0, 1)
+    segments.set_axis_off()
+    segments.set_title(f"segments shown ({len(selected)})", fontsize="medium", loc="left")
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def _layer_nm(layer: dict, default_nm: np.ndarray) -> np.ndarray:
+    """The nm per unit of an annotation layer's points: its own transform's, or the state's."""
+    source = layer.get("source")
+    if isinstance(source, list):
+        source = source[0] if source else None
+    dims = (
+        (source or {}).get("transform", {}).get("outputDimensions")
+        if isinstance(source, dict)
+        else None
+    )
+    if not dims:
+        return default_nm
+    return np.array([float(dims[a][0]) * 1e9 for a in "xyz"])

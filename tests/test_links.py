@@ -4,7 +4,9 @@ The chapter's state must hold what it was built from: the neuron and its partner
 segments, the synapses as points in the right units (voxels of 4 x 4 x 40 nm, or whatever
 ``data_resolution`` says), the layer names; and nothing the chapter runs may send a
 request: the chapter runs under ``unshare -n`` (loopback only) with an empty home, and no
-request reaches the state server (no link is shortened or uploaded, here or anywhere).
+upload reaches the state server (no link is shortened or uploaded, here or anywhere): the
+only request to it reads back the one shared state the sample holds, which is built from the
+datastack's real public sources.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER = REPO / "chapters" / "12_neuroglancer.ipynb"
 NEURON = 864691135808473885
+SHARED_STATE_ID = 5560000195854336  # the MICrONs tutorial's NGLui quickstart reads this id
 
 
 # -- the helpers, without a client ---------------------------------------------------------
@@ -127,7 +130,8 @@ typed = add_cell_types(outputs, cells).dropna(subset=["post_cell_type"])
 by_partner = typed.groupby("post_pt_root_id", as_index=False)
 partners = by_partner.agg(cell_type=("post_cell_type", "first"))
 partners["color"] = partners["cell_type"].map(links.CELL_TYPE_COLORS)
-soma = cells.loc[cells["pt_root_id"] == NEURON, "pt_position"].iloc[0].tolist()
+nucleus = client.materialize.tables.nucleus_detection_v0(pt_root_id=NEURON).query()
+soma = nucleus["pt_position"].iloc[0].tolist()
 state = statebuilder.ViewerState(infer_coordinates=False, position=soma)
 state.add_layers_from_client(client, imagery="em", segmentation="cells")
 state.add_segments([NEURON], segment_colors="#ffffff")
@@ -169,16 +173,23 @@ def _only_loopback(command, tmp_path, timeout=600):
     return run
 
 
-def _no_state_server(stderr: str) -> None:
-    """Offline mode flags every request the sample answered: some, none to the state server."""
+def _no_upload(stderr: str) -> None:
+    """Offline mode flags every request the sample answered: some, and of the state server's
+    routes only the GET of the one shared state (no upload, no other id)."""
     requests = [line for line in stderr.splitlines() if "answered by the sample" in line]
-    assert requests and not [line for line in requests if "nglstate" in line], requests
+    to_state_server = [line for line in requests if "nglstate" in line]
+    allowed = {
+        f"GET /nglstate/api/v1/{SHARED_STATE_ID}",
+        "GET /nglstate/api/v1/version",  # caveclient asks; a 404 means "no version"
+    }
+    assert requests, stderr[-2000:]
+    assert all(line.split(": ", 1)[1] in allowed for line in to_state_server), to_state_server
 
 
 def test_the_chapters_state_holds_its_segments_points_units_and_layers(tmp_path):
     out = tmp_path / "state.json"
     run = _only_loopback([sys.executable, "-c", STATE_SCRIPT, str(out)], tmp_path)
-    _no_state_server(run.stderr)
+    _no_upload(run.stderr)
     got = json.loads(out.read_text())
     held = got["held"]
     layers = {layer["name"]: layer for layer in held["layers"]}
@@ -233,6 +244,70 @@ def test_the_chapter_runs_offline_with_only_loopback_and_an_empty_home(tmp_path)
         for output in cell.get("outputs", [])
         if output["output_type"] == "stream"
     )
-    _no_state_server(streams)
+    _no_upload(streams)
     # offline answers are the sample's, as replay's: every result as stored in the chapter
     assert _results(ran) == _results(json.loads(CHAPTER.read_text()))
+
+
+# -- the sample's state server: one shared state to read back, no uploads --------------------
+
+
+@pytest.fixture(scope="module")
+def sample_service():
+    from microns_helpers.sample.server import SampleService
+
+    with SampleService() as service:
+        yield service
+
+
+def test_the_sample_serves_the_shared_state_with_the_datastacks_public_sources(sample_service):
+    import requests
+
+    info = sample_service.data.datastack_info
+    reply = requests.get(f"{sample_service.url}/nglstate/api/v1/{SHARED_STATE_ID}", timeout=60)
+    assert reply.status_code == 200
+    state = reply.json()
+    layers = {layer["name"]: layer for layer in state["layers"]}
+    assert [layers[n]["type"] for n in layers] == [
+        "image",
+        "segmentation",
+        "annotation",
+        "annotation",
+    ]
+    # the real public sources, as the datastack info names them
+    assert layers["img"]["source"] == info["aligned_volume"]["image_source"]
+    assert layers["img"]["source"].startswith("precomputed://https://bossdb-open-data")
+    assert layers["seg"]["source"] == info["segmentation_source"]
+    assert layers["seg"]["segments"] == [str(NEURON)]
+    # the camera on the neuron's nucleus, which is the soma layer's one point, in voxels
+    nuclei = sample_service.data.rows("nucleus_detection_v0", 1300)
+    row = nuclei[nuclei["pt_root_id"] == NEURON].iloc[0]
+    nucleus = [float(row[f"pt_position_{axis}"]) for axis in "xyz"]
+    assert state["position"] == nucleus == layers["soma"]["annotations"][0]["point"]
+    assert state["dimensions"] == {"x": [4e-09, "m"], "y": [4e-09, "m"], "z": [4e-08, "m"]}
+    # the points are the neuron's output synapses, each on the partner it reaches
+    synapses = sample_service.data.rows("synapses_pni_2", 1300)
+    outputs = synapses[synapses["pre_pt_root_id"] == NEURON].set_index("id")
+    points = layers["syns_out"]["annotations"]
+    assert len(points) == 100
+    for point in points:
+        synapse = outputs.loc[int(point["id"])]
+        assert point["segments"] == [[str(int(synapse["post_pt_root_id"]))]]
+        assert point["point"] == [float(synapse[f"ctr_pt_position_{a}"]) for a in "xyz"]
+
+
+@pytest.mark.parametrize(
+    "method, path, status, words",
+    [
+        ("GET", "/nglstate/api/v1/1", 404, "holds one state"),
+        ("POST", "/nglstate/api/v1/post", 403, "stores no state"),
+        ("POST", f"/nglstate/api/v1/post/{SHARED_STATE_ID}", 403, "stores no state"),
+    ],
+)
+def test_the_sample_refuses_other_states_and_every_upload(
+    sample_service, method, path, status, words
+):
+    import requests
+
+    reply = requests.request(method, sample_service.url + path, json={"layers": []}, timeout=60)
+    assert reply.status_code == status and words in reply.json()["message"]

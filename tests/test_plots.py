@@ -188,3 +188,148 @@ def test_plot_files_read_colours_the_files_read_and_greys_the_skipped():
     assert [t.get_text() for t in ax.texts] == ["skipped", "read", "skipped"]
     with pytest.raises(InvalidInputError, match="part=9"):
         plots.plot_files_read(rows, {"part=9"})
+
+
+# -- densities, panels and legends off the data ---------------------------------------------
+
+
+def _many_nuclei(n=6000, seed=0):
+    rng = np.random.default_rng(seed)
+    voxels = np.column_stack(
+        [rng.uniform(60_000, 380_000, n), rng.uniform(90_000, 290_000, n), np.full(n, 20_000)]
+    )
+    df = pd.DataFrame({"pt_position": list(voxels.astype(int))})
+    df["classification_system"] = rng.choice(["excitatory_neuron", "nonneuron"], n, p=[0.8, 0.2])
+    df.attrs["dataframe_resolution"] = [4.0, 4.0, 40.0]
+    return df
+
+
+def test_plot_positions_draws_a_density_of_a_big_table_that_counts_every_row():
+    df = _many_nuclei()
+    ax = plots.plot_positions(df, what="nuclei", square_um=50)
+    assert not ax.collections or not any(len(c.get_offsets()) == len(df) for c in ax.collections)
+    (mesh,) = [c for c in ax.collections if hasattr(c, "get_array")]
+    assert mesh.get_array().sum() == len(df)  # every nucleus in one square, none twice
+    colourbar = ax.figure.axes[-1]
+    assert colourbar.get_ylabel() == "nuclei per 50 × 50 µm square"
+    assert ax.yaxis_inverted() and "µm" in ax.get_xlabel()
+
+
+def test_plot_positions_keeps_dots_for_a_small_table_or_when_asked(nuclei):
+    assert len(plots.plot_positions(nuclei).collections[0].get_offsets()) == 5
+    big = _many_nuclei()
+    ax = plots.plot_positions(big, kind="points")
+    assert len(ax.collections[0].get_offsets()) == len(big)
+    with pytest.raises(InvalidInputError, match="plot_positions_by"):
+        plots.plot_positions(big, hue="classification_system", kind="density")
+    with pytest.raises(InvalidInputError, match="kind must be"):
+        plots.plot_positions(big, kind="hexagons")
+
+
+def _overlaps(ax, legend) -> bool:
+    ax.figure.canvas.draw()
+    return legend.get_window_extent().overlaps(ax.get_window_extent())
+
+
+def test_the_legend_of_a_coloured_scatter_sits_beside_the_data(nuclei):
+    ax = plots.plot_positions(nuclei, hue="classification_system")
+    assert not _overlaps(ax, ax.get_legend())
+
+
+def test_plot_positions_by_draws_one_panel_per_group_with_every_row_as_context():
+    df = _many_nuclei(n=500)
+    axes = plots.plot_positions_by(df, "classification_system")
+    axes[0].figure.canvas.draw()  # drawn as a notebook would: shared axes must be allowed
+    counts = df["classification_system"].value_counts()
+    assert [ax.get_title() for ax in axes] == [
+        f"excitatory_neuron ({counts['excitatory_neuron']:,})",
+        f"nonneuron ({counts['nonneuron']:,})",
+    ]
+    for ax, group in zip(axes, ["excitatory_neuron", "nonneuron"]):
+        context, coloured = ax.collections
+        assert len(context.get_offsets()) == len(df)
+        assert len(coloured.get_offsets()) == counts[group]
+        assert ax.get_legend() is None and ax.yaxis_inverted()
+
+
+def test_plot_orientation_differences_puts_the_legend_off_the_bars():
+    rng = np.random.default_rng(1)
+    ax = plots.plot_orientation_differences(rng.uniform(0, 90, 16), rng.uniform(0, 90, 300))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "its inputs",
+        "possible partners",
+    ]
+    assert not _overlaps(ax, ax.get_legend())
+    assert ax.get_xlim() == (0, 90)
+    with pytest.raises(InvalidInputError, match="period=180"):
+        plots.plot_orientation_differences([120.0], [10.0])
+
+
+# -- diagrams and the viewer drawing ---------------------------------------------------------
+
+
+def _texts(ax):
+    return " ".join(t.get_text() for t in ax.texts)
+
+
+def test_the_services_diagram_names_every_service_a_request_reaches():
+    text = _texts(plots.draw_cave_services())
+    for name in ("info", "auth", "state server", "materialization", "chunkedgraph"):
+        assert name in text, name
+    for name in ("L2 cache", "skeleton service", "global.daf-apis.com", "local_server"):
+        assert name in text, name
+
+
+def test_the_lineage_diagram_shows_edits_past_and_latest_roots():
+    text = _texts(plots.draw_root_lineage())
+    for words in ("merge", "split", "past roots", "latest roots", "version"):
+        assert words in text, words
+
+
+STATE = {
+    "dimensions": {"x": [4e-09, "m"], "y": [4e-09, "m"], "z": [4e-08, "m"]},
+    "position": [1000.0, 2000.0, 100.0],
+    "layers": [
+        {"type": "image", "name": "img", "source": "precomputed://https://bossdb.example/em"},
+        {
+            "type": "segmentation",
+            "name": "seg",
+            "source": "graphene://middleauth+https://seg.example/table/x",
+            "segments": ["11", "12"],
+            "segmentColors": {"11": "#ffffff"},
+        },
+        {
+            "type": "annotation",
+            "name": "pts",
+            "source": {
+                "url": "local://annotations",
+                "transform": {
+                    "outputDimensions": {"x": [1e-09, "m"], "y": [1e-09, "m"], "z": [1e-09, "m"]}
+                },
+            },
+            "annotationColor": "#ffd400",
+            "annotations": [{"type": "point", "id": "1", "point": [4000.0, 8000.0, 4000.0]}],
+        },
+    ],
+}
+
+
+def test_draw_viewer_state_draws_layers_points_in_their_units_and_segments():
+    fig = plots.draw_viewer_state(STATE)
+    bar, view, segments = fig.axes
+    assert "img (image)\nprecomputed://bossdb.example" in _texts(bar)
+    assert "seg (segmentation)\ngraphene://seg.example" in _texts(bar)
+    points, here = view.collections
+    # the point is in nm (its layer's own unit), the position in voxels of 4 nm: both at 4, 8 µm
+    assert points.get_offsets()[0].tolist() == pytest.approx([4.0, 8.0])
+    assert here.get_offsets()[0].tolist() == pytest.approx([4.0, 8.0])
+    assert view.yaxis_inverted()
+    assert "11" in _texts(segments) and "12" in _texts(segments)
+    assert not _overlaps(view, view.get_legend())
+
+
+def test_draw_viewer_state_refuses_what_is_not_a_state():
+    with pytest.raises(InvalidInputError, match="'layers' list"):
+        plots.draw_viewer_state({"position": [1, 2, 3]})
+    with pytest.raises(InvalidInputError, match="dimensions"):
+        plots.draw_viewer_state({"layers": []})
