@@ -42,7 +42,17 @@ def _progress_bar(total: int, desc: str, disable: bool):
         # all we need: the warning would only be noise in a chapter's output.
         warnings.simplefilter("ignore", TqdmWarning)
         from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit="chunk", disable=disable)
+    # Redrawn every tenth of the chunks, whatever their speed: the same frames each run, so
+    # a chapter's stored output does not depend on how fast the server answered.
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="chunk",
+        disable=disable,
+        miniters=max(1, -(-total // 10)),
+        mininterval=0,
+        maxinterval=float("inf"),
+    )
 
 
 class _PartialNotes(logging.Filter):
