@@ -116,3 +116,15 @@ def test_live_sizes_follow_proofreading():
     unproofread = SIZES[basis.str.endswith("axon unproofread")]["outputs"]
     assert proofread.between(100, 10_000).all() and proofread.median() > 1000
     assert unproofread.max() <= 400 and unproofread.median() < 50
+
+
+def test_a_root_replaced_by_then_has_no_rows_live_and_no_note(sample_service, home, caplog):
+    client_1718 = caveclient.CAVEclient(
+        "minnie65_public", server_address=sample_service.url, write_server_cache=False, version=1718
+    )
+    rows, log = said(caplog, lambda: client_1718.materialize.synapse_query(pre_ids=EXAMPLE))
+    assert len(rows) == 0 and PARTIAL_MARK not in log, log
+    rows, log = said(
+        caplog, lambda: client_1718.materialize.synapse_query(pre_ids=864691136968109774)
+    )
+    assert len(rows) == 1499 and PARTIAL_MARK not in log, log

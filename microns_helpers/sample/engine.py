@@ -668,7 +668,9 @@ class SampleData:
                 self._live_sizes = (totals, sizes)
             return self._live_sizes
 
-    def live_row_count(self, table: str, body: dict, rows: pd.DataFrame, matched: int):
+    def live_row_count(
+        self, table: str, body: dict, rows: pd.DataFrame, matched: int, version: int = 1300
+    ):
         """How many rows of ``table`` live holds for the filters of ``body``, or None.
 
         ``rows`` is the table at the query's version, ``matched`` how many of them the
@@ -676,7 +678,8 @@ class SampleData:
         on the postsynaptic ones, of their inputs; on both, what random wiring gives
         (outputs x inputs / table total); on neither, the table's total. Other filters
         (a box, a size) keep the share of rows they keep in the sample. Never fewer than
-        the sample holds. A root the sample has no live size for counts what it holds.
+        the sample holds. A root the sample has no live size for counts what it holds; a
+        root an edit had replaced by the version's time counts 0, as live has no row of it.
         """
         totals, sizes = self._live()
         if table not in totals:
@@ -693,8 +696,10 @@ class SampleData:
         else:
             root_body = {"filter_in_dict": {table: {c: sorted(v) for c, v in roots.items()}}}
             base_rows = len(_filter(rows, root_body, table))
+            retired = self.lineage.mapping_at(self.time_stamp(version))
             sums = {}
             for column, ids in roots.items():
+                ids = ids - set(retired)
                 held = rows[column].value_counts()
                 known = sizes[SYNAPSE_ROOT_COLUMNS[column]].reindex(list(ids))
                 sums[column] = int(known.fillna(held.reindex(list(ids)).fillna(0)).sum())
@@ -800,7 +805,7 @@ class SampleData:
         live = (
             None
             if args.get("random_sample")
-            else self.live_row_count(table, body, all_rows, len(df))
+            else self.live_row_count(table, body, all_rows, len(df), version)
         )
         select = body.get("select_columns")
         if select:
