@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 
 import microns_helpers.query as query
-from microns_helpers._compat import CAVECLIENT_LOGGER
 from microns_helpers.errors import InvalidInputError
 from microns_helpers.query import query_by_root_ids
 from microns_helpers.sample.engine import partial_warning
+
+# caveclient's logger, by its public name (caveclient.base logs the server's warnings)
+CAVECLIENT_LOGGER = "caveclient.base"
 
 FIRST_ID = 864691135000000000
 
