@@ -689,7 +689,8 @@ class SampleData:
         for kind in ("filter_in_dict", "filter_equal_dict"):
             for column, value in ((body.get(kind) or {}).get(table) or {}).items():
                 if column in SYNAPSE_ROOT_COLUMNS and value is not None:
-                    ids = {int(v) for v in (value if isinstance(value, list) else [value])}
+                    values = value if isinstance(value, list) else [value]
+                    ids = {int(v) for v in values if v is not None}
                     roots[column] = roots[column] & ids if column in roots else ids
         if not roots:
             base, base_rows = total, len(rows)
