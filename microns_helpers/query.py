@@ -8,18 +8,24 @@ in chunks, shows how far it has got, and joins the answers into one DataFrame::
     cells = query_by_root_ids(client, "aibs_metamodel_celltypes_v661", root_ids)
 
 The chunks go through ``client.materialize.tables``, the filtering interface of chapter 4.
+A chunk whose answer reaches the server's row cap is split in two and asked again, so no
+chunk is cut. Offline, the sample service's notes that an answer holds fewer rows than live
+(one per chunk) are said once, summed, at the end.
 """
 
 from __future__ import annotations
 
+import logging
 import numbers
+import re
+import threading
 import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from ._compat import filter_fields
+from ._compat import CAVECLIENT_LOGGER, NOTICE, filter_fields
 from .errors import InvalidInputError
 
 #: The most rows the public materialization server returns for one query; a chunk that
@@ -36,7 +42,53 @@ def _progress_bar(total: int, desc: str, disable: bool):
         # all we need: the warning would only be noise in a chapter's output.
         warnings.simplefilter("ignore", TqdmWarning)
         from tqdm.auto import tqdm
-    return tqdm(total=total, desc=desc, unit="chunk", disable=disable)
+    # Redrawn every tenth of the chunks, whatever their speed: the same frames each run, so
+    # a chapter's stored output does not depend on how fast the server answered.
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="chunk",
+        disable=disable,
+        miniters=max(1, -(-total // 10)),
+        mininterval=0,
+        maxinterval=float("inf"),
+    )
+
+
+class _PartialNotes(logging.Filter):
+    """Takes the sample's "this answer holds N of about M rows" notes out of caveclient's
+    log while a chunked query runs, and adds up their numbers; every other warning passes."""
+
+    _NUMBERS = re.compile(r"holds ([0-9,]+) of about ([0-9,]+) rows")
+
+    def __init__(self):
+        super().__init__()
+        # The sample's own module says what its notes look like (imported late: the sample
+        # service is only needed offline).
+        from .sample.engine import PARTIAL_MARK, partial_warning
+
+        self._START = '199 - "' + PARTIAL_MARK
+        self.summary = partial_warning
+        self.held = self.live = self.notes = 0
+        self.lock = threading.Lock()
+
+    def filter(self, record) -> bool:
+        text = record.getMessage()
+        start = text.find(self._START)
+        if start < 0:
+            return True
+        found = self._NUMBERS.search(text, start)
+        if found:
+            with self.lock:
+                self.notes += 1
+                self.held += int(found[1].replace(",", ""))
+                self.live += int(found[2].replace(",", ""))
+        end = text.find(NOTICE, start)
+        rest = text[:start].removesuffix(", ") + (", " + text[end:] if end >= 0 else "")
+        if not rest.strip(", "):
+            return False
+        record.msg, record.args = rest.strip(", "), ()
+        return True
 
 
 def _as_root_ids(root_ids) -> list[int]:
@@ -104,9 +156,9 @@ def query_by_root_ids(
     ``client.materialize.tables.<table>(<column>=chunk, **filters).query(**query_kwargs)``,
     so reference tables such as the cell-type tables are joined to their nuclei and can be
     filtered on ``pt_root_id``. The results are concatenated in the order of the chunks,
-    with a fresh 0..n-1 index; duplicate ids are queried once. A chunk that reaches the
-    server's row limit raises :class:`~microns_helpers.errors.InvalidInputError` rather than
-    silently returning a partial table.
+    with a fresh 0..n-1 index; duplicate ids are queried once. Nothing is cut at the
+    server's row limit without a word: a chunk that reaches it is split in two and queried
+    again, and only a single id whose rows alone reach it raises.
 
     ``filters`` are further filters of the same table (``{"cell_type": "BC"}``);
     ``query_kwargs`` go to ``.query()`` (``select_columns``, ``desired_resolution``,
@@ -138,18 +190,35 @@ def query_by_root_ids(
         )
 
     chunks = [ids[start : start + chunk_size] for start in range(0, len(ids), chunk_size)]
+
+    def ask(chunk, number):
+        """The rows of one chunk; a chunk cut at the row cap is split in two and asked again."""
+        frame = table_filter(**{column: chunk}, **filters).query(**query_kwargs)
+        if len(frame) < SERVER_ROW_LIMIT:
+            return [frame]
+        if len(chunk) == 1:
+            raise InvalidInputError(
+                f"Root id {chunk[0]} (chunk {number} of {len(chunks)}) alone returned "
+                f"{len(frame)} rows, the server's limit, so some rows are missing. Restrict "
+                "the query further with filters (a box, the other end's root ids)."
+            )
+        half = len(chunk) // 2
+        return ask(chunk[:half], number) + ask(chunk[half:], number)
+
+    notes = _PartialNotes()
+    logger = logging.getLogger(CAVECLIENT_LOGGER)
+    logger.addFilter(notes)
     frames = []
-    with _progress_bar(len(chunks), desc=table, disable=not progress) as bar:
-        for number, chunk in enumerate(chunks, start=1):
-            frame = table_filter(**{column: chunk}, **filters).query(**query_kwargs)
-            if len(frame) >= SERVER_ROW_LIMIT:
-                raise InvalidInputError(
-                    f"Chunk {number} of {len(chunks)} returned {len(frame)} rows, the server's "
-                    "limit, so some rows are missing. Pass a smaller chunk_size "
-                    f"(now {chunk_size})."
-                )
-            frames.append(frame)
-            bar.update(1)
+    try:
+        with _progress_bar(len(chunks), desc=table, disable=not progress) as bar:
+            for number, chunk in enumerate(chunks, start=1):
+                frames += ask(chunk, number)
+                bar.update(1)
+    finally:
+        logger.removeFilter(notes)
+    if notes.notes:
+        # One note for the whole query, where each chunk would have said its own.
+        logger.warning(notes.summary(notes.held, notes.live, notes.live))
     # Empty chunks are left out (pandas warns when concatenating them), unless all are.
     result = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     # Each chunk's attrs name its own ids, so pandas drops them all; keep the resolution,

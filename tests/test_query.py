@@ -1,5 +1,6 @@
 """Tests of microns_helpers.query with a fake client that answers from a small table."""
 
+import logging
 from types import SimpleNamespace
 
 import pandas as pd
@@ -8,6 +9,10 @@ import pytest
 import microns_helpers.query as query
 from microns_helpers.errors import InvalidInputError
 from microns_helpers.query import query_by_root_ids
+from microns_helpers.sample.engine import partial_warning
+
+# caveclient's logger, by its public name (caveclient.base logs the server's warnings)
+CAVECLIENT_LOGGER = "caveclient.base"
 
 FIRST_ID = 864691135000000000
 
@@ -124,12 +129,44 @@ def test_no_progress_bar_when_asked(client, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_a_chunk_at_the_row_limit_is_an_error_not_a_silent_cut(client, monkeypatch):
+def test_a_chunk_at_the_row_limit_is_split_and_asked_again(client, monkeypatch):
     monkeypatch.setattr(query, "SERVER_ROW_LIMIT", 2)
-    with pytest.raises(InvalidInputError, match="Chunk 1 of 2 returned 2 rows.*smaller chunk_size"):
-        query_by_root_ids(
-            client, "cells", [FIRST_ID + i for i in range(3)], chunk_size=2, progress=False
-        )
+    ids = [FIRST_ID + i for i in range(3)]
+    df = query_by_root_ids(client, "cells", ids, chunk_size=2, progress=False)
+    assert df["pt_root_id"].tolist() == ids
+    asked = [call["filters"]["pt_root_id"] for call in client.calls]
+    assert asked == [ids[:2], ids[:1], ids[1:2], ids[2:]]
+
+
+def test_one_id_at_the_row_limit_is_an_error_not_a_silent_cut(client, monkeypatch):
+    monkeypatch.setattr(query, "SERVER_ROW_LIMIT", 1)
+    with pytest.raises(InvalidInputError, match=f"Root id {FIRST_ID} .*alone returned 1 rows"):
+        query_by_root_ids(client, "cells", [FIRST_ID], progress=False)
+
+
+def test_the_samples_partial_notes_are_said_once_summed(client, monkeypatch, caplog):
+    logger = logging.getLogger(CAVECLIENT_LOGGER)
+    original = FakeTables.cells.fget
+
+    def noted(tables):
+        filter_class = original(tables)
+
+        class Noted(filter_class):
+            def query(self, **options):
+                rows = super().query(**options)
+                logger.warning(
+                    f'201 - "Limited query to 9 rows, {partial_warning(len(rows), 10, 10)}'
+                )
+                return rows
+
+        return Noted
+
+    monkeypatch.setattr(FakeTables, "cells", property(noted))
+    ids = [FIRST_ID + i for i in range(3)]
+    with caplog.at_level(logging.WARNING, logger=CAVECLIENT_LOGGER):
+        query_by_root_ids(client, "cells", ids, chunk_size=2, progress=False)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ['201 - "Limited query to 9 rows'] * 2 + [partial_warning(3, 20, 20)], said
 
 
 @pytest.mark.parametrize(

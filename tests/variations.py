@@ -369,7 +369,8 @@ def the_bulk_synapses_per_pair(client, connect):
     total = duckdb.sql(
         f"SELECT count(*) FROM read_csv('{syn.data}', header=false, columns={columns})"
     ).fetchall()[0][0]
-    assert total == client.materialize.get_annotation_count("synapses_pni_2")
+    # The export holds the sample's rows; the count says the live table's (live_sizes.json).
+    assert total == len(client.materialize.query_table("synapses_pni_2"))
 
 
 def the_bulk_cell_types(client, connect):
@@ -1001,6 +1002,85 @@ def properties_joined_to_their_match_by_unit(client, connect):
     assert (joined["pt_root_id"] == joined["pt_root_id_coreg"]).all()
 
 
+# -- live sizes: counts, caps and partial answers (issue 23) ------------------------------------
+
+STRONGEST_PARTNER = 864691135280056225  # the example neuron's strongest output partner at 1300
+BASKET_CELL = 864691136966336647  # a basket cell of the cell-type table
+ROW_CAP = 200_000
+
+
+def _logged(run):
+    """What ``run()`` returns, and the warnings caveclient logged meanwhile (as printed)."""
+    import logging
+    import re
+
+    said = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            said.append(record.getMessage())
+
+    logger = logging.getLogger("caveclient.base")
+    handler = Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        result = run()
+    finally:
+        logger.removeHandler(handler)
+    text = " | ".join(said)
+    held = re.search(r"holds ([0-9,]+) of about ([0-9,]+) rows", text)
+    numbers = tuple(int(n.replace(",", "")) for n in held.groups()) if held else None
+    return result, text, numbers
+
+
+def a_partners_outputs_say_how_many_live_has(client, connect):
+    outputs, text, numbers = _logged(
+        lambda: client.materialize.synapse_query(pre_ids=STRONGEST_PARTNER)
+    )
+    sent = client.materialize.synapse_query(pre_ids=STRONGEST_PARTNER, post_ids=NEURON)
+    assert set(sent["id"]) <= set(outputs["id"])
+    # never a silent 0: fewer rows than live comes with how many rows live has
+    assert numbers is not None and numbers[0] == len(outputs) < numbers[1], text
+    assert "MICRONS_MODE=live" in text
+
+
+def a_basket_cells_inputs_and_outputs_are_never_a_silent_zero(client, connect):
+    for kwargs in ({"pre_ids": BASKET_CELL}, {"post_ids": BASKET_CELL}):
+        rows, text, numbers = _logged(lambda kw=kwargs: client.materialize.synapse_query(**kw))
+        assert numbers is not None, (kwargs, text)
+        held, live = numbers
+        assert held == len(rows) and live > 0, (kwargs, text)
+
+
+def the_outputs_of_5000_typed_cells_are_capped_as_live(client, connect):
+    cells = client.materialize.query_table(CELL_TYPES, limit=5000)
+    roots = sorted({int(r) for r in cells["pt_root_id"] if r})
+    rows, text, numbers = _logged(lambda: client.materialize.synapse_query(pre_ids=roots))
+    # live has more than the cap: the server's warning, and no more rows than the cap
+    assert f"Limited query to {ROW_CAP} rows" in text, text
+    assert numbers == (len(rows), ROW_CAP), text
+    # by chunks of senders, no chunk reaches the cap, and the rows are the same
+    from microns_helpers.query import query_by_root_ids
+
+    chunked, text, _ = _logged(
+        lambda: query_by_root_ids(
+            client, "synapses_pni_2", roots, column="pre_pt_root_id", progress=False
+        )
+    )
+    assert "Limited query" not in text, text
+    # the sample's rows were not cut (it holds fewer than the cap): the same rows
+    assert set(chunked["id"]) == set(rows["id"])
+
+
+def the_whole_synapse_table_is_capped_as_live(client, connect):
+    count = client.materialize.get_annotation_count("synapses_pni_2")
+    rows, text, numbers = _logged(
+        lambda: client.materialize.query_table("synapses_pni_2", select_columns=["id"])
+    )
+    assert count == 337_312_429 and f"Limited query to {ROW_CAP} rows" in text, text
+    assert numbers == (len(rows), ROW_CAP) and f"of about {count:,} that match" in text, text
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1105,6 +1185,11 @@ VARIATIONS = [
     orientations_of_a_neurons_inputs,
     coregistered_cells_with_a_proofread_axon,
     properties_joined_to_their_match_by_unit,
+    # Live sizes: counts, caps and partial answers
+    a_partners_outputs_say_how_many_live_has,
+    a_basket_cells_inputs_and_outputs_are_never_a_silent_zero,
+    the_outputs_of_5000_typed_cells_are_capped_as_live,
+    the_whole_synapse_table_is_capped_as_live,
 ]
 
 

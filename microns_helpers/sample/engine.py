@@ -86,6 +86,22 @@ def limit_warning(n: int) -> str:
     return f'201 - "Limited query to {n} rows'
 
 
+# Live sizes (dataset/live_sizes.*): what a query of the synapse table would return live.
+SYNAPSE_ROOT_COLUMNS = {"pre_pt_root_id": "outputs", "post_pt_root_id": "inputs"}
+# Marks the sample's own warning of a partial answer (query.py gathers them per chunked query).
+PARTIAL_MARK = "Sample data:"
+
+
+def partial_warning(held: int, live_rows: int, matching: int) -> str:
+    """The warning of an answer that holds fewer rows than live would return."""
+    of_all = "" if matching == live_rows else f", of about {matching:,} that match live"
+    return (
+        f'199 - "{PARTIAL_MARK} this answer holds {held:,} of about {live_rows:,} rows the live '
+        f"service would return{of_all}: the sample holds only part of the synapse table. "
+        "For all of them, run live: set MICRONS_MODE=live and a CAVE token."
+    )
+
+
 def notice_warning(table: str, metadata: dict) -> list[str]:
     text = metadata.get("notice_text")
     return [f"Table Owner Notice on {table}: {text}"] if text else []
@@ -555,6 +571,8 @@ class SampleData:
         self._stored: dict = {}
         self._materialized: dict = {}
         self._supervoxels = None
+        self._directory = directory
+        self._live_sizes = None
         self._lock = threading.Lock()
 
     # -- versions ----------------------------------------------------------------------------
@@ -631,7 +649,67 @@ class SampleData:
         return df
 
     def count(self, table: str, version: int) -> int:
-        return len(self.rows(table, version))
+        """The table's row count as live answers it: the live total where the sample knows it."""
+        total = self._live()[0].get(table)
+        return int(total["rows"]) if total else len(self.rows(table, version))
+
+    def _live(self) -> tuple[dict, pd.DataFrame]:
+        """({table: {"rows": live total}}, live sizes of roots indexed by root_id), read once."""
+        with self._lock:
+            if self._live_sizes is None:
+                totals_path = self._directory / "live_sizes.json"
+                sizes_path = self._directory / "live_sizes.parquet"
+                totals = json.loads(totals_path.read_text()) if totals_path.exists() else {}
+                sizes = (
+                    pd.read_parquet(sizes_path).set_index("root_id")
+                    if sizes_path.exists()
+                    else pd.DataFrame(columns=["outputs", "inputs"])
+                )
+                self._live_sizes = (totals, sizes)
+            return self._live_sizes
+
+    def live_row_count(
+        self, table: str, body: dict, rows: pd.DataFrame, matched: int, version: int = 1300
+    ):
+        """How many rows of ``table`` live holds for the filters of ``body``, or None.
+
+        ``rows`` is the table at the query's version, ``matched`` how many of them the
+        filters keep. With a filter on the presynaptic roots, the sum of their live outputs;
+        on the postsynaptic ones, of their inputs; on both, what random wiring gives
+        (outputs x inputs / table total); on neither, the table's total. Other filters
+        (a box, a size) keep the share of rows they keep in the sample. Never fewer than
+        the sample holds. A root the sample has no live size for counts what it holds; a
+        root an edit had replaced by the version's time counts 0, as live has no row of it.
+        """
+        totals, sizes = self._live()
+        if table not in totals:
+            return None
+        total = int(totals[table]["rows"])
+        roots = {}
+        for kind in ("filter_in_dict", "filter_equal_dict"):
+            for column, value in ((body.get(kind) or {}).get(table) or {}).items():
+                if column in SYNAPSE_ROOT_COLUMNS and value is not None:
+                    values = value if isinstance(value, list) else [value]
+                    ids = {int(v) for v in values if v is not None}
+                    roots[column] = roots[column] & ids if column in roots else ids
+        if not roots:
+            base, base_rows = total, len(rows)
+        else:
+            root_body = {"filter_in_dict": {table: {c: sorted(v) for c, v in roots.items()}}}
+            base_rows = len(_filter(rows, root_body, table))
+            retired = self.lineage.mapping_at(self.time_stamp(version))
+            sums = {}
+            for column, ids in roots.items():
+                ids = ids - set(retired)
+                held = rows[column].value_counts()
+                known = sizes[SYNAPSE_ROOT_COLUMNS[column]].reindex(list(ids))
+                sums[column] = int(known.fillna(held.reindex(list(ids)).fillna(0)).sum())
+            if len(sums) == 2:
+                base = sums["pre_pt_root_id"] * sums["post_pt_root_id"] / total
+            else:
+                base = next(iter(sums.values()))
+        share = matched / base_rows if base_rows else 1.0
+        return max(int(round(base * share)), matched)
 
     def _segments(self) -> tuple[dict, dict]:
         """{supervoxel: base root} and {base root: [supervoxels]} of every row, built once."""
@@ -722,21 +800,35 @@ class SampleData:
         body = validate_query_body(body, join=False)
         check_query_args(args)
         md = self._require(table, version, datastack)
-        df = self.rows(table, version)
-        check_query_values(body, {table: df})
-        df = _filter(df, body, table)
+        all_rows = self.rows(table, version)
+        check_query_values(body, {table: all_rows})
+        df = _filter(all_rows, body, table)
+        live = (
+            None
+            if args.get("random_sample")
+            else self.live_row_count(table, body, all_rows, len(df), version)
+        )
         select = body.get("select_columns")
         if select:
             df = _select_order_first(df)
             df = _select(df, select)
         df = _drop_private(df)
         df = _page(df, body, args)
+        served = len(df)
         res = _resolution(body, md)
         df = _scale(df, md, res)
         df = _finish(df, args)
         warnings = []
-        if len(df) == _limit(body):
-            warnings.append(limit_warning(len(df)))
+        if live is None:
+            if len(df) == _limit(body):
+                warnings.append(limit_warning(len(df)))
+        else:
+            # What live returns: cut at the limit (the row cap by default), as live cuts it.
+            live_page = max(0, min(_limit(body), live - int(body.get("offset") or 0)))
+            if live_page == _limit(body):
+                warnings.append(limit_warning(live_page))
+            if served < live_page:
+                warnings.append(partial_warning(served, live_page, live))
         warnings += notice_warning(table, md)
         return df, warnings, res
 

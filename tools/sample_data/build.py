@@ -29,6 +29,7 @@ from .common import (
     write_rows,
 )
 from .lineage import build_lineage
+from .live_sizes import build_live_sizes, live_totals
 from .metadata import build_metadata
 from .proofreading import build_proofreading
 from .schemas import SCHEMAS
@@ -91,6 +92,15 @@ def build(sample: Path = OUT) -> dict:
     write_json(out / "lineage.json", lineage)
     for name, df in frames.items():
         write_rows(out / "rows" / f"{name}.parquet", df)
+    live = build_live_sizes(
+        frames["nucleus_detection_v0"],
+        frames["aibs_metamodel_celltypes_v661"],
+        frames["proofreading_status_and_strategy"],
+        frames["synapses_pni_2"],
+        t1300,
+    )
+    write_rows(out / "live_sizes.parquet", live)
+    write_json(out / "live_sizes.json", live_totals())
     counts = {name: len(df) for name, df in frames.items()}
     counts["real_nucleus_rows"] = sum(n["_real"] for n in nuclei)
     counts["real_cell_type_rows"] = sum(a["_real"] for a in annotations)
