@@ -230,14 +230,18 @@ def install_segmentation_cloudvolume() -> None:
     dependencies) the method returns None; offline, with cloud-volume and no well-formed
     token (caveclient would fail on the missing Authorization header, cloud-volume on the
     token's format), it opens the segmentation with OFFLINE_SEGMENTATION_TOKEN. Otherwise
-    caveclient's own method runs. Checked on caveclient 7.11.1 and 8.2.1 with cloud-volume
-    12.15.2.
+    caveclient's own method runs. Checked on caveclient 8.2.1 with cloud-volume 12.15.2;
+    5.x and 6.x (InfoServiceClientV2) never call it for a skeleton.
     """
     try:
-        from caveclient.infoservice import InfoServiceClient
-    except ImportError:
+        from caveclient import infoservice
+    except Exception:  # no caveclient, or one that fails to import: connect() says why
         return
-    original = InfoServiceClient.segmentation_cloudvolume
+    # caveclient 5.x and 6.x: InfoServiceClient is a function making InfoServiceClientV2
+    info_class = getattr(infoservice, "InfoServiceClientV2", None) or infoservice.InfoServiceClient
+    original = getattr(info_class, "segmentation_cloudvolume", None)
+    if not isinstance(info_class, type) or original is None:
+        return
     if getattr(original, "microns_helpers", False):
         return
 
@@ -264,7 +268,7 @@ def install_segmentation_cloudvolume() -> None:
 
     segmentation_cloudvolume.microns_helpers = True
     segmentation_cloudvolume.__doc__ = original.__doc__
-    InfoServiceClient.segmentation_cloudvolume = segmentation_cloudvolume
+    info_class.segmentation_cloudvolume = segmentation_cloudvolume
 
 
 def _session_token(info_client) -> str:
