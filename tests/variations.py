@@ -1095,6 +1095,22 @@ def areas_of_the_distinct_roots(client, connect):
     assert set(tagged.loc[tagged["tag"] == "LM", "target_id"]) <= set(lm["target_id"])
 
 
+def axon_strategies_of_the_typed_roots(client, connect):
+    # rows not 'none' at 1300, per distinct root the cell-type table holds (the real export's
+    # counts), checked against the rows filtered on one strategy
+    types = client.materialize.query_table(CELL_TYPES)
+    rows = client.materialize.query_table(PROOFREADING)
+    rows = rows[rows["strategy_axon"] != "none"]
+    typed = rows[rows["pt_root_id"].isin(set(types["pt_root_id"]))]
+    counts = typed.drop_duplicates("pt_root_id")["strategy_axon"].value_counts().to_dict()
+    expected = {"axon_partially_extended": 1444, "axon_interareal": 130, "axon_fully_extended": 127}
+    assert counts == expected, counts
+    partial = client.materialize.query_table(
+        PROOFREADING, filter_equal_dict={"strategy_axon": "axon_partially_extended"}
+    )
+    assert len(partial) == (rows["strategy_axon"] == "axon_partially_extended").sum() == 1459
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1205,6 +1221,7 @@ VARIATIONS = [
     the_example_neuron_in_v1_with_a_partially_extended_axon,
     distinct_roots_per_cell_type,
     areas_of_the_distinct_roots,
+    axon_strategies_of_the_typed_roots,
 ]
 
 
