@@ -30,6 +30,7 @@ import bench_connect  # noqa: E402
 import bench_install  # noqa: E402
 import bench_offline  # noqa: E402
 import bench_replay  # noqa: E402
+import bench_requests  # noqa: E402
 from table import print_table, row  # noqa: E402
 
 from microns_helpers import recording  # noqa: E402
@@ -54,6 +55,10 @@ def nbval_rows():
 
 def connect_rows(runs=20):
     return bench_connect.rows(bench_connect.connect_results(runs))
+
+
+def requests_rows():
+    return bench_requests.rows()
 
 
 def bulk_rows():
@@ -103,6 +108,7 @@ def main() -> int:
         nbval_rows,
         replay_rows,
         offline_rows,
+        requests_rows,
         bulk_rows,
         install_rows,
         connect_rows,

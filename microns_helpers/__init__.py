@@ -15,7 +15,7 @@ leaves the process live: every request fails with its error until it is fixed.
 
 import warnings
 
-from . import _compat, recording
+from . import _compat, notebook_errors, recording
 from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
@@ -36,6 +36,7 @@ from .errors import (
     VersionExpiredError,
     VersionNotAvailableError,
 )
+from .notebook_errors import short_errors
 
 __version__ = "0.2.0"
 
@@ -43,6 +44,7 @@ __all__ = [
     "choose_mode",
     "connect",
     "recording",
+    "short_errors",
     "InvalidInputError",
     "MicronsHelpersError",
     "MissingExtraError",
@@ -63,7 +65,15 @@ __all__ = [
 ]
 
 recording.activate_from_environment()
+if recording.active_mode() == "offline":
+    # plain caveclient's skeletons, offline, with or without cloud-volume or a token
+    from .client import install_segmentation_cloudvolume
+
+    install_segmentation_cloudvolume()
 _compat.owner_notices_once()
+# In IPython (a notebook's kernel): a CAVE request the server refused is shown in a few
+# lines, the full traceback one %tb away (MICRONS_SHORT_ERRORS=0 turns it off).
+notebook_errors.register_from_environment()
 # dask.distributed's in-process cluster asks the operating system which address would reach
 # 8.8.8.8 (no packet is sent) and warns when there is no network; it then uses the loopback
 # address, which is all the chapters need.

@@ -25,6 +25,10 @@ the logger ``caveclient.base``                     it prints a table's owner not
 ``KernelManager.transport_encryption``'s default   every kernel the book starts warns that it
                                                    runs over TCP without encryption
                                                    (:func:`encrypt_book_kernels`)
+``InteractiveShell._showtraceback``                IPython shows nothing a custom exception
+                                                   handler returns; the kernel's own method
+                                                   sends it as the cell's error
+                                                   (:func:`show_error_lines`)
 =================================================  =========================================
 
 :data:`CHECKED` says on which releases each was verified. :func:`require_checked` runs at
@@ -349,3 +353,24 @@ def encrypt_book_kernels() -> bool:
         return False
     trait.default_value = "auto"
     return True
+
+
+# --- IPython ----------------------------------------------------------------------------------
+
+
+def show_error_lines(shell, etype, value, lines: list[str]) -> None:
+    """Show ``lines`` as the error of the running cell, in place of its traceback.
+
+    IPython calls a custom exception handler (``set_custom_exc``) and drops what it returns;
+    ``_showtraceback`` is what its own traceback display ends in: in a Jupyter kernel
+    (ipykernel's ZMQInteractiveShell) it sends the cell's error output, with ``lines`` as
+    its traceback; in the terminal it prints them. Checked on IPython 9.19.1 with ipykernel
+    7.4.0. Where the method is gone the lines go to stderr: shorter, never lost.
+    """
+    show = getattr(shell, "_showtraceback", None)
+    if callable(show):
+        show(etype, value, lines)
+    else:
+        import sys
+
+        print("\n".join(lines), file=sys.stderr)

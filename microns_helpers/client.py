@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import importlib.util
 import inspect
 import math
 import numbers
@@ -205,17 +206,76 @@ def _connected(datastack, version, server_address, token, mode, timeout):
 
 
 def _skeletons_without_cloudvolume(client) -> None:
-    """Let ``client.skeleton`` work without cloud-volume, which the learner install lacks.
+    """Let ``client.skeleton`` work with or without cloud-volume (see
+    :func:`install_segmentation_cloudvolume`, which does it for every client)."""
+    install_segmentation_cloudvolume()
 
-    caveclient 7.7.1 and newer open the segmentation with cloud-volume (about 1 GB of
-    dependencies) before asking for a skeleton, only to check that the id is a root, and
-    accept None from ``info.segmentation_cloudvolume`` to skip that check; the skeleton
-    service checks the root itself. Where cloud-volume is installed nothing changes.
+
+# What cloud-volume accepts as a token for a graphene segmentation (cloud-volume 12.x,
+# GrapheneMetadata.parse_token): hexadecimal or base64.
+_CLOUDVOLUME_TOKEN = re.compile(r"^[0-9a-f]+$|^[A-Za-z0-9+/]+={0,2}$")
+# Offline, the sample service answers any token and no request leaves the machine; this
+# stand-in (letters of the base64 alphabet, not a credential) lets cloud-volume open the
+# sample's segmentation when the client has no token or one cloud-volume would refuse.
+OFFLINE_SEGMENTATION_TOKEN = "micronsOfflineSampleService"
+
+
+def install_segmentation_cloudvolume() -> None:
+    """Make ``InfoServiceClient.segmentation_cloudvolume`` answer on every client, once.
+
+    caveclient 7.7.1 and newer open the segmentation with cloud-volume before asking for a
+    skeleton, only to check that the id is a root, and accept None from
+    ``info.segmentation_cloudvolume`` to skip that check (the skeleton service checks the
+    root itself). So: without cloud-volume (the learner install lacks it: about 1 GB of
+    dependencies) the method returns None; offline, with cloud-volume and no well-formed
+    token (caveclient would fail on the missing Authorization header, cloud-volume on the
+    token's format), it opens the segmentation with OFFLINE_SEGMENTATION_TOKEN. Otherwise
+    caveclient's own method runs. Checked on caveclient 8.2.1 with cloud-volume 12.15.2;
+    5.x and 6.x (InfoServiceClientV2) never call it for a skeleton.
     """
-    import importlib.util
+    try:
+        from caveclient import infoservice
+    except Exception:  # no caveclient, or one that fails to import: connect() says why
+        return
+    # caveclient 5.x and 6.x: InfoServiceClient is a function making InfoServiceClientV2
+    info_class = getattr(infoservice, "InfoServiceClientV2", None) or infoservice.InfoServiceClient
+    original = getattr(info_class, "segmentation_cloudvolume", None)
+    if not isinstance(info_class, type) or original is None:
+        return
+    if getattr(original, "microns_helpers", False):
+        return
 
-    if importlib.util.find_spec("cloudvolume") is None:
-        client.info.segmentation_cloudvolume = lambda *args, **kwargs: None
+    def segmentation_cloudvolume(self, use_client_secret=True, **kwargs):
+        if importlib.util.find_spec("cloudvolume") is None:
+            return None
+        offline = recording.active_mode() == "offline"
+        if offline and use_client_secret and not _CLOUDVOLUME_TOKEN.match(_session_token(self)):
+            import cloudvolume
+
+            try:
+                source = self.segmentation_source(format_for="cloudvolume")
+            except TypeError:  # caveclient before format_for
+                source = self.segmentation_source()
+            return cloudvolume.CloudVolume(
+                source,
+                use_https=kwargs.pop("use_https", True),
+                fill_missing=kwargs.pop("fill_missing", True),
+                bounded=kwargs.pop("bounded", False),
+                secrets={"token": OFFLINE_SEGMENTATION_TOKEN},
+                **kwargs,
+            )
+        return original(self, use_client_secret=use_client_secret, **kwargs)
+
+    segmentation_cloudvolume.microns_helpers = True
+    segmentation_cloudvolume.__doc__ = original.__doc__
+    info_class.segmentation_cloudvolume = segmentation_cloudvolume
+
+
+def _session_token(info_client) -> str:
+    """The token the client sends (``Authorization: Bearer <token>``), or ""."""
+    header = getattr(info_client, "session", None)
+    header = header.headers.get("Authorization") if header is not None else None
+    return header.split(" ", 1)[-1] if isinstance(header, str) else ""
 
 
 # --- choosing the datastack, version, address, token and timeout -------------------------

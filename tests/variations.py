@@ -1081,6 +1081,116 @@ def the_whole_synapse_table_is_capped_as_live(client, connect):
     assert numbers == (len(rows), ROW_CAP) and f"of about {count:,} that match" in text, text
 
 
+MANUAL = "allen_v1_column_types_slanted_ref"
+AREAS = "nucleus_functional_area_assignment"
+PROOFREADING = "proofreading_status_and_strategy"
+# The labels the MICrONs synapse quickstart's pivot drops by name ('unknown' is its fillna).
+DROPPED = ["Unsure E", "Unsure I", "Unsure", "WM-P", "unknown"]
+
+
+def _proofread_axons(client) -> set:
+    rows = client.materialize.query_table(PROOFREADING, filter_equal_dict={"status_axon": True})
+    return set(rows["pt_root_id"])
+
+
+def the_quickstart_pivot_over_every_manual_label(client, connect):
+    # The synapse quickstart: manual types on both ends of proofread cells' synapses,
+    # pivoted type against type, its unsure and white-matter labels dropped by name.
+    manual = client.materialize.query_table(MANUAL).drop_duplicates("pt_root_id", keep=False)
+    labelled = manual[manual["pt_root_id"].isin(_proofread_axons(client))]
+    roots = labelled["pt_root_id"].tolist()
+    synapses = pd_concat(
+        client.materialize.synapse_query(pre_ids=roots),
+        client.materialize.synapse_query(post_ids=roots),
+    )
+    type_of = labelled.set_index("pt_root_id")["cell_type"]
+    synapses["cell_type_pre"] = synapses["pre_pt_root_id"].map(type_of).fillna("unknown")
+    synapses["cell_type_post"] = synapses["post_pt_root_id"].map(type_of).fillna("unknown")
+    counts = synapses.pivot_table(
+        index="cell_type_pre", columns="cell_type_post", values="id", aggfunc=len
+    ).fillna(0)
+    kept = counts.drop(columns=DROPPED, index=DROPPED)  # a KeyError if a label is missing
+    assert "unknown" not in kept.index and len(kept), kept.index.tolist()
+    # checked against the table filtered on each dropped label: the same proofread roots
+    for label in DROPPED[:-1]:
+        rows = client.materialize.query_table(MANUAL, filter_equal_dict={"cell_type": label})
+        mine = set(labelled.loc[labelled["cell_type"] == label, "pt_root_id"])
+        assert mine and mine <= set(rows["pt_root_id"]), label
+
+
+def pd_concat(*frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True).drop_duplicates("id")
+
+
+def the_example_neuron_is_a_martinotti_cell(client, connect):
+    # its type in the automatic and the manual table, checked against the tables filtered on MC
+    auto = _cell_types(client, pt_root_id=NEURON)
+    manual = getattr(client.materialize.tables, MANUAL)(pt_root_id=NEURON).query()
+    assert auto["cell_type"].tolist() == ["MC"], auto["cell_type"].tolist()
+    assert manual["cell_type"].tolist() == ["MC"], manual["cell_type"].tolist()
+    assert manual["classification_system"].tolist() == ["aibs_coarse_inhibitory"]
+    every_mc = client.materialize.query_table(CELL_TYPES, filter_equal_dict={"cell_type": "MC"})
+    assert NEURON in set(every_mc["pt_root_id"])
+
+
+def the_example_neuron_in_v1_with_a_partially_extended_axon(client, connect):
+    nucleus = client.materialize.query_table(
+        "nucleus_detection_v0", filter_equal_dict={"pt_root_id": NEURON}
+    )
+    area = client.materialize.query_table(
+        AREAS, filter_in_dict={"target_id": nucleus["id"].tolist()}
+    )
+    assert area["tag"].tolist() == ["V1"], area["tag"].tolist()
+    rows = client.materialize.query_table(PROOFREADING, filter_equal_dict={"pt_root_id": NEURON})
+    assert rows["strategy_axon"].tolist() == ["axon_partially_extended"]
+    partial = client.materialize.query_table(
+        PROOFREADING, filter_equal_dict={"strategy_axon": "axon_partially_extended"}
+    )
+    assert NEURON in set(partial["pt_root_id"])
+
+
+def distinct_roots_per_cell_type(client, connect):
+    # distinct roots per type (the real v1300 counts), and the roots of one nucleus only (the
+    # published value_counts after drop_duplicates keep=False): the difference is the merges
+    types = client.materialize.query_table(CELL_TYPES)
+    distinct = types.drop_duplicates("pt_root_id")["cell_type"].value_counts()
+    alone = types.drop_duplicates("pt_root_id", keep=False)["cell_type"].value_counts()
+    assert distinct["BC"] == 3321 and alone["BC"] == 3309, (distinct["BC"], alone["BC"])
+    assert distinct.sum() == 91423, distinct.sum()
+    basket = client.materialize.query_table(CELL_TYPES, filter_equal_dict={"cell_type": "BC"})
+    assert len(basket) == 3365 and basket["pt_root_id"].nunique() == 3321
+
+
+def areas_of_the_distinct_roots(client, connect):
+    # the per-area counts of the real v1300 export, checked against the table filtered on LM
+    types = client.materialize.query_table(CELL_TYPES)
+    areas = client.materialize.query_table(AREAS)
+    roots = types.drop_duplicates("pt_root_id")[["target_id", "pt_root_id"]]
+    tagged = roots.merge(areas[["target_id", "tag"]], on="target_id")
+    counts = tagged["tag"].value_counts().to_dict()
+    assert counts == {"V1": 59818, "RL": 21327, "AL": 9960, "LM": 318}, counts
+    lm = client.materialize.query_table(AREAS, filter_equal_dict={"tag": "LM"})
+    assert set(tagged.loc[tagged["tag"] == "LM", "target_id"]) <= set(lm["target_id"])
+
+
+def axon_strategies_of_the_typed_roots(client, connect):
+    # rows not 'none' at 1300, per distinct root the cell-type table holds (the real export's
+    # counts), checked against the rows filtered on one strategy
+    types = client.materialize.query_table(CELL_TYPES)
+    rows = client.materialize.query_table(PROOFREADING)
+    rows = rows[rows["strategy_axon"] != "none"]
+    typed = rows[rows["pt_root_id"].isin(set(types["pt_root_id"]))]
+    counts = typed.drop_duplicates("pt_root_id")["strategy_axon"].value_counts().to_dict()
+    expected = {"axon_partially_extended": 1444, "axon_interareal": 130, "axon_fully_extended": 127}
+    assert counts == expected, counts
+    partial = client.materialize.query_table(
+        PROOFREADING, filter_equal_dict={"strategy_axon": "axon_partially_extended"}
+    )
+    assert len(partial) == (rows["strategy_axon"] == "axon_partially_extended").sum() == 1459
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1190,6 +1300,13 @@ VARIATIONS = [
     a_basket_cells_inputs_and_outputs_are_never_a_silent_zero,
     the_outputs_of_5000_typed_cells_are_capped_as_live,
     the_whole_synapse_table_is_capped_as_live,
+    # Every label of every table, and the real facts of the named cells
+    the_quickstart_pivot_over_every_manual_label,
+    the_example_neuron_is_a_martinotti_cell,
+    the_example_neuron_in_v1_with_a_partially_extended_axon,
+    distinct_roots_per_cell_type,
+    areas_of_the_distinct_roots,
+    axon_strategies_of_the_typed_roots,
 ]
 
 

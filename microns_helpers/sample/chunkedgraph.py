@@ -79,22 +79,7 @@ def _node_id(value, what) -> int:
     return int(value)
 
 
-# The segmentation's info, as far as caveclient reads it: the layer count (suggest_latest_roots
-# stops 4 layers below it) and the base resolution of the segmentation (nm). Neither value
-# was published for minnie65; these are the sample's.
-SEGMENTATION_INFO = {
-    "app": {"supported_api_versions": [0, 1]},
-    "graph": {"n_layers": 10, "chunk_size": [256, 256, 512], "n_bits_for_layer_id": 8},
-    "scales": [{"resolution": [8, 8, 40], "key": "8_8_40"}],
-    "type": "segmentation",
-    "about": "sample service: segmentation info made for the sample, not the real one",
-}
-
-
-@route("GET", r"/segmentation/table/(?P<table_id>[^/]+)/info")
-def cg_info(s, table_id, **_):
-    _check_cg_table(s, table_id)
-    return json_reply(SEGMENTATION_INFO)
+# The segmentation's info (GET /segmentation/table/<table>/info) is answered by info.py.
 
 
 @route("GET", _CG + r"/node/(?P<root>[^/]+)/leaves")

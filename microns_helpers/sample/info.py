@@ -41,6 +41,61 @@ def datastack_info(s, ds, **_):
     return json_reply(info)
 
 
+# -- the segmentation's info (the chunkedgraph's, read by caveclient and cloud-volume) ------------
+
+# What caveclient reads (the layer count: suggest_latest_roots stops 4 layers below it; the
+# base resolution) and what cloud-volume reads to open the segmentation as a graphene volume
+# (cloud-volume 12.15.2: GrapheneMetadata and the precomputed metadata under it): the API
+# versions, the graph's layers and bits, and a precomputed image description. None of these
+# values was published for minnie65: they are the sample's, chosen to hold its coordinates
+# (x up to ~400,000 and y up to ~300,000 voxels of 4 nm, z up to ~28,000 sections of 40 nm).
+# ``data_dir`` (where the watershed's chunks would be) points at this service, which has
+# none: cloud-volume asks it only for an optional provenance file, and gets a 404.
+SEGMENTATION_INFO = {
+    "app": {"supported_api_versions": [0, 1]},
+    "type": "segmentation",
+    "data_type": "uint64",
+    "num_channels": 1,
+    "graph": {
+        # every public root id has layer 12 in its top 8 bits (864691135808473885 >> 56)
+        "n_layers": 12,
+        "chunk_size": [256, 256, 512],
+        "n_bits_for_layer_id": 8,
+        "cv_mip": 0,
+        "bounding_box": [2048, 2048, 512],
+        "spatial_bit_masks": {str(layer): 10 for layer in range(1, 13)},
+    },
+    "scales": [
+        {
+            "key": "8_8_40",
+            "resolution": [8, 8, 40],
+            "voxel_offset": [0, 0, 0],
+            "size": [224_000, 160_000, 28_000],
+            "chunk_sizes": [[256, 256, 32]],
+            "encoding": "compressed_segmentation",
+            "compressed_segmentation_block_size": [8, 8, 8],
+        }
+    ],
+    "mesh": "graphene_meshes",
+    "mesh_metadata": {"uniform_draco_grid_size": 21.0, "unsharded_mesh_dir": "dynamic"},
+    "sharded_mesh": True,
+    "verify_mesh": False,
+    "about": "sample service: segmentation info made for the sample, not the real one",
+}
+# Under this path the sample serves nothing: a reader of the watershed gets 404s.
+WATERSHED_PATH = "/segmentation/sample-watershed"
+
+
+@route("GET", r"/segmentation/table/(?P<table_id>[^/]+)/info")
+def segmentation_info(s, table_id, **_):
+    expected = s.data.datastack_info["segmentation_source"].rstrip("/").split("/")[-1]
+    if table_id != expected:
+        raise ServiceError(404, f"table {table_id} not found")
+    # The address the client used (the public one, offline): the same host it already reaches.
+    base = (s.local_server or s.url).rstrip("/")
+    return json_reply({**SEGMENTATION_INFO, "data_dir": base + WATERSHED_PATH})
+
+
 # -- schema service -----------------------------------------------------------------------------
 
 

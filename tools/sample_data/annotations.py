@@ -21,7 +21,8 @@ import pandas as pd
 
 from microns_helpers.sample import columns_from_schema
 
-from .common import CLASS_OF, shared
+from .cells import REAL_CELLS_V1300
+from .common import CLASS_OF, THREE_ROOTS, shared
 from .functional import TABLES as FUNCTIONAL_TABLES
 from .functional import build_functional_tables
 from .schemas import SCHEMAS
@@ -64,6 +65,18 @@ BAYLOR_FINE_OF = {"5P-ET": "5P-PT"}
 CG_OF = {"23P": "23P", "4P": "4P", "5P-IT": "5P_IT", "5P-ET": "5P_PT", "5P-NP": "5P_NP"}
 DISAGREE = 0.08  # share of cells another model labels differently from the aibs type
 
+# The manual column table (allen_v1_column_types_slanted_ref): labels the real rows use
+# beyond the documentation page's list ('5P-PT' for the extratelencephalic cells, FACTS.md;
+# 'Unsure E', 'Unsure I', 'Unsure', 'WM-P', which the MICrONs synapse quickstart drops from
+# its pivot by name, so every one of them is on proofread cells there).
+MANUAL_OF = {"5P-ET": "5P-PT", "NGC": "Unsure"}
+MANUAL_UNSURE = {"excitatory_neuron": "Unsure E", "inhibitory_neuron": "Unsure I"}
+MANUAL_UNSURE_SHARE = 0.03  # synthetic: how many column neurons the anatomists left unsure
+MANUAL_INHIBITORY = ["BC", "BPC", "MC", "NGC", "Unsure", "Unsure I"]
+# Area per distinct root of the cell-type table at v1300 (FACTS.md, same export as
+# REAL_CELLS_V1300): the synthetic borders are placed so that these counts come out.
+AREA_ROOTS_V1300 = {"V1": 59_818, "RL": 21_327, "AL": 9_960, "LM": 318}
+
 
 def load_specs() -> dict[str, dict]:
     specs = json.loads(shared("table_specs.json").read_text())
@@ -95,21 +108,22 @@ def vocabulary(specs, table, column) -> list:
 class Cells:
     """The sample's cells, as the synthetic tables draw on them."""
 
-    def __init__(self, nuclei: pd.DataFrame, cell_types: pd.DataFrame, synapses: pd.DataFrame):
+    def __init__(self, nuclei, cell_types, synapses, proofread_roots=()):
         typed = cell_types.drop_duplicates("target_id").set_index("target_id")["cell_type"]
         self.nuclei = nuclei.assign(cell_type=nuclei["id"].map(typed))
         self.synapses = synapses
+        self.proofread_roots = list(proofread_roots)  # a proofread axon at v1300, in order
 
     def ids(self, where=None) -> np.ndarray:
         n = self.nuclei if where is None else self.nuclei[where(self.nuclei)]
         return n["id"].to_numpy()
 
 
-def build_annotation_tables(rng, nuclei, cell_types, synapses) -> tuple[dict, dict]:
+def build_annotation_tables(rng, nuclei, cell_types, synapses, proofread_roots):
     """{table: stored frame} of every table but the four built elsewhere, and the words of
     each one's metadata description."""
     specs = load_specs()
-    cells = Cells(nuclei, cell_types, synapses)
+    cells = Cells(nuclei, cell_types, synapses, proofread_roots)
     frames, notes = {}, {}
     # The functional tables share their units, so they are made together, from a generator
     # of their own: changing them leaves the other tables' rows as they are.
@@ -222,12 +236,17 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
             targets = _choose(rng, pool, n)
             labels = type_of.loc[targets].to_numpy()
             how = "non-neuronal cells of a column of the sample, with their aibs type."
-        elif table in ("allen_v1_column_types_slanted_ref", "allen_column_mtypes_v2"):
+        elif table == "allen_v1_column_types_slanted_ref":
+            targets, labels = _manual_column(rng, cells, n, types)
+            how = (
+                "neurons of a column of the sample, labelled after their aibs type, with the "
+                "real labels of the named cells and every label of the real table on cells "
+                "with a proofread axon."
+            )
+        elif table == "allen_column_mtypes_v2":
             column = nuc["pt_position_x"].between(170_000, 230_000)
             targets = _choose(rng, cells.ids(lambda d: column & neuron), n)
-            base = type_of.loc[targets].to_numpy()
-            if table == "allen_column_mtypes_v2":
-                base = [rng.choice(MTYPE_OF[t]) for t in base]
+            base = [rng.choice(MTYPE_OF[t]) for t in type_of.loc[targets].to_numpy()]
             labels = _relabel(rng, base, types)
             how = "neurons of a column of the sample, labelled after their aibs type."
         else:
@@ -249,7 +268,7 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
             inhibitory = {"PTC", "DTC", "STC", "ITC", "BC", "BPC", "MC", "NGC", "inhibitory"}
             systems = np.where(np.isin(labels, list(inhibitory)), "inhibitory", "excitatory")
         elif set(system) == {"aibs_coarse_excitatory", "aibs_coarse_inhibitory"}:
-            inhibitory = np.isin(labels, ["BC", "BPC", "MC", "NGC"])
+            inhibitory = np.isin(labels, MANUAL_INHIBITORY)
             systems = np.where(inhibitory, "aibs_coarse_inhibitory", "aibs_coarse_excitatory")
         else:
             systems = rng.choice(np.array(system, dtype=object), size=len(targets))
@@ -266,25 +285,12 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
     if schema == "reference_tag_float":
         if table == "nucleus_functional_area_assignment":
             targets = nuc["id"].to_numpy()
-            # Synthetic borders across the cortical sheet (x and z; y is depth): V1 on the
-            # medial side, LM lateral, RL and AL between them, split in z. The value, like
-            # the documented one, is a distance in micrometres to another area: never negative.
-            x_um = nuc["pt_position_x"].to_numpy() * 4 / 1000
-            z_um = nuc["pt_position_z"].to_numpy() * 40 / 1000
-            v1_border, lm_border, rl_al_border = 1_000.0, 1_320.0, 850.0
-            tags = np.where(
-                x_um < v1_border,
-                "V1",
-                np.where(x_um > lm_border, "LM", np.where(z_um < rl_al_border, "RL", "AL")),
+            tags, values = _areas(rng, cells)
+            how = (
+                "one per nucleus, the area from synthetic borders across the cortical sheet, "
+                "placed so that the distinct roots of the cell-type table per area are the real "
+                "v1300 counts; the named cells have their real area."
             )
-            to_sides = np.minimum(x_um - v1_border, lm_border - x_um)
-            distance = np.select(
-                [tags == "V1", tags == "LM"],
-                [v1_border - x_um, x_um - lm_border],
-                np.minimum(to_sides, np.abs(z_um - rl_al_border)),
-            )
-            values = np.round(distance + np.abs(rng.normal(0, 5, len(x_um))), 2)
-            how = "one per nucleus, the area from synthetic borders across the cortical sheet."
         else:
             targets = _choose(rng, cells.ids(lambda d: neuron & with_root), n)
             tags = rng.choice(np.array(vocab["tag"], dtype=object), size=len(targets))
@@ -325,3 +331,101 @@ def _rows(rng, specs, table, spec, n, cells: Cells):
     if "tag" in cols and spec["schema_type"] == "bound_tag_bool_valid":
         cols["tag"] = cols["tag"].astype(bool)
     return _stored(table, spec, cols), "points on cells of the sample."
+
+
+def _manual_column(rng, cells: Cells, n, vocab):
+    """Targets and labels of the manual column table: ``n`` neurons of a column, labelled after
+    their aibs type as the anatomists' vocabulary names it, a share DISAGREE relabelled and a
+    share MANUAL_UNSURE_SHARE left unsure; the named cells with their real manual label; and
+    two cells with a proofread axon, on roots of their own, for each label the quickstart's
+    pivot drops by name."""
+    nuc = cells.nuclei
+    type_of = nuc.set_index("id")["cell_type"]
+    neuron = nuc["cell_type"].map(CLASS_OF).isin(["excitatory_neuron", "inhibitory_neuron"])
+    column = nuc["pt_position_x"].between(170_000, 230_000)
+    fixed = {}  # nucleus id -> label
+    first_of = nuc[nuc["pt_root_id"].ne(0)].drop_duplicates("pt_root_id").set_index("pt_root_id")
+    for root, (_, manual, _, _) in REAL_CELLS_V1300.items():
+        if manual is not None:
+            fixed[int(first_of.loc[root, "id"])] = manual
+    single = nuc["pt_root_id"].ne(0) & ~nuc["pt_root_id"].duplicated(keep=False)
+    roots = set(cells.proofread_roots) - set(REAL_CELLS_V1300)
+    candidates = nuc[single & neuron & nuc["pt_root_id"].isin(roots)]
+    wanted = {  # label -> the class of cell it goes on
+        "Unsure E": "excitatory_neuron",
+        "WM-P": "excitatory_neuron",
+        "Unsure I": "inhibitory_neuron",
+        "Unsure": "inhibitory_neuron",
+    }
+    for label, cls in wanted.items():
+        pool = candidates[candidates["cell_type"].map(CLASS_OF).eq(cls)]
+        pool = pool[~pool["id"].isin(list(fixed))]
+        for nid in rng.choice(pool["id"].to_numpy(), size=2, replace=False):
+            fixed[int(nid)] = label
+    pool = cells.ids(lambda d: column & neuron & ~d["id"].isin(list(fixed)))
+    targets = _choose(rng, pool, n - len(fixed))
+    base = np.array([MANUAL_OF.get(t, t) for t in type_of.loc[targets]], dtype=object)
+    labels = _relabel(rng, base, [t for t in vocab if t not in wanted])
+    unsure = rng.random(len(labels)) < MANUAL_UNSURE_SHARE
+    classes = type_of.loc[targets].map(CLASS_OF).to_numpy()
+    labels[unsure] = [MANUAL_UNSURE[c] for c in classes[unsure]]
+    order = np.argsort(np.concatenate([targets, list(fixed)]), kind="stable")
+    all_targets = np.concatenate([targets, list(fixed)]).astype(np.int64)[order]
+    all_labels = np.concatenate([labels, list(fixed.values())])[order]
+    return all_targets, all_labels
+
+
+def _areas(rng, cells: Cells):
+    """Area tag and distance (micrometres to another area) of every nucleus.
+
+    Synthetic borders across the cortical sheet (x and z; y is depth): V1 on the medial side,
+    LM lateral, RL and AL between them, split in z. The borders are placed by rank, so that
+    the distinct roots of the cell-type table (one nucleus each: the nuclei of a shared root
+    sit side by side and take its area) per area are the real v1300 counts (AREA_ROOTS_V1300),
+    the named cells in their real area. The value, like the documented one, is never negative.
+    """
+    nuc = cells.nuclei
+    x_um = nuc["pt_position_x"].to_numpy() * 4 / 1000
+    z_um = nuc["pt_position_z"].to_numpy() * 40 / 1000
+    named = {root: area for root, (_, _, area, _) in REAL_CELLS_V1300.items()}
+    named.update({root: "V1" for root in THREE_ROOTS})
+    typed = nuc[nuc["cell_type"].notna() & nuc["pt_root_id"].ne(0)]
+    first = typed.drop_duplicates("pt_root_id")
+    ranked = first[~first["pt_root_id"].isin(list(named))]
+    left = dict(AREA_ROOTS_V1300)
+    for area in named.values():
+        left[area] -= 1
+    by_x = ranked.sort_values(["pt_position_x", "id"])
+    n_v1, n_lm = left["V1"], left["LM"]
+    v1 = by_x.iloc[:n_v1]
+    lm = by_x.iloc[len(by_x) - n_lm :]
+    middle = by_x.iloc[n_v1 : len(by_x) - n_lm].sort_values(["pt_position_z", "id"])
+    rl, al = middle.iloc[: left["RL"]], middle.iloc[left["RL"] :]
+    if len(al) != left["AL"]:
+        raise SystemExit(f"area counts: {len(al)} AL roots, {left['AL']} expected")
+
+    def border(low, high, column, scale):
+        return (low[column].max() + high[column].min()) / 2 * scale
+
+    v1_border = border(v1, middle, "pt_position_x", 4 / 1000)
+    lm_border = border(middle, lm, "pt_position_x", 4 / 1000)
+    rl_al_border = border(rl, al, "pt_position_z", 40 / 1000)
+    tags = np.where(
+        x_um < v1_border,
+        "V1",
+        np.where(x_um > lm_border, "LM", np.where(z_um < rl_al_border, "RL", "AL")),
+    ).astype(object)
+    # The ranks decide for every root of the cell-type table, and all its nuclei follow.
+    area_of_root = dict(named)
+    for area, frame in (("V1", v1), ("LM", lm), ("RL", rl), ("AL", al)):
+        area_of_root.update(dict.fromkeys(frame["pt_root_id"].tolist(), area))
+    by_root = nuc["pt_root_id"].map(area_of_root)
+    tags = np.where(by_root.notna(), by_root.to_numpy(dtype=object), tags)
+    to_sides = np.minimum(x_um - v1_border, lm_border - x_um)
+    distance = np.select(
+        [tags == "V1", tags == "LM"],
+        [v1_border - x_um, x_um - lm_border],
+        np.minimum(to_sides, np.abs(z_um - rl_al_border)),
+    )
+    values = np.round(np.abs(distance) + np.abs(rng.normal(0, 5, len(x_um))), 2)
+    return tags, values

@@ -33,7 +33,7 @@ from .live_sizes import build_live_sizes, live_totals
 from .metadata import build_metadata
 from .proofreading import build_proofreading
 from .schemas import SCHEMAS
-from .synapses import build_proofread_network, build_synapses
+from .synapses import build_proofread_network, build_synapses, proofread_axon_roots
 from .versions import build_versions, tables_of_every_version
 
 
@@ -85,6 +85,7 @@ def build(sample: Path = OUT) -> dict:
         frames["nucleus_detection_v0"],
         frames["aibs_metamodel_celltypes_v661"],
         frames["synapses_pni_2"],
+        proofread_axon_roots(proofreading, t1300),
     )
     frames.update(others)
     write_json(out / "table_metadata.json", build_metadata(tables_by_version, load_specs(), notes))

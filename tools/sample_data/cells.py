@@ -53,6 +53,40 @@ VOLUME_UM3 = {  # median, spread (log) of the synthetic nucleus volumes, after t
 X_RANGE, Y_RANGE, Z_RANGE = (60_000, 385_000), (85_000, 285_000), (15_000, 27_500)
 
 
+# Real v1300 facts about named roots (FACTS.md, "Cell-level facts at v1300", from an export of
+# the public tables): automatic type, manual column type (None: not in the column table),
+# area and axon proofreading strategy. Their positions and nuclei are synthetic.
+REAL_CELLS_V1300 = {
+    EXAMPLE_NEURON: ("MC", "MC", "V1", "axon_partially_extended"),
+    864691135273655569: ("5P-ET", None, "RL", "axon_fully_extended"),  # pcg_skel's test neuron
+    864691136362774498: ("5P-ET", "5P-PT", "V1", "axon_partially_extended"),  # nglui's tests
+    864691135101289504: ("BC", "BC", "V1", "axon_partially_extended"),
+}
+# Distinct roots per automatic type at v1300 (same source). The published value_counts after
+# drop_duplicates('pt_root_id', keep=False) (aggregates.json) count the roots of one nucleus
+# only; the difference is the roots shared by several nuclei, 1,120 in all.
+UNIQUE_ROOTS_V1300 = {
+    "23P": 19_673,
+    "4P": 14_737,
+    "6P-IT": 11_675,
+    "5P-IT": 7_914,
+    "astrocyte": 7_466,
+    "oligo": 6_945,
+    "6P-CT": 6_777,
+    "BC": 3_321,
+    "microglia": 2_488,
+    "MC": 2_449,
+    "5P-ET": 2_179,
+    "OPC": 1_570,
+    "BPC": 1_486,
+    "pericyte": 1_159,
+    "5P-NP": 963,
+    "NGC": 621,
+}
+# Where a synthetic cell of the named areas may sit: x and z of the area maps in
+# annotations.py (V1 medial, RL at small z between V1 and LM).
+AREA_POSITION = {"V1": (X_RANGE[0], 240_000), "RL": (285_000, 375_000)}
+
 NUCLEUS_CREATED_0 = ts("2020-09-28 22:40:41.786000+00:00")
 ANNOTATION_CREATED_0 = ts("2023-12-19 22:38:00.472115+00:00")  # annotation id 1070
 
@@ -187,7 +221,8 @@ def build_cells(rng):
     roots = Ids(
         rng,
         [n["pt_root_id"] for n in nuclei.values()]
-        + [EXAMPLE_NEURON, SKEL_ROOT, *TOP_PARTNERS_V1300, *TAIL_PARTNERS_V1300],
+        + [EXAMPLE_NEURON, SKEL_ROOT, *TOP_PARTNERS_V1300, *TAIL_PARTNERS_V1300]
+        + list(REAL_CELLS_V1300),
     )
 
     def new_nucleus(pos, root, kind):
@@ -238,11 +273,17 @@ def build_cells(rng):
             aid = new_annotation(n["id"], cell_type)
         select_ann_ids.append(aid)
 
-    # Nuclei of the documented example roots (positions synthetic).
-    for nid, root, pos, ctype in (
-        (SKEL_NUCLEUS, SKEL_ROOT, random_position("23P"), "23P"),
-        (None, EXAMPLE_NEURON, [179_600, 193_000, 20_100], "5P-IT"),
-    ):
+    # Nuclei of the documented example roots (positions synthetic; types real, above).
+    named = [(SKEL_NUCLEUS, SKEL_ROOT, random_position("23P"), "23P")]
+    named.append((None, EXAMPLE_NEURON, [179_600, 193_000, 20_100], "MC"))
+    for root, (ctype, _, area, _) in REAL_CELLS_V1300.items():
+        if root != EXAMPLE_NEURON:
+            x_low, x_high = AREA_POSITION[area]
+            pos = random_position(ctype)
+            pos[0] = int(rng.integers(x_low, x_high))
+            pos[2] = int(rng.integers(Z_RANGE[0], 19_000)) if area == "RL" else pos[2]
+            named.append((None, root, pos, ctype))
+    for nid, root, pos, ctype in named:
         n = new_nucleus(pos, root, kind_of(ctype))
         if nid is not None:
             nucleus_ids.used.discard(n["id"])
@@ -253,27 +294,24 @@ def build_cells(rng):
         new_annotation(nid, ctype)
 
     # Synthetic cells up to the published v1300 cell-type counts (one row per root after
-    # drop_duplicates('pt_root_id', keep=False), TUT-1300a), plus merged nuclei (two nuclei,
-    # one root) at the rate the published basket cells show: 3,365 BC rows, 3,309 of them on
-    # roots of their own, so 28 pairs among 3,309 cells.
+    # drop_duplicates('pt_root_id', keep=False), TUT-1300a), plus roots shared by several
+    # nuclei (merges) up to the distinct roots per type (UNIQUE_ROOTS_V1300). The whole table
+    # has 94,014 rows (table_specs.json), so 3,711 rows sit on the 1,120 shared roots; how
+    # many per root was published for BC only (3,365 rows, 3,309 on roots of their own: 56
+    # rows on 12 roots); the other types share the rest evenly (synthetic).
     counts = next(
         a["value"]
         for a in json.loads(shared("aggregates.json").read_text())
         if a["what"].endswith("cell_type value_counts") and a["materialization_version"] == 1300
     )
-    # The whole table has 94,014 rows (table_specs.json), so 3,711 rows share a root; which
-    # types they have was published for BC only (3,365 rows, 3,309 on roots of their own):
-    # the other pairs are spread over the types in proportion to their counts.
-    pairs_of = {"BC": (BC_ROWS_V1300 - counts["BC"]) // 2}
-    shared_rows = CELL_TYPE_ROWS - sum(counts.values()) - 2 * pairs_of["BC"]
-    others = {k: v for k, v in counts.items() if k != "BC"}
-    share = {k: shared_rows // 2 * v / sum(others.values()) for k, v in others.items()}
-    pairs_of.update({k: int(s) for k, s in share.items()})
-    for k in sorted(share, key=lambda k: share[k] - int(share[k]), reverse=True):
-        if sum(pairs_of.values()) - pairs_of["BC"] >= shared_rows // 2:
-            break
-        pairs_of[k] += 1
-    triples = shared_rows % 2  # an odd row left: three nuclei on one root
+    shared_roots = {k: UNIQUE_ROOTS_V1300[k] - counts[k] for k in counts}
+    bc_rows = BC_ROWS_V1300 - counts["BC"]
+    other_rows = CELL_TYPE_ROWS - sum(counts.values()) - bc_rows
+    others = [k for k in counts if k != "BC"]
+    sizes = {"BC": _split(bc_rows, shared_roots["BC"])}
+    flat = _split(other_rows, sum(shared_roots[k] for k in others))
+    for k in others:
+        sizes[k], flat = flat[: shared_roots[k]], flat[shared_roots[k] :]
     have = pd.Series([a["cell_type"] for a in annotations.values()]).value_counts()
     for cell_type, quota in counts.items():
         for _ in range(max(0, quota - int(have.get(cell_type, 0)))):
@@ -284,11 +322,13 @@ def build_cells(rng):
             )
             add_nucleus(n)
             new_annotation(n["id"], cell_type)
-        for k in range(pairs_of[cell_type]):
+        for size in sizes[cell_type]:
+            # the nuclei of one root sit side by side: a merge joins neighbouring cells
             root = roots.take(864691135_000_000_000, 864691137_300_000_000)
-            three = cell_type == "23P" and k < triples
-            for _ in range(3 if three else 2):
-                n = new_nucleus(random_position(cell_type), root, kind_of(cell_type))
+            first = random_position(cell_type)
+            for k in range(size):
+                pos = [first[0] + 1_500 * k, first[1] + int(rng.integers(-800, 800)), first[2]]
+                n = new_nucleus(pos, root, kind_of(cell_type))
                 add_nucleus(n)
                 new_annotation(n["id"], cell_type)
 
@@ -322,3 +362,13 @@ def build_cells(rng):
             select_ann_ids.index(aid) if aid in select_ann_ids else np.nan
         )
     return ([nuclei[i] for i in nucleus_order], [annotations[i] for i in ann_order])
+
+
+def _split(rows: int, roots: int) -> list[int]:
+    """``rows`` nuclei over ``roots`` shared roots, as evenly as can be (two at least each)."""
+    if roots == 0:
+        return []
+    base, extra = divmod(rows, roots)
+    if base < 2:
+        raise SystemExit(f"{rows} rows cannot fill {roots} shared roots")
+    return [base + 1] * extra + [base] * (roots - extra)
