@@ -1001,6 +1001,72 @@ def properties_joined_to_their_match_by_unit(client, connect):
     assert (joined["pt_root_id"] == joined["pt_root_id_coreg"]).all()
 
 
+# -- chunkedgraph as live computes it, views and the change log (issue 23) ----------------------
+
+
+def the_latest_root_of_an_unedited_root_is_itself(client, connect):
+    # at the client's version the example neuron is unedited: one latest root, itself, and
+    # the same answer as is_latest_roots at that moment
+    latest = client.chunkedgraph.get_latest_roots(NEURON).tolist()
+    assert latest == [NEURON], latest
+    assert client.chunkedgraph.is_latest_roots([NEURON])[0]
+
+
+def level2_leaves_are_the_level2_graphs_nodes(client, connect):
+    _requires(client.chunkedgraph.get_leaves, "stop_layer")
+    leaves = client.chunkedgraph.get_leaves(PYRAMIDAL, stop_layer=2)
+    edges = client.chunkedgraph.level2_chunk_graph(PYRAMIDAL)
+    assert set(int(i) for i in leaves) == {int(i) for edge in edges for i in edge}
+
+
+def the_past_ids_of_the_edited_neuron(client, connect):
+    ids = client.chunkedgraph.get_past_ids([NEURON_1718])
+    past = [int(i) for i in ids["past_id_map"][NEURON_1718]]
+    assert NEURON in past, past
+    # the lineage graph names the same pieces, made into the same root
+    graph = client.chunkedgraph.get_lineage_graph(NEURON_1718)
+    assert {link["source"] for link in graph["links"]} == set(past)
+
+
+def the_change_log_of_the_edited_neuron(client, connect):
+    log = client.chunkedgraph.get_tabular_change_log([NEURON_1718])[NEURON_1718]
+    assert len(log) == 1 and NEURON in list(log["before_root_ids"].iloc[0])
+    graph = client.chunkedgraph.get_lineage_graph(NEURON_1718)
+    made_by = {n.get("operation_id") for n in graph["nodes"] if n["id"] != NEURON_1718}
+    assert made_by == {int(log["operation_id"].iloc[0])}
+
+
+def the_views_listed(client, connect):
+    views = client.materialize.get_views()
+    assert "synapses_pni_2_v1_filtered_view" in views and "connections_with_nuclei" in views
+
+
+def a_views_rows_are_the_synapse_tables(client, connect):
+    view = client.materialize.query_view(
+        "synapses_pni_2_v1_filtered_view", filter_equal_dict={"pre_pt_root_id": NEURON}
+    )
+    table = client.materialize.synapse_query(pre_ids=NEURON)
+    assert len(view) and sorted(view["id"]) == sorted(table["id"])
+
+
+def in_and_out_degree_of_the_example_neuron(client, connect):
+    row = client.materialize.query_view(
+        "synapses_pni_2_in_out_degree", filter_equal_dict={"root_id": NEURON}
+    )
+    assert int(row["n_input"].iloc[0]) == len(client.materialize.synapse_query(post_ids=NEURON))
+    assert int(row["n_output"].iloc[0]) == len(client.materialize.synapse_query(pre_ids=NEURON))
+
+
+def a_versioned_datastack_name(client, connect):
+    # older public code names the version in the datastack: one clear error, naming the call
+    try:
+        connect(datastack="minnie65_public_v117")
+    except Exception as err:
+        assert "minnie65_public" in str(err) and "version=117" in str(err), str(err)[:300]
+    else:
+        raise AssertionError("minnie65_public_v117 was accepted")
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1105,6 +1171,15 @@ VARIATIONS = [
     orientations_of_a_neurons_inputs,
     coregistered_cells_with_a_proofread_axon,
     properties_joined_to_their_match_by_unit,
+    # Chunkedgraph, views and the change log (issue 23)
+    the_latest_root_of_an_unedited_root_is_itself,
+    level2_leaves_are_the_level2_graphs_nodes,
+    the_past_ids_of_the_edited_neuron,
+    the_change_log_of_the_edited_neuron,
+    the_views_listed,
+    a_views_rows_are_the_synapse_tables,
+    in_and_out_degree_of_the_example_neuron,
+    a_versioned_datastack_name,
 ]
 
 
