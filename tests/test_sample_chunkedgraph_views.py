@@ -4,6 +4,7 @@ with the tables they are made of (issue 23, items 3 and 4)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -158,3 +159,46 @@ def test_an_unknown_view_is_a_404_that_lists_the_views(sample_service):
     reply = requests.post(url, data=json.dumps({}))
     assert reply.status_code == 404
     assert "synapses_pni_2_in_out_degree" in reply.json()["message"]
+
+
+# -- the roots the MICrONs documentation prints (issue 23, item 5) ------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "tools" / "sample_data" / "inputs"
+VERSIONS_PAGE_ROOT, ITS_1300_ROOT = 864691135919440816, 864691134991067002
+ITS_SUPERVOXEL = 88605588438852384  # nucleus 260620's, printed beside both roots
+
+
+def documented_ids():
+    import pandas as pd
+
+    return pd.read_csv(DOCS / "documented_ids.csv", dtype=str, keep_default_na=False)
+
+
+def test_every_root_the_documentation_prints_is_known():
+    from microns_helpers.sample import load_sample_data
+
+    data = load_sample_data()
+    roots = documented_ids().query("kind == 'root'")["id"].astype("int64")
+    unknown = [r for r in roots if not data.is_known_root(r)]
+    assert len(roots) > 150 and not unknown, unknown[:5]
+
+
+def test_the_versions_pages_root_answers_as_published(client, sample_service):
+    cg = client.chunkedgraph
+    at_1300 = client.materialize.get_timestamp()
+    at_661 = client.materialize.get_timestamp(661)
+    assert cg.suggest_latest_roots(VERSIONS_PAGE_ROOT, timestamp=at_1300) == ITS_1300_ROOT
+    assert cg.suggest_latest_roots(VERSIONS_PAGE_ROOT, timestamp=at_661) == VERSIONS_PAGE_ROOT
+    assert not cg.is_latest_roots([VERSIONS_PAGE_ROOT])[0]
+    assert cg.get_root_id(ITS_SUPERVOXEL, timestamp=at_1300) == ITS_1300_ROOT
+    assert cg.get_root_id(ITS_SUPERVOXEL, timestamp=at_661) == VERSIONS_PAGE_ROOT
+
+
+def test_a_printed_supervoxel_gives_the_root_printed_beside_it(client):
+    # a nucleus row the page about versions prints at 943; the sample's rows lack it
+    ids = documented_ids().set_index("id")
+    root, sv = 864691136174995462, 118723136270219427
+    assert ids.loc[str(root), "supervoxel_ids"] == str(sv)
+    assert client.chunkedgraph.get_root_id(sv) == root
+    assert client.chunkedgraph.get_latest_roots(root).tolist() == [root]
+    assert client.chunkedgraph.suggest_latest_roots(root) == root

@@ -1067,6 +1067,15 @@ def a_versioned_datastack_name(client, connect):
         raise AssertionError("minnie65_public_v117 was accepted")
 
 
+def the_root_on_the_versions_page(client, connect):
+    # pasted from the MICrONs page about versions: at 1300 its root has changed, and the
+    # supervoxel of its nucleus, printed beside it, says the same
+    at_1300 = client.materialize.get_timestamp(1300)
+    latest = client.chunkedgraph.suggest_latest_roots(864691135919440816, timestamp=at_1300)
+    assert latest == 864691134991067002, latest
+    assert client.chunkedgraph.get_root_id(88605588438852384, timestamp=at_1300) == latest
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1180,6 +1189,7 @@ VARIATIONS = [
     a_views_rows_are_the_synapse_tables,
     in_and_out_degree_of_the_example_neuron,
     a_versioned_datastack_name,
+    the_root_on_the_versions_page,
 ]
 
 

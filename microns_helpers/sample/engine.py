@@ -647,6 +647,8 @@ class SampleData:
                 roots = df[sv[: -len("supervoxel_id")] + "root_id"]
                 root_of.update(zip(df[sv].tolist(), roots.tolist()))
         root_of.pop(0, None)
+        for sv, root in self.lineage.documented_supervoxels().items():  # the rows' come first
+            root_of.setdefault(sv, root)
         leaves: dict = {}
         for sv, root in root_of.items():
             leaves.setdefault(root, []).append(sv)

@@ -49,12 +49,14 @@ class Edit:
 class Lineage:
     """The edits of the sample, and the questions the chunkedgraph answers about them."""
 
-    def __init__(self, edits, roots_created: datetime.datetime):
+    def __init__(self, edits, roots_created: datetime.datetime, documented=None):
         self.edits = sorted(edits, key=lambda e: (e.timestamp, e.operation_id))
         # Every root that no edit made existed before the first version of the dataset.
         self.roots_created = roots_created
         self._made_by = {e.after: e for e in self.edits}
         self._ended_by = {root: e for e in self.edits for root in e.before}
+        # The roots the MICrONs documentation prints, with the supervoxels printed beside them.
+        self.documented = {int(r): [int(sv) for sv in svs] for r, svs in (documented or {}).items()}
 
     @classmethod
     def from_json(cls, data: dict) -> Lineage:
@@ -62,13 +64,18 @@ class Lineage:
             Edit(int(e["operation_id"]), parse_time(e["timestamp"]), tuple(e["before"]), e["after"])
             for e in data["edits"]
         ]
-        return cls(edits, parse_time(data["roots_created"]))
+        return cls(edits, parse_time(data["roots_created"]), data.get("documented_roots"))
 
     # -- one root ------------------------------------------------------------------------------
 
     def knows(self, root: int) -> bool:
-        """True if some edit made or replaced ``root``."""
-        return int(root) in self._made_by or int(root) in self._ended_by
+        """True if some edit made or replaced ``root``, or the documentation prints it."""
+        root = int(root)
+        return root in self._made_by or root in self._ended_by or root in self.documented
+
+    def documented_supervoxels(self) -> dict[int, int]:
+        """{supervoxel: root} of the supervoxels the documentation prints beside a root."""
+        return {sv: root for root, svs in self.documented.items() for sv in svs}
 
     def made_from(self, root: int) -> tuple:
         """The roots the edit that made ``root`` took (none for a root no edit made)."""
