@@ -18,6 +18,8 @@ Example::
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from .engine import (
@@ -183,13 +185,11 @@ def view_query(s, ds, v, view, args, raw, **_):
 # -- rows ------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
 def view_rows(data, view: str, version: int) -> pd.DataFrame:
-    """The rows of ``view`` at ``version``, computed from the tables' rows (kept per version)."""
-    cache = data.__dict__.setdefault("_view_rows", {})
-    key = (view, version)
-    if key not in cache:
-        cache[key] = _COMPUTE[view](data, version)
-    return cache[key]
+    """The rows of ``view`` at ``version``, computed from the tables' rows (kept: a view of
+    the synapses takes a second to compute, and queries filter the same frame again)."""
+    return _COMPUTE[view](data, version)
 
 
 def _rows(data, table, version):
