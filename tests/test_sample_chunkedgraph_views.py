@@ -152,6 +152,18 @@ def test_the_nucleus_lookup_view_keeps_the_nucleus_centre(client):
     assert sorted(lookup["id"]) == sorted(nuclei["id"])
     merged = lookup.merge(nuclei, on="id", suffixes=("", "_table"))
     assert (merged["orig_root_id"] == merged["pt_root_id_table"]).all()
+    # both points in the resolution asked for
+    in_nm = client.materialize.query_view(
+        "nucleus_detection_lookup_v1",
+        filter_equal_dict={"id": int(nuclei["id"].iloc[0])},
+        desired_resolution=[1, 1, 1],
+    )
+    centre = nuclei["pt_position"].iloc[0]
+    assert list(in_nm["pt_position"].iloc[0]) == [centre[0] * 4, centre[1] * 4, centre[2] * 40]
+    lookup_point = lookup.set_index("id").loc[nuclei["id"].iloc[0], "pt_position_lookup"]
+    assert list(in_nm["pt_position_lookup"].iloc[0]) == [
+        v * f for v, f in zip(lookup_point, (4, 4, 40))
+    ]
 
 
 def test_an_unknown_view_is_a_404_that_lists_the_views(sample_service):

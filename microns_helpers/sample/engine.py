@@ -507,11 +507,12 @@ def merged_positions(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def position_bases(columns) -> list[str]:
-    """``['pt_position', ...]`` for every complete x/y/z group of columns."""
+    """``['pt_position', ...]`` for every complete x/y/z group of columns (a view's
+    ``pt_position_lookup`` too)."""
     cols = set(columns)
     bases = []
     for c in columns:
-        if c.endswith("_position_x"):
+        if c.endswith("_x") and "_position" in c:
             base = c[:-2]
             if f"{base}_y" in cols and f"{base}_z" in cols:
                 bases.append(base)
