@@ -1005,11 +1005,13 @@ def properties_joined_to_their_match_by_unit(client, connect):
 
 
 def the_latest_root_of_an_unedited_root_is_itself(client, connect):
-    # at the client's version the example neuron is unedited: one latest root, itself, and
-    # the same answer as is_latest_roots at that moment
-    latest = client.chunkedgraph.get_latest_roots(NEURON).tolist()
-    assert latest == [NEURON], latest
-    assert client.chunkedgraph.is_latest_roots([NEURON])[0]
+    # one latest root, never the other piece of a later merge: at the client's version (the
+    # default of caveclient 7 on) the unedited example neuron itself, as is_latest_roots says;
+    # older releases look to the present, where it is the root it became
+    latest = [int(r) for r in client.chunkedgraph.get_latest_roots(NEURON)]
+    assert latest in ([NEURON], [NEURON_1718]), latest
+    if latest == [NEURON]:
+        assert client.chunkedgraph.is_latest_roots([NEURON])[0]
 
 
 def level2_leaves_are_the_level2_graphs_nodes(client, connect):
@@ -1029,6 +1031,8 @@ def the_past_ids_of_the_edited_neuron(client, connect):
 
 
 def the_change_log_of_the_edited_neuron(client, connect):
+    if not hasattr(client.chunkedgraph, "get_tabular_change_log"):
+        raise Unsupported("this caveclient has no tabular change log")
     log = client.chunkedgraph.get_tabular_change_log([NEURON_1718])[NEURON_1718]
     assert len(log) == 1 and NEURON in list(log["before_root_ids"].iloc[0])
     graph = client.chunkedgraph.get_lineage_graph(NEURON_1718)
@@ -1036,12 +1040,19 @@ def the_change_log_of_the_edited_neuron(client, connect):
     assert made_by == {int(log["operation_id"].iloc[0])}
 
 
+def _views(client):
+    if not hasattr(client.materialize, "query_view"):
+        raise Unsupported("this caveclient has no views")
+
+
 def the_views_listed(client, connect):
+    _views(client)
     views = client.materialize.get_views()
     assert "synapses_pni_2_v1_filtered_view" in views and "connections_with_nuclei" in views
 
 
 def a_views_rows_are_the_synapse_tables(client, connect):
+    _views(client)
     view = client.materialize.query_view(
         "synapses_pni_2_v1_filtered_view", filter_equal_dict={"pre_pt_root_id": NEURON}
     )
@@ -1050,6 +1061,7 @@ def a_views_rows_are_the_synapse_tables(client, connect):
 
 
 def in_and_out_degree_of_the_example_neuron(client, connect):
+    _views(client)
     row = client.materialize.query_view(
         "synapses_pni_2_in_out_degree", filter_equal_dict={"root_id": NEURON}
     )
