@@ -214,3 +214,22 @@ def test_a_printed_supervoxel_gives_the_root_printed_beside_it(client):
     assert client.chunkedgraph.get_root_id(sv) == root
     assert client.chunkedgraph.get_latest_roots(root).tolist() == [root]
     assert client.chunkedgraph.suggest_latest_roots(root) == root
+
+
+def test_soma_counts_and_single_neurons_agree_with_the_nucleus_tables(client):
+    nuclei = client.materialize.query_table(
+        "nucleus_detection_v0", filter_equal_dict={"pt_root_id": EXAMPLE}
+    )
+    svm = client.materialize.query_table(
+        "nucleus_ref_neuron_svm", filter_in_dict={"target_id": nuclei["id"].tolist()}
+    )
+    counts = client.materialize.query_view("soma_counts", filter_equal_dict={"pt_root_id": EXAMPLE})
+    assert counts["total_count"].tolist() == [len(nuclei)] * len(nuclei)
+    assert counts["neuron_count"].iloc[0] == (svm["cell_type"] == "neuron").sum()
+    single = client.materialize.query_view(
+        "single_neurons", filter_equal_dict={"pt_root_id": EXAMPLE}
+    )
+    expected = (
+        1 if counts["neuron_count"].iloc[0] == 1 and svm["cell_type"].eq("neuron").all() else 0
+    )
+    assert len(single) == expected

@@ -1,11 +1,11 @@
 """The views of the materialization service: listed, described and queried like tables.
 
 A view is a saved query of the database: its rows are computed from the tables' rows.
-The sample lists the views the MICrONs documentation names for the public datastack
-(names, descriptions and column types from caveclient 8.2.1's test data,
-``tests/test_materialization.py``; ``synapses_pni_2_v1_filtered_view`` from the
-documentation's Static Repositories page) and computes their rows from the sample's own
-rows at the version asked for, so a view always agrees with the tables it is made of.
+The sample lists the views of caveclient 8.2.1's test data (``tests/test_materialization.py``:
+names, descriptions and column types) and ``synapses_pni_2_v1_filtered_view``, which the
+MICrONs documentation's Static Repositories page names (no list of the public datastack's
+views at 1300 was published). It computes their rows from the sample's own rows at the
+version asked for, so a view always agrees with the tables it is made of.
 The routes and answers are MaterializationEngine's (blueprints/client/api2.py:
 ``AvailableViews``, ``ViewMetadata``, ``ViewSchema``, ``ViewSchemas``, ``ViewQuery``).
 
@@ -48,9 +48,10 @@ _VIEW = r"/views/(?P<view>[^/]+)"
 # The column types MaterializationEngine's get_table_schema reports (api2.py).
 _INT, _FLOAT, _POINT = {"type": "integer"}, {"type": "float"}, {"type": "SpatialPoint"}
 
-# name -> (description, live_compatible, {column: type}). The first three are caveclient's
-# test data; the synapse view's description is the sample's (none was published), its
-# columns those of the published file's header layout (microns_helpers.bulk).
+# name -> (description, live_compatible, {column: type}). All but the last come from
+# caveclient's test data, where their datastack is minnie65_phase3_v1 (the same aligned volume
+# as minnie65_public); the synapse view's description is the sample's (none was published),
+# its columns those of the published file's header layout (microns_helpers.bulk).
 VIEWS = {
     "synapses_pni_2_in_out_degree": (
         "This calculates the number of input and output synapses from individual segment IDs. ",
@@ -92,6 +93,33 @@ VIEWS = {
             "pt_supervoxel_id": _INT,
             "pt_position_lookup": _POINT,
         },
+    ),
+    "soma_counts": (
+        "This takes the nucleus_detection_lookup_v1 view and the nucleus_ref_neuron_svm table "
+        "to measure how many nuclei there are per segment_id and how many of those are neurons. "
+        "\r\n\r\nThe columns are \r\nid: the ID of the nucleus\r\npt_position: the centroid "
+        "of the nucleus\r\npt_supervoxel_id: the supervoxel of the nucleus in case you want to "
+        "update it\r\ncell_type: the cell type of the nucleus from the svm model.\r\n"
+        "neuron_count: how many neurons are associated with this root id\r\ntotal_count: how "
+        "many total nucleus detections are associated with this root_id",
+        False,
+        {
+            "id": _INT,
+            "pt_position": _POINT,
+            "pt_root_id": _INT,
+            "pt_supervoxel_id": _INT,
+            "cell_type": {"type": "string"},
+            "neuron_count": _INT,
+            "total_count": _INT,
+        },
+    ),
+    "single_neurons": (
+        "This is a list of all the single neuron objects in the dataset, the id column is the "
+        "nucleus_id, the root_id is its segment_id (which can change over versions), and then "
+        "position is the position of the centroid of its nucleus. This is based on the "
+        'soma_counts view, filtering for cell_type="neuron" and n_neuron=1. ',
+        False,
+        {"id": _INT, "pt_root_id": _INT, "pt_position": _POINT, "pt_supervoxel_id": _INT},
     ),
     "synapses_pni_2_v1_filtered_view": (
         "Sample service: the synapses of synapses_pni_2 as the bulk synapse file publishes "
@@ -258,7 +286,26 @@ def _nucleus_lookup(data, version):
     return df[order].reset_index(drop=True)
 
 
+def _soma_counts(data, version):
+    lookup = view_rows(data, "nucleus_detection_lookup_v1", version)
+    svm = _rows(data, "nucleus_ref_neuron_svm", version).set_index("target_id")["cell_type"]
+    df = lookup[["id"] + [f"pt_position_{a}" for a in "xyz"] + ["pt_root_id", "pt_supervoxel_id"]]
+    df = df.assign(cell_type=df["id"].map(svm))
+    df["neuron_count"] = (df["cell_type"] == "neuron").groupby(df["pt_root_id"]).transform("sum")
+    df["total_count"] = df.groupby("pt_root_id")["id"].transform("count")
+    return df.astype({"neuron_count": "int64", "total_count": "int64"}).reset_index(drop=True)
+
+
+def _single_neurons(data, version):
+    counts = view_rows(data, "soma_counts", version)
+    single = counts[(counts["cell_type"] == "neuron") & (counts["neuron_count"] == 1)]
+    columns = ["id", "pt_root_id"] + [f"pt_position_{a}" for a in "xyz"] + ["pt_supervoxel_id"]
+    return single[columns].reset_index(drop=True)
+
+
 _COMPUTE = {
+    "soma_counts": _soma_counts,
+    "single_neurons": _single_neurons,
     "synapses_pni_2_in_out_degree": _in_out_degree,
     "connections_with_nuclei": _connections_with_nuclei,
     "nucleus_detection_lookup_v1": _nucleus_lookup,
