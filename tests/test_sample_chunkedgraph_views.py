@@ -233,3 +233,10 @@ def test_soma_counts_and_single_neurons_agree_with_the_nucleus_tables(client):
         1 if counts["neuron_count"].iloc[0] == 1 and svm["cell_type"].eq("neuron").all() else 0
     )
     assert len(single) == expected
+
+
+def test_a_printed_root_without_rows_says_where_the_sample_stops(client):
+    mesh_example = 864691135572530981  # the mesh quickstart's pyramidal cell
+    assert client.chunkedgraph.get_latest_roots(mesh_example).tolist() == [mesh_example]
+    with pytest.raises(requests.HTTPError, match="documentation prints it, but no row"):
+        client.chunkedgraph.suggest_latest_roots(mesh_example)

@@ -686,10 +686,13 @@ class SampleData:
             found += leaves.get(node, [])
             todo += list(self.lineage.made_from(node))
         if not found:
+            why = (
+                "the MICrONs documentation prints it, but no row of the sample is on it"
+                if int(root) in self.lineage.documented
+                else "it is a fragment that only its lineage names"
+            )
             raise ServiceError(
-                404,
-                f"root {root} has no supervoxel in the sample service (it is a fragment that "
-                "only its lineage names). " + LIVE_HINT,
+                404, f"root {root} has no supervoxel in the sample service ({why}). " + LIVE_HINT
             )
         return sorted(found)
 
