@@ -779,9 +779,17 @@ def _auth_error(status, token_source, server_address):
 def _unknown_datastack(datastack, server_address, token, timeout):
     known = _known_datastacks(server_address, token, timeout)
     listed = f" It knows: {', '.join(known)}." if known else ""
+    advice = f"Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
+    # Older public code names the version in the datastack (minnie65_public_v117).
+    versioned = re.fullmatch(r"(.+)_v([0-9]+)", str(datastack))
+    if versioned and versioned[1] in known:
+        advice = (
+            f"The version is not part of the datastack's name: use "
+            f"connect({versioned[1]!r}, version={versioned[2]})."
+        )
     return UnknownDatastackError(
         f"The CAVE info service at {origin(server_address)} does not know the datastack "
-        f"{datastack!r}.{listed} Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
+        f"{datastack!r}.{listed} {advice}"
     )
 
 

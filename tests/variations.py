@@ -1191,6 +1191,93 @@ def axon_strategies_of_the_typed_roots(client, connect):
     assert len(partial) == (rows["strategy_axon"] == "axon_partially_extended").sum() == 1459
 
 
+# -- chunkedgraph as live computes it, views and the change log (issue 23) ----------------------
+
+
+def the_latest_root_of_an_unedited_root_is_itself(client, connect):
+    # one latest root, never the other piece of a later merge: at the client's version (the
+    # default of caveclient 7 on) the unedited example neuron itself, as is_latest_roots says;
+    # older releases look to the present, where it is the root it became
+    latest = [int(r) for r in client.chunkedgraph.get_latest_roots(NEURON)]
+    assert latest in ([NEURON], [NEURON_1718]), latest
+    if latest == [NEURON]:
+        assert client.chunkedgraph.is_latest_roots([NEURON])[0]
+
+
+def level2_leaves_are_the_level2_graphs_nodes(client, connect):
+    _requires(client.chunkedgraph.get_leaves, "stop_layer")
+    leaves = client.chunkedgraph.get_leaves(PYRAMIDAL, stop_layer=2)
+    edges = client.chunkedgraph.level2_chunk_graph(PYRAMIDAL)
+    assert set(int(i) for i in leaves) == {int(i) for edge in edges for i in edge}
+
+
+def the_past_ids_of_the_edited_neuron(client, connect):
+    ids = client.chunkedgraph.get_past_ids([NEURON_1718])
+    past = [int(i) for i in ids["past_id_map"][NEURON_1718]]
+    assert NEURON in past, past
+    # the lineage graph names the same pieces, made into the same root
+    graph = client.chunkedgraph.get_lineage_graph(NEURON_1718)
+    assert {link["source"] for link in graph["links"]} == set(past)
+
+
+def the_change_log_of_the_edited_neuron(client, connect):
+    if not hasattr(client.chunkedgraph, "get_tabular_change_log"):
+        raise Unsupported("this caveclient has no tabular change log")
+    log = client.chunkedgraph.get_tabular_change_log([NEURON_1718])[NEURON_1718]
+    assert len(log) == 1 and NEURON in list(log["before_root_ids"].iloc[0])
+    graph = client.chunkedgraph.get_lineage_graph(NEURON_1718)
+    made_by = {n.get("operation_id") for n in graph["nodes"] if n["id"] != NEURON_1718}
+    assert made_by == {int(log["operation_id"].iloc[0])}
+
+
+def _views(client):
+    if not hasattr(client.materialize, "query_view"):
+        raise Unsupported("this caveclient has no views")
+
+
+def the_views_listed(client, connect):
+    _views(client)
+    views = client.materialize.get_views()
+    assert "synapses_pni_2_v1_filtered_view" in views and "connections_with_nuclei" in views
+
+
+def a_views_rows_are_the_synapse_tables(client, connect):
+    _views(client)
+    view = client.materialize.query_view(
+        "synapses_pni_2_v1_filtered_view", filter_equal_dict={"pre_pt_root_id": NEURON}
+    )
+    table = client.materialize.synapse_query(pre_ids=NEURON)
+    assert len(view) and sorted(view["id"]) == sorted(table["id"])
+
+
+def in_and_out_degree_of_the_example_neuron(client, connect):
+    _views(client)
+    row = client.materialize.query_view(
+        "synapses_pni_2_in_out_degree", filter_equal_dict={"root_id": NEURON}
+    )
+    assert int(row["n_input"].iloc[0]) == len(client.materialize.synapse_query(post_ids=NEURON))
+    assert int(row["n_output"].iloc[0]) == len(client.materialize.synapse_query(pre_ids=NEURON))
+
+
+def a_versioned_datastack_name(client, connect):
+    # older public code names the version in the datastack: one clear error, naming the call
+    try:
+        connect(datastack="minnie65_public_v117")
+    except Exception as err:
+        assert "minnie65_public" in str(err) and "version=117" in str(err), str(err)[:300]
+    else:
+        raise AssertionError("minnie65_public_v117 was accepted")
+
+
+def the_root_on_the_versions_page(client, connect):
+    # pasted from the MICrONs page about versions: at 1300 its root has changed, and the
+    # supervoxel of its nucleus, printed beside it, says the same
+    at_1300 = client.materialize.get_timestamp(1300)
+    latest = client.chunkedgraph.suggest_latest_roots(864691135919440816, timestamp=at_1300)
+    assert latest == 864691134991067002, latest
+    assert client.chunkedgraph.get_root_id(88605588438852384, timestamp=at_1300) == latest
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1307,6 +1394,16 @@ VARIATIONS = [
     distinct_roots_per_cell_type,
     areas_of_the_distinct_roots,
     axon_strategies_of_the_typed_roots,
+    # Chunkedgraph, views and the change log (issue 23)
+    the_latest_root_of_an_unedited_root_is_itself,
+    level2_leaves_are_the_level2_graphs_nodes,
+    the_past_ids_of_the_edited_neuron,
+    the_change_log_of_the_edited_neuron,
+    the_views_listed,
+    a_views_rows_are_the_synapse_tables,
+    in_and_out_degree_of_the_example_neuron,
+    a_versioned_datastack_name,
+    the_root_on_the_versions_page,
 ]
 
 

@@ -8,10 +8,12 @@ supervoxels (``roots_binary``), answered from the sample's edits (:mod:`.lineage
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
 import numpy as np
 
+from .info import SEGMENTATION_LAYERS
 from .lineage import from_epoch
 from .routing import Reply, Router, ServiceError, json_object, json_reply, truthy
 
@@ -83,10 +85,32 @@ def _node_id(value, what) -> int:
 
 
 @route("GET", _CG + r"/node/(?P<root>[^/]+)/leaves")
-def cg_leaves(s, table_id, root, **_):
-    # The sample has no supervoxel graph: a root's leaves are the supervoxels of its rows.
+def cg_leaves(s, table_id, root, args, **_):
+    # PyChunkedGraph (app/segmentation/common.py, handle_leaves): stop_layer 1 (the default)
+    # gives supervoxels, stop_layer 2 the level-2 ids of the root.
     _check_cg_table(s, table_id)
+    stop_layer = args.get("stop_layer") or "1"
+    if not _ID.fullmatch(stop_layer) or not 1 <= int(stop_layer) <= SEGMENTATION_LAYERS:
+        raise ServiceError(400, f"stop_layer must be a layer from 1 to {SEGMENTATION_LAYERS}")
+    if "bounds" in args:
+        raise ServiceError(
+            400, "the sample serves the leaves of whole roots only: call get_leaves without bounds."
+        )
+    if stop_layer == "2":
+        return json_reply({"leaf_ids": _level2_ids(s, _node_id(root, "root"))})
+    # The sample has no supervoxel graph: a root's leaves are the supervoxels of its rows. It
+    # has no nodes above layer 2 either, and answers them with the same supervoxels: what
+    # suggest_latest_roots compares (the overlap of two roots' nodes at one layer) holds.
     return json_reply({"leaf_ids": s.data.leaves(root)})
+
+
+def _level2_ids(s, root: int) -> list[int]:
+    """The level-2 ids of a root whose level-2 graph the sample serves (the same graph as
+    ``lvl2_graph``, so the two answers agree)."""
+    from .morphology import morphology_of  # loaded on first use, not with the service
+
+    edges = morphology_of(s).level2_edges(root)
+    return sorted({node for edge in edges for node in edge})
 
 
 @route("GET", _CG + r"/node/(?P<sv>[^/]+)/root")
@@ -128,9 +152,20 @@ def cg_lineage_graph(s, table_id, args, raw, **_):
 
 @route("GET", _CG + r"/past_id_mapping")
 def cg_past_ids(s, table_id, args, raw, **_):
+    # PyChunkedGraph (common.py, handle_past_id_mapping): timestamp_past defaults to 0 (the
+    # first edit on); timestamp_future is read but SegmentHistory always looks to the present.
     _check_cg_table(s, table_id)
-    past = _moment(s, args, "timestamp_past")
+    past = _moment(s, args, "timestamp_past", default=None)
+    _moment(s, args, "timestamp_future", default=None)  # checked, as the server parses it
     return json_reply(s.data.lineage.past_ids(_node_ids(s, raw, "root_ids"), past))
+
+
+@route("GET", _CG + r"/tabular_change_log_many")
+def cg_tabular_change_log(s, table_id, args, raw, **_):
+    # PyChunkedGraph (v1/routes.py, tabular_change_log_many): {root: DataFrame.to_json()}.
+    _check_cg_table(s, table_id)
+    roots = _node_ids(s, raw, "root_ids")
+    return json_reply({str(r): json.dumps(s.data.lineage.change_log(r)) for r in roots})
 
 
 @route("POST", _CG + r"/roots_binary")

@@ -523,11 +523,12 @@ def merged_positions(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def position_bases(columns) -> list[str]:
-    """``['pt_position', ...]`` for every complete x/y/z group of columns."""
+    """``['pt_position', ...]`` for every complete x/y/z group of columns (a view's
+    ``pt_position_lookup`` too)."""
     cols = set(columns)
     bases = []
     for c in columns:
-        if c.endswith("_position_x"):
+        if c.endswith("_x") and "_position" in c:
             base = c[:-2]
             if f"{base}_y" in cols and f"{base}_z" in cols:
                 bases.append(base)
@@ -725,6 +726,8 @@ class SampleData:
                 roots = df[sv[: -len("supervoxel_id")] + "root_id"]
                 root_of.update(zip(df[sv].tolist(), roots.tolist()))
         root_of.pop(0, None)
+        for sv, root in self.lineage.documented_supervoxels().items():  # the rows' come first
+            root_of.setdefault(sv, root)
         leaves: dict = {}
         for sv, root in root_of.items():
             leaves.setdefault(root, []).append(sv)
@@ -761,10 +764,13 @@ class SampleData:
             found += leaves.get(node, [])
             todo += list(self.lineage.made_from(node))
         if not found:
+            why = (
+                "the MICrONs documentation prints it, but no row of the sample is on it"
+                if int(root) in self.lineage.documented
+                else "it is a fragment that only its lineage names"
+            )
             raise ServiceError(
-                404,
-                f"root {root} has no supervoxel in the sample service (it is a fragment that "
-                "only its lineage names). " + LIVE_HINT,
+                404, f"root {root} has no supervoxel in the sample service ({why}). " + LIVE_HINT
             )
         return sorted(found)
 

@@ -6,6 +6,8 @@ its one port beside the local services.
 
 from __future__ import annotations
 
+import re
+
 from .routing import Router, ServiceError, error, json_reply
 
 router = Router()
@@ -14,9 +16,25 @@ route = router.route
 _DS = r"(?P<ds>[^/]+)"
 
 
+# A datastack name with a version in it (``minnie65_public_v117``): older public code uses
+# such names, but the info service lists none (no such datastack is published), so the sample
+# refuses it with the name and version to use instead.
+_VERSIONED_NAME = re.compile(r"(?P<base>.+)_v(?P<version>[0-9]+)")
+
+
 def check_datastack(s, ds: str):
-    if ds not in s.datastacks:
-        raise ServiceError(404, f"datastack {ds} not found")
+    if ds in s.datastacks:
+        return
+    versioned = _VERSIONED_NAME.fullmatch(ds)
+    if versioned and versioned["base"] in s.datastacks:
+        base, version = versioned["base"], versioned["version"]
+        raise ServiceError(
+            404,
+            f"datastack {ds} not found: versions are not part of the datastack's name. Use "
+            f"datastack {base} with version={version}, e.g. "
+            f"CAVEclient('{base}', version={version}) or connect('{base}', version={version}).",
+        )
+    raise ServiceError(404, f"datastack {ds} not found")
 
 
 # -- info service -------------------------------------------------------------------------------
@@ -51,14 +69,15 @@ def datastack_info(s, ds, **_):
 # (x up to ~400,000 and y up to ~300,000 voxels of 4 nm, z up to ~28,000 sections of 40 nm).
 # ``data_dir`` (where the watershed's chunks would be) points at this service, which has
 # none: cloud-volume asks it only for an optional provenance file, and gets a 404.
+# every public root id has layer 12 in its top 8 bits (864691135808473885 >> 56)
+SEGMENTATION_LAYERS = 12
 SEGMENTATION_INFO = {
     "app": {"supported_api_versions": [0, 1]},
     "type": "segmentation",
     "data_type": "uint64",
     "num_channels": 1,
     "graph": {
-        # every public root id has layer 12 in its top 8 bits (864691135808473885 >> 56)
-        "n_layers": 12,
+        "n_layers": SEGMENTATION_LAYERS,
         "chunk_size": [256, 256, 512],
         "n_bits_for_layer_id": 8,
         "cv_mip": 0,

@@ -118,16 +118,7 @@ def mat_count(s, ds, v, t, **_):
     return json_reply(s.data.count(t, v))
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/views")
-def mat_views(s, ds, v, **_):
-    check_version(s, ds, v)
-    return json_reply({})
-
-
-@route("GET", _MAT + r"/version/" + _V + r"/views/schemas")
-def mat_view_schemas(s, ds, v, **_):
-    check_version(s, ds, v)
-    return json_reply({})
+# The views routes are views.py's.
 
 
 def _query_body(s, ds, raw, args, *, join):

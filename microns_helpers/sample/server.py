@@ -26,13 +26,13 @@ import time
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlsplit
 
-from . import chunkedgraph, info, l2cache, materialize, skeletons
+from . import chunkedgraph, info, l2cache, materialize, skeletons, views
 from . import state as state_server
 from .engine import LIVE_HINT, SampleData, load_sample_data
 from .routing import ServiceError, error, json_reply
 
 # The services the sample mounts, one module each (a router over the dataset).
-SERVICES = (info, materialize, chunkedgraph, l2cache, skeletons, state_server)
+SERVICES = (info, materialize, views, chunkedgraph, l2cache, skeletons, state_server)
 
 # caveclient 8 refuses to query a materialization server older than 5.13.0
 # (materializationengine.py, method_constraint=">=5.13.0"); the sample answers a version

@@ -43,7 +43,7 @@ def build(sample: Path = OUT) -> dict:
     rng = np.random.default_rng(SEED)
     tables_by_version = {
         v: json.loads(shared(f"tables_v{v}.json").read_text())
-        for v in (795, 1078, 1181, 1300, 1507, 1718)
+        for v in (117, 795, 1078, 1181, 1300, 1507, 1718)
     }
     versions = build_versions()
     by_version = {v["version"]: v for v in versions}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import (
+    BASE_VERSION,
     EXAMPLE_NEURON,
     TAIL_PARTNERS_V1300,
     TOP_PARTNERS_V1300,
+    read_csv,
 )
 from .synapses import (
     EXAMPLE_NEURON_V1718,
@@ -86,9 +88,60 @@ def build_lineage(rng, plan: dict, versions: dict) -> dict:
     edits.sort(key=lambda e: e["timestamp"])
     for k, e in enumerate(edits):
         e["operation_id"] = 700_000 + 37 * k
+    documented_edits = documented_root_changes(versions)
+    documented = documented_roots(documented_edits)
     return {
-        "about": "Root-id edits after version 1300, the base of the sample's rows. See README.md.",
+        "about": "Root-id edits after version 1300, the base of the sample's rows, and the "
+        "published changes of the roots the MICrONs documentation prints. See README.md.",
         # Roots that no edit made existed from before version 117 on (the sample's choice).
         "roots_created": "2021-01-01T00:00:00.000000",
-        "edits": [{"operation_id": e.pop("operation_id"), **e} for e in edits],
+        "edits": [{"operation_id": e.pop("operation_id"), **e} for e in edits] + documented_edits,
+        "documented_roots": documented,
     }
+
+
+def documented_root_changes(versions: dict) -> list[dict]:
+    """One-to-one edits for the root changes the documentation prints (documented_root_facts.csv:
+    a root whose suggested latest root at a version is another root). The edit falls midway
+    between the version where the old root is printed and the one where the new one is."""
+    facts = read_csv("documented_root_facts.csv")
+    latest = facts[facts["fact"].str.startswith("suggest_latest_roots")]
+    edits = []
+    for k, row in enumerate(latest[latest["value"] != latest["root_id"]].itertuples()):
+        old = int(row.root_id)
+        seen_old = latest[(latest["root_id"] == row.root_id) & (latest["value"] == row.root_id)]
+        start = int(seen_old["version"].max()) if len(seen_old) else BASE_VERSION
+        lo = pd.Timestamp(versions[start]["time_stamp"])
+        hi = pd.Timestamp(versions[int(row.version)]["time_stamp"])
+        stamp = (lo + (hi - lo) / 2).round("ms").strftime("%Y-%m-%dT%H:%M:%S.%f")
+        edits.append(
+            {
+                # numbered apart from the sample's own edits, so those keep their ids
+                "operation_id": 600_000 + 37 * k,
+                "timestamp": stamp,
+                "before": [old],
+                "after": int(row.value),
+                "source": f"published roots (v{start}, v{row.version}: {row.page} cell "
+                f"{row.cell}); time synthetic",
+            }
+        )
+    return edits
+
+
+def documented_roots(edits: list[dict]) -> dict[str, list[int]]:
+    """{root: its supervoxels printed beside it} for every root the documentation prints
+    (documented_ids.csv). A supervoxel printed beside both a root and the root an edit made
+    of it belongs to the older one, from which the edits map it forward."""
+    ids = read_csv("documented_ids.csv")
+    roots = ids[ids["kind"] == "root"]
+    made = {e["after"] for e in edits}
+    supervoxels: dict[int, set] = {}
+    for row in roots.itertuples():
+        found = {int(sv) for sv in row.supervoxel_ids.split(";") if sv}
+        supervoxels.setdefault(int(row.id), set()).update(found)
+    for root in made & set(supervoxels):
+        older = set().union(
+            *(supervoxels.get(b, set()) for e in edits if e["after"] == root for b in e["before"])
+        )
+        supervoxels[root] -= older
+    return {str(root): sorted(svs) for root, svs in sorted(supervoxels.items())}
