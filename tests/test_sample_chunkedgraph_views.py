@@ -66,8 +66,8 @@ def test_leaves_at_layer_2_are_the_nodes_of_the_level2_graph(client):
 
 
 def test_a_layer_the_segmentation_lacks_is_refused_clearly(client):
-    with pytest.raises(requests.HTTPError, match="stop_layer must be a layer from 1 to 10"):
-        client.chunkedgraph.get_leaves(PYRAMIDAL, stop_layer=11)
+    with pytest.raises(requests.HTTPError, match="stop_layer must be a layer from 1 to 12"):
+        client.chunkedgraph.get_leaves(PYRAMIDAL, stop_layer=13)
 
 
 def test_the_change_log_of_an_edited_neuron(client):
