@@ -31,7 +31,11 @@ from .common import (
 from .lineage import build_lineage
 from .metadata import build_metadata
 from .proofreading import build_proofreading
-from .real_neurons import build_real_neuron_morphology, with_proofread_neuron
+from .real_neurons import (
+    build_real_neuron_morphology,
+    link_to_proofread_cells,
+    with_proofread_neuron,
+)
 from .schemas import SCHEMAS
 from .synapses import build_proofread_network, build_synapses
 from .versions import build_versions, tables_of_every_version
@@ -58,6 +62,7 @@ def build(sample: Path = OUT) -> dict:
     lineage = build_lineage(rng, edits_plan, by_version)
     proofreading = with_proofread_neuron(build_proofreading(rng, nuclei, annotations, by_version))
     t1300 = pd.Timestamp(by_version[BASE_VERSION]["time_stamp"], tz="UTC")
+    link_to_proofread_cells(synapses, proofreading, t1300)
     synapses += build_proofread_network(rng, proofreading, nuclei, synapses, t1300)
 
     if out.exists():

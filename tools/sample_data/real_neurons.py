@@ -29,7 +29,10 @@ What is not in the sources, and so not real in the sample: the presynaptic root 
 864691135273655569's inputs and the postsynaptic root ids of its outputs (the meshwork keeps
 the partners' supervoxels, not their roots), and the creation times of its synapses. The
 sample draws partner roots that no other row uses (one partner per few synapses, most
-contacts single) and creation times from the other rows, seeded by the root id.
+contacts single; one input and one output partner among the cells with a proofread axon:
+:func:`link_to_proofread_cells`) and creation times from the other rows, seeded by the root
+id. Of nglui's rows, the 4 inputs from the example neuron are left out: the sample keeps that
+neuron's published output count.
 """
 
 from __future__ import annotations
@@ -461,6 +464,31 @@ def with_proofread_neuron(rows: list[dict]) -> list[dict]:
     return rows
 
 
+def link_to_proofread_cells(synapses: list[dict], proofreading: list[dict], moment) -> None:
+    """Give the proofread neuron one synthetic input partner and one synthetic output partner
+    among the other cells with a proofread axon at ``moment`` (its real partners' roots are
+    not in the source), so that it has a row and a column in the proofread network, as every
+    cell with a proofread axon has in the sample. Counts do not change: two rows get another
+    synthetic partner root, and the network drawn after them counts them."""
+    from .common import EXAMPLE_NEURON, PCG_NEURON
+    from .synapses import proofread_axon_roots
+
+    others = [
+        r
+        for r in proofread_axon_roots(proofreading, moment)
+        if r not in (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON)
+    ]
+    mine = [r for r in synapses if PROOFREAD_NEURON in (r["pre_pt_root_id"], r["post_pt_root_id"])]
+    first_input = min((r for r in mine if r["post_pt_root_id"] == PROOFREAD_NEURON), key=_id)
+    first_output = min((r for r in mine if r["pre_pt_root_id"] == PROOFREAD_NEURON), key=_id)
+    first_input["pre_pt_root_id"] = others[0]
+    first_output["post_pt_root_id"] = others[1]
+
+
+def _id(row: dict) -> int:
+    return row["id"]
+
+
 # -- the synapse rows -----------------------------------------------------------------------------
 
 
@@ -477,11 +505,16 @@ def _fresh_roots(rng, n: int, taken: set) -> list[int]:
 def real_neuron_synapses(existing: dict) -> list[dict]:
     """The synapse rows of both neurons for ``synapses_pni_2``, given the rows built so far
     (``id -> row``): their ids must not be taken, and drawn partners avoid their roots."""
+    from .common import EXAMPLE_NEURON, PCG_NEURON
     from .synapses import synapse_row
 
     rows = []
     for direction in ("post", "pre"):  # nglui's rows are whole
         df = pd.read_parquet(INPUTS / f"synapses_{NGLUI_NEURON}_{direction}.parquet")
+        # 4 of its inputs came from the example neuron (2020 roots): left out, so that the
+        # example neuron keeps its published output count at 1300 (common.N_OUTPUTS).
+        for other in ("pre_pt_root_id", "post_pt_root_id"):
+            df = df[~df[other].isin([EXAMPLE_NEURON, PCG_NEURON])]
         for r in df.itertuples():
             rows.append(
                 synapse_row(
