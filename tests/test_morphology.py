@@ -1,7 +1,9 @@
 """The morphology of the sample through the real caveclient: level-2 graph, L2 cache, skeletons.
 
-The sample has one real neuron's morphology (root 864691136040432126: its published level-2
-graph, skeletonized at build time by tools/sample_data/morphology.py). These tests check that
+The sample has two real neurons' morphology: root 864691136040432126 (its published level-2
+graph, skeletonized at build time by tools/sample_data/morphology.py) and the proofread
+864691135273655569 (pcg_skel's test meshwork, with L2 attributes and radius:
+tools/sample_data/real_neurons.py; its tests are at the end). These tests check that
 caveclient's own calls get it in every format, that the skeleton measured here, from the
 shipped files with independent code, agrees with what the builder recorded, that the real
 synapses sit on it where they should, and that every other root gets a clear 404.
@@ -77,7 +79,7 @@ def test_level2_chunk_graph_is_the_real_graph(client):
 
 def test_l2cache_gives_rep_coord_nm_of_the_graphs_nodes(client):
     assert client.l2cache.has_cache()
-    assert client.l2cache.attributes == ["rep_coord_nm"]
+    assert "rep_coord_nm" in client.l2cache.attributes
     graph, stored = _shipped()
     l2_ids = stored["lvl2_ids"][:50]
     data = client.l2cache.get_l2data(l2_ids, attributes=["rep_coord_nm"])
@@ -92,8 +94,10 @@ def test_l2cache_gives_rep_coord_nm_of_the_graphs_nodes(client):
 
 def test_l2cache_names_the_attributes_and_ids_the_sample_lacks(client):
     _, stored = _shipped()
-    with pytest.raises(requests.HTTPError, match="size_nm3 is not in the sample"):
+    with pytest.raises(requests.HTTPError, match="not size_nm3: those were not published"):
         client.l2cache.get_l2data(stored["lvl2_ids"][:3], attributes=["size_nm3"])
+    with pytest.raises(requests.HTTPError, match="pca is not in the sample"):
+        client.l2cache.get_l2data(stored["lvl2_ids"][:3], attributes=["pca"])
     with pytest.raises(requests.HTTPError, match="a call without attributes asks for"):
         client.l2cache.get_l2data(stored["lvl2_ids"][:3])
     with pytest.raises(requests.HTTPError, match="unknown L2-cache attribute"):
@@ -428,3 +432,188 @@ def test_synapses_sit_on_the_skeleton_as_the_chapter_maps_them(client, skeleton_
     by_id = pd.read_parquet(MORPHOLOGY / f"synapse_vertices_{ROOT}.parquet").set_index("id")
     via_chunk = by_id.loc[inputs["id"], "distance_to_vertex_nm"].to_numpy()
     assert (d_in <= via_chunk + 0.5).all()
+
+
+# -- the proofread neuron 864691135273655569 (pcg-skel 1.3.1's test meshwork) -----------------
+
+PROOFREAD = 864691135273655569
+NGLUI_NEURON = 864691136362774498  # nglui 4.9.0's test synapses: rows only, no morphology
+PROOFREAD_RECORD = json.loads((MORPHOLOGY / f"morphology_{PROOFREAD}.json").read_text())
+PROOFREAD_SUMMARY = PROOFREAD_RECORD["summary"]
+
+
+@pytest.fixture(scope="module")
+def proofread_skeleton(sample_service):
+    s = caveclient.CAVEclient(
+        "minnie65_public", server_address=sample_service.url, write_server_cache=False
+    )
+    s.info.segmentation_cloudvolume = lambda *args, **kwargs: None
+    return s.skeleton.get_skeleton(PROOFREAD, skeleton_version=4, output_format="dict")
+
+
+def _proofread_inputs():
+    nodes = pd.read_parquet(INPUTS / f"l2_nodes_{PROOFREAD}.parquet")
+    meshwork = json.loads((INPUTS / f"skeleton_{PROOFREAD}_meshwork.json").read_text())
+    return nodes, meshwork
+
+
+def test_proofread_level2_graph_is_the_meshworks(client):
+    edges = np.asarray(client.chunkedgraph.level2_chunk_graph(PROOFREAD))
+    graph = pd.read_parquet(INPUTS / f"lvl2_graph_{PROOFREAD}.parquet")
+    assert edges.shape == (21200, 2)
+    assert {tuple(e) for e in edges.tolist()} == set(map(tuple, graph.to_numpy().tolist()))
+    assert len(np.unique(edges)) == 17656
+
+
+def test_proofread_l2cache_has_the_volume_attributes(client):
+    nodes, _ = _proofread_inputs()
+    names = ["rep_coord_nm", "area_nm2", "size_nm3", "max_dt_nm", "mean_dt_nm"]
+    assert sorted(client.l2cache.attributes) == sorted(names)
+    some = nodes.sample(40, random_state=0)
+    table = client.l2cache.get_l2data_table(some["l2_id"].tolist(), attributes=names)
+    some = some.set_index("l2_id").loc[table.index]
+    for name in ("area_nm2", "size_nm3", "max_dt_nm", "mean_dt_nm"):
+        assert np.allclose(table[name].to_numpy(float), some[name].to_numpy(float)), name
+    xyz = ["rep_coord_nm_x", "rep_coord_nm_y", "rep_coord_nm_z"]
+    assert np.array_equal(table[xyz].to_numpy(), some[xyz].to_numpy())
+
+
+def test_proofread_skeleton_is_the_meshworks_with_the_services_radius(proofread_skeleton):
+    sk = proofread_skeleton
+    nodes, meshwork = _proofread_inputs()
+    assert len(sk["vertices"]) == 7710 == PROOFREAD_SUMMARY["n_vertices"]
+    assert np.allclose(sk["vertices"], meshwork["vertices"])
+    assert np.array_equal(sk["edges"], meshwork["edges"]) and sk["root"] == meshwork["root"]
+    # one vertex per group of level-2 nodes: the map covers the graph's nodes, in lvl2_ids order
+    assert np.array_equal(sk["lvl2_ids"], nodes["l2_id"])
+    assert np.array_equal(np.unique(sk["mesh_to_skel_map"]), np.arange(7710))
+    # radius: the mean r_eff of each vertex's nodes (SkeletonService _generate_v4_skeleton),
+    # measured here with numpy alone
+    m2s = np.asarray(meshwork["mesh_to_skel_map"])
+    mean_r_eff = np.bincount(m2s, weights=nodes["r_eff"]) / np.bincount(m2s)
+    assert np.allclose(sk["radius"], mean_r_eff, atol=0.001)
+    assert (sk["radius"] > 0).all()
+    # compartment: the median of the nodes' is_axon, the soma at the root
+    share = np.bincount(m2s, weights=nodes["is_axon"]) / np.bincount(m2s)
+    expected = np.where(share > 0.5, 2, 3)
+    expected[sk["root"]] = 1
+    assert np.array_equal(sk["compartment"], expected)
+    assert sk["meta"]["skeleton_version"] == 4
+    assert np.allclose(
+        sk["vertices"][sk["root"]], [sk["meta"][f"soma_pt_{a}"] for a in "xyz"]
+    )  # the collapsed soma sits at the soma point
+
+
+def test_proofread_swc_carries_the_radius_in_micrometres(client, proofread_skeleton):
+    swc = client.skeleton.get_skeleton(PROOFREAD, output_format="swc")
+    sk = proofread_skeleton
+    assert len(swc) == 7710 and (swc["parent"] == -1).sum() == 1
+    # rows are in another order: match them to vertices by position
+    key = {tuple(np.round(v / 1000, 3)): i for i, v in enumerate(sk["vertices"])}
+    vertex = [key[tuple(p)] for p in swc[["x", "y", "z"]].round(3).itertuples(index=False)]
+    assert np.allclose(swc["radius"], np.asarray(sk["radius"])[vertex] / 1000, atol=0.0005)
+    assert np.array_equal(swc["type"], np.asarray(sk["compartment"])[vertex])
+
+
+def test_proofread_other_formats_carry_radius(sample_service):
+    base = f"{sample_service.url}/skeletoncache/api/v1/minnie65_public/precomputed/skeleton"
+    body = requests.get(f"{base}/4/{PROOFREAD}/json", timeout=10).json()
+    assert len(body["radius"]) == len(body["vertex_properties"]["radius"]) == 7710
+    data = requests.get(f"{base}/3/{PROOFREAD}", timeout=10).content
+    n_v, n_e = struct.unpack("<II", data[:8])
+    start = 8 + n_v * 12 + n_e * 8
+    radius = np.frombuffer(data[start : start + 4 * n_v], dtype="<f4")
+    assert np.allclose(radius, body["radius"], rtol=1e-6)
+
+
+def test_bulk_skeletons_of_both_real_neurons(client):
+    both = client.skeleton.get_bulk_skeletons([PROOFREAD, ROOT], skeleton_version=4)
+    assert {k: len(v["vertices"]) for k, v in both.items()} == {
+        str(PROOFREAD): 7710,
+        str(ROOT): SUMMARY["n_vertices"],
+    }
+    assert "radius" in both[str(PROOFREAD)] and "radius" not in both[str(ROOT)]
+
+
+def test_proofread_synapses_are_the_meshworks(client):
+    inputs = client.materialize.synapse_query(post_ids=PROOFREAD)
+    outputs = client.materialize.synapse_query(pre_ids=PROOFREAD)
+    pre = pd.read_parquet(INPUTS / f"synapses_{PROOFREAD}_pre.parquet")
+    post = pd.read_parquet(INPUTS / f"synapses_{PROOFREAD}_post.parquet")
+    assert len(inputs) == 11823 and len(outputs) == 585
+    assert set(inputs["id"]) == set(post["id"]) and set(outputs["id"]) == set(pre["id"])
+    # every input's level-2 node belongs to the served graph
+    vertices = pd.read_parquet(MORPHOLOGY / f"synapse_vertices_{PROOFREAD}.parquet")
+    assert set(vertices["level2_id"]) <= set(_proofread_inputs()[0]["l2_id"])
+
+
+def test_nglui_neurons_rows_are_served_whole(client):
+    inputs = client.materialize.synapse_query(post_ids=NGLUI_NEURON)
+    outputs = client.materialize.synapse_query(pre_ids=NGLUI_NEURON)
+    post = pd.read_parquet(INPUTS / f"synapses_{NGLUI_NEURON}_post.parquet")
+    # all of nglui's rows but the 4 inputs from the example neuron (its published count stays)
+    from_example = post["pre_pt_root_id"] == OTHER_ROOT
+    assert (len(post), int(from_example.sum())) == (4944, 4)
+    assert len(inputs) == 4940 and len(outputs) == 149
+    post = post[~from_example]
+    served = inputs.set_index("id").loc[post["id"]]
+    assert served["pre_pt_root_id"].tolist() == post["pre_pt_root_id"].tolist()
+    assert served["size"].tolist() == post["size"].tolist()
+
+
+def test_proofread_neuron_is_in_the_proofreading_table(client):
+    rows = client.materialize.query_table(
+        "proofreading_status_and_strategy", filter_equal_dict={"pt_root_id": PROOFREAD}
+    )
+    assert rows["strategy_axon"].tolist() == ["axon_fully_extended"]
+    assert client.chunkedgraph.suggest_latest_roots(PROOFREAD) == PROOFREAD
+    # its point is one of its own synapses, so the chunkedgraph gives the root back
+    assert client.chunkedgraph.get_root_id(int(rows["pt_supervoxel_id"].iloc[0])) == PROOFREAD
+
+
+def test_proofread_figures_the_chapter_quotes():
+    # Chapter 11 quotes these; a rebuild that changes them must change this test too.
+    s = PROOFREAD_SUMMARY
+    assert s["path_length_um"] == pytest.approx(15986.9, abs=0.1)
+    assert s["axon_path_length_um"] == pytest.approx(7914.8, abs=0.1)
+    assert s["dendrite_path_length_um"] == pytest.approx(8072.1, abs=0.1)
+    assert (s["n_end_points"], s["n_branch_points"]) == (148, 131)
+
+
+def test_proofread_morphology_rebuilds_identically(tmp_path):
+    from tools.sample_data.real_neurons import build_real_neuron_morphology
+
+    build_real_neuron_morphology(tmp_path)
+    built = sorted((tmp_path / "morphology").iterdir())
+    assert len(built) == 6
+    for path in built:
+        assert path.read_bytes() == (MORPHOLOGY / path.name).read_bytes(), path.name
+
+
+def test_swc_writer_is_meshpartys_on_the_other_neuron():
+    """The builder writes SWC without meshparty; on the skeleton meshparty exported, the
+    same bytes."""
+    from tools.sample_data.real_neurons import swc_text
+
+    _, sk = _shipped()
+    text = swc_text(
+        sk["vertices"], sk["edges"], sk["root"], sk["compartment"], np.ones(len(sk["vertices"]))
+    )
+    assert text == (MORPHOLOGY / f"skeleton_{ROOT}.swc").read_text()
+
+
+def test_the_chapters_figure_draws_the_proofread_neuron(proofread_skeleton):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from microns_helpers import plots
+
+    front, _ = plots.plot_skeleton(proofread_skeleton)
+    (xy,) = [c for c in front.collections if isinstance(c, LineCollection)]
+    assert len(xy.get_segments()) == 7709
+    colours = [matplotlib.colors.to_hex(c).upper() for c in xy.get_colors()]
+    assert colours.count(plots.COMPARTMENT_COLOURS[2]) == PROOFREAD_SUMMARY["n_axon_vertices"]
+    plt.close("all")

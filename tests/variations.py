@@ -1278,6 +1278,92 @@ def the_root_on_the_versions_page(client, connect):
     assert client.chunkedgraph.get_root_id(88605588438852384, timestamp=at_1300) == latest
 
 
+# -- the real neurons from the package index (pcg-skel 1.3.1, nglui 4.9.0) --------------------
+
+PROOFREAD = 864691135273655569  # the shape chapter's neuron: proofread, real radius
+NGLUI_NEURON = 864691136362774498  # real synapse rows from nglui's test data
+
+
+def _proofread_skeleton(client):
+    from microns_helpers import skeletons
+
+    answer = _skeleton_client(client).get_skeleton(
+        PROOFREAD, skeleton_version=4, output_format=skeletons.DICT_FORMAT
+    )
+    return skeletons.as_dict(answer)
+
+
+def the_proofread_skeleton_covers_its_level2_graph(client, connect):
+    sk = _proofread_skeleton(client)
+    nodes = np.unique(np.asarray(client.chunkedgraph.level2_chunk_graph(PROOFREAD)))
+    mapping = np.asarray(sk["mesh_to_skel_map"])
+    # every level-2 node became one vertex, and every vertex holds a node
+    assert len(mapping) == len(nodes) == 17656, (len(mapping), len(nodes))
+    assert (
+        set(np.unique(mapping).tolist()) == set(range(len(sk["vertices"])))
+        and len(sk["vertices"]) == 7710
+    )
+
+
+def the_radius_in_the_dict_and_the_swc(client, connect):
+    sk = _proofread_skeleton(client)
+    assert "radius" in sk and len(sk["radius"]) == len(sk["vertices"]), sorted(sk)
+    swc = _skeleton_client(client).get_skeleton(PROOFREAD, skeleton_version=4, output_format="swc")
+    soma_row = swc.loc[swc["parent"] == -1].iloc[0]
+    # SWC is in µm: the soma's radius there is the dict's (nm) over 1000
+    assert abs(soma_row["radius"] - sk["radius"][sk["root"]] / 1000) < 0.001
+    assert (np.asarray(sk["radius"]) > 0).all()
+
+
+def the_volume_attributes_of_its_level2_nodes(client, connect):
+    if not hasattr(client, "l2cache"):
+        raise Unsupported("this caveclient has no L2 cache client")
+    sk = _proofread_skeleton(client)
+    root_nodes = [int(i) for i in np.flatnonzero(np.asarray(sk["mesh_to_skel_map"]) == sk["root"])]
+    ids = sorted(np.unique(np.asarray(client.chunkedgraph.level2_chunk_graph(PROOFREAD))).tolist())
+    soma_ids = [ids[i] for i in root_nodes][:20]
+    data = client.l2cache.get_l2data(soma_ids, attributes=["size_nm3", "area_nm2", "max_dt_nm"])
+    assert sorted(map(int, data)) == sorted(soma_ids)
+    assert all(v["size_nm3"] > 0 and v["area_nm2"] > 0 for v in data.values())
+    # the soma is thick: its nodes reach further from the membrane than the median radius
+    assert max(v["max_dt_nm"] for v in data.values()) > np.median(sk["radius"])
+
+
+def the_proofread_neuron_in_the_proofreading_table(client, connect):
+    rows = client.materialize.query_table(
+        "proofreading_status_and_strategy", filter_equal_dict={"pt_root_id": PROOFREAD}
+    )
+    assert rows["strategy_axon"].tolist() == ["axon_fully_extended"], rows
+    assert client.chunkedgraph.suggest_latest_roots(PROOFREAD) == PROOFREAD
+
+
+def synapse_counts_of_the_real_neurons(client, connect):
+    counts = {
+        root: (
+            len(client.materialize.synapse_query(post_ids=root)),
+            len(client.materialize.synapse_query(pre_ids=root)),
+        )
+        for root in (PROOFREAD, NGLUI_NEURON)
+    }
+    # the sdists' counts: pcg-skel's meshwork and nglui's test frames (less the 4 inputs from
+    # the example neuron, whose published output count the sample keeps)
+    assert counts == {PROOFREAD: (11823, 585), NGLUI_NEURON: (4940, 149)}, counts
+    # a partner's inputs include what the nglui neuron sends it
+    outputs = client.materialize.synapse_query(pre_ids=NGLUI_NEURON)
+    partner = int(outputs["post_pt_root_id"].value_counts().index[0])
+    theirs = client.materialize.synapse_query(post_ids=partner, pre_ids=NGLUI_NEURON)
+    assert set(theirs["id"]) == set(outputs.loc[outputs["post_pt_root_id"] == partner, "id"])
+
+
+def bulk_skeletons_match_one_at_a_time(client, connect):
+    skeleton_client = _skeleton_client(client)
+    if not hasattr(skeleton_client, "get_bulk_skeletons"):
+        raise Unsupported("this caveclient has no get_bulk_skeletons (6.5.0 and newer)")
+    bulk = skeleton_client.get_bulk_skeletons([PROOFREAD, PYRAMIDAL], skeleton_version=4)
+    assert len(bulk[str(PROOFREAD)]["vertices"]) == len(_proofread_skeleton(client)["vertices"])
+    assert len(bulk[str(PYRAMIDAL)]["vertices"]) == len(_skeleton(client)["vertices"])
+
+
 VARIATIONS = [
     limit_20,
     martinotti_cells,
@@ -1404,6 +1490,13 @@ VARIATIONS = [
     in_and_out_degree_of_the_example_neuron,
     a_versioned_datastack_name,
     the_root_on_the_versions_page,
+    # The real neurons from the package index
+    the_proofread_skeleton_covers_its_level2_graph,
+    the_radius_in_the_dict_and_the_swc,
+    the_volume_attributes_of_its_level2_nodes,
+    the_proofread_neuron_in_the_proofreading_table,
+    synapse_counts_of_the_real_neurons,
+    bulk_skeletons_match_one_at_a_time,
 ]
 
 

@@ -1,11 +1,13 @@
-"""The L2 cache of the sample: the level-2 positions of the neuron it has a skeleton of.
+"""The L2 cache of the sample: the level-2 attributes of the neurons it has skeletons of.
 
 The routes caveclient's ``L2CacheClient`` uses (PCGL2Cache ``app/v1/routes.py``): the table
 mapping that ``has_cache()`` reads, the attribute list, and ``attributes`` for
-``get_l2data`` / ``get_l2data_table``. Only ``rep_coord_nm`` was published (for the 5,830
-level-2 ids of root 864691136040432126); asking for another attribute, or for level-2 ids of
-other cells, gets a 4xx that says so instead of the empty entries the real cache sends for
-ids it has not computed.
+``get_l2data`` / ``get_l2data_table``. What was published: ``rep_coord_nm``, ``area_nm2``,
+``size_nm3``, ``max_dt_nm`` and ``mean_dt_nm`` of the 17,656 level-2 ids of root
+864691135273655569, and ``rep_coord_nm`` only of the 5,830 of root 864691136040432126. Asking
+for an attribute the sample lacks for an id (``pca``, or ``area_nm2`` of the second root),
+or for level-2 ids of other cells, gets a 4xx that says so instead of the empty entries the
+real cache sends for ids it has not computed.
 """
 
 from __future__ import annotations
@@ -50,10 +52,20 @@ def table_mapping(s, **_):
     )
 
 
+# The cache's storage types (PCGL2Cache core/attributes.py).
+_TYPES = {
+    "area_nm2": "uint32",
+    "max_dt_nm": "uint16",
+    "mean_dt_nm": "float16",
+    "rep_coord_nm": "uint64",
+    "size_nm3": "uint32",
+}
+
+
 @route("GET", _L2 + r"/attribute_metadata")
 def attribute_metadata(s, **_):
     # The real cache lists eight; the sample lists what it can answer.
-    return json_reply({name: "<class 'numpy.uint64'>" for name in L2CACHE_ATTRIBUTES})
+    return json_reply({name: f"<class 'numpy.{_TYPES[name]}'>" for name in L2CACHE_ATTRIBUTES})
 
 
 def _attributes_asked(args) -> list[str]:
@@ -61,9 +73,9 @@ def _attributes_asked(args) -> list[str]:
     if not names:
         raise ServiceError(
             400,
-            "the sample's L2 cache has only rep_coord_nm (the level-2 positions that were "
-            "published), not the other attributes (area_nm2, size_nm3, pca, ...) that a call "
-            "without attributes asks for: pass attributes=['rep_coord_nm']. " + _LIVE,
+            "the sample's L2 cache has only the attributes that were published, not all "
+            "that a call without attributes asks for (pca, chunk_intersect_count, ...): pass "
+            f"attributes={list(L2CACHE_ATTRIBUTES)!r} or fewer. " + _LIVE,
         )
     unknown = [n for n in names if n not in REAL_ATTRIBUTES]
     if unknown:
@@ -76,8 +88,9 @@ def _attributes_asked(args) -> list[str]:
     if missing:
         raise ServiceError(
             404,
-            f"the sample's L2 cache has only rep_coord_nm; {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not in the sample. " + _LIVE,
+            f"the sample's L2 cache has only {', '.join(L2CACHE_ATTRIBUTES)}; "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the sample. "
+            + _LIVE,
         )
     return names
 
@@ -91,15 +104,24 @@ def attributes(s, table_id, args, raw, **_):
     if not isinstance(ids, list):
         raise ServiceError(400, "the request body needs a list 'l2_ids'")
     morphology = morphology_of(s)
-    coords = morphology.rep_coords()
+    known = morphology.l2_attributes()
     l2_ids = sorted(set(integer_ids(ids, "l2_ids")))  # the real cache answers each id once, sorted
-    absent = [i for i in l2_ids if i not in coords]
+    absent = [i for i in l2_ids if i not in known]
     if absent:
         shown = ", ".join(str(i) for i in absent[:3]) + (" ..." if len(absent) > 3 else "")
-        have = ", ".join(str(r) for r in morphology.roots)
+        have = " and ".join(str(r) for r in morphology.roots)
         raise ServiceError(
             404,
             f"{len(absent)} level-2 id(s) are not in the sample ({shown}): its L2 cache "
-            f"holds the level-2 ids of root {have} only. " + _LIVE,
+            f"holds the level-2 ids of roots {have} only. " + _LIVE,
         )
-    return json_reply({str(i): {name: coords[i] for name in names} for i in l2_ids})
+    partial = [i for i in l2_ids if any(n not in known[i] for n in names)]
+    if partial:
+        lacking = sorted({n for i in partial for n in names if n not in known[partial[0]]})
+        raise ServiceError(
+            404,
+            f"{len(partial)} of these level-2 ids (e.g. {partial[0]}) have only "
+            f"{', '.join(known[partial[0]])} in the sample, not {', '.join(lacking)}: those "
+            "were not published for their neuron. " + _LIVE,
+        )
+    return json_reply({str(i): {name: known[i][name] for name in names} for i in l2_ids})

@@ -1,12 +1,14 @@
-"""The skeleton service of the sample: the skeleton of the one neuron it has morphology of.
+"""The skeleton service of the sample: the skeletons of the neurons it has morphology of.
 
 The routes caveclient's ``SkeletonClient`` uses (SkeletonService ``datasets/api.py``, version
 0.23.11): the server version and skeleton versions it checks, ``get_skeleton`` (plain and
 async routes) in the service's output formats, ``get_bulk_skeletons``, ``fetch_skeletons``
-(cached bulk), ``skeletons_exist`` and the bulk generation request. The skeleton was built
-from the real level-2 graph by ``tools/sample_data/morphology.py``; it has no radius (see
-there), so the SWC and precomputed formats carry the service's own fallback of 1 nm.
-Other roots get a 404 that names the root the sample has.
+(cached bulk), ``skeletons_exist`` and the bulk generation request. Two real neurons:
+864691135273655569 with its published skeleton and radius (``tools/sample_data/
+real_neurons.py``), and 864691136040432126, built from its real level-2 graph by
+``tools/sample_data/morphology.py`` with no radius (see there), so for it the dict and JSON
+have no ``radius`` and the SWC and precomputed formats carry the service's own fallback of
+1 nm. Other roots get a 404 that names the roots the sample has.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def flatdict(stored: dict, version: int) -> dict:
     for key in ("edges", "mesh_to_skel_map", "root", "vertices"):
         out[key] = stored[key]
     if version >= 2:
+        # vertex properties, in the order the service adds them (radius, then compartment)
+        if "radius" in stored:
+            out["radius"] = stored["radius"]
         compartment = stored["compartment"]
         out["compartment"] = [float(c) for c in compartment] if version == 2 else compartment
     if version >= 4:
@@ -88,7 +93,8 @@ def flatdict(stored: dict, version: int) -> dict:
 def json_skeleton(stored: dict, version: int) -> dict:
     """The service's ``json`` format (_skeleton_to_json): the arrays and derived points."""
     flat = flatdict(stored, version)
-    properties = {k: flat[k] for k in ("compartment",) if k in flat}
+    properties = {k: flat[k] for k in ("radius", "compartment") if k in flat}
+    radius = {"radius": flat["radius"]} if "radius" in flat else {}
     return {
         "jsonification_version": "1.0",
         "branch_points": measure.branch_points(stored).tolist(),
@@ -97,6 +103,7 @@ def json_skeleton(stored: dict, version: int) -> dict:
         "end_points": measure.end_points(stored).tolist(),
         "mesh_to_skel_map": flat["mesh_to_skel_map"],
         "meta": flat["meta"],
+        **radius,
         "root": flat["root"],
         "vertex_properties": properties,
         "vertices": flat["vertices"],
@@ -116,7 +123,7 @@ def precomputed(stored: dict, version: int) -> bytes:
     parts += [vertices.tobytes(), edges.tobytes()]
     for name, dtype in _ATTRIBUTES[version]:
         if name == "radius":
-            values = np.full(len(vertices), FALLBACK_RADIUS_NM)
+            values = np.asarray(stored.get("radius", np.full(len(vertices), FALLBACK_RADIUS_NM)))
         else:
             values = np.asarray(stored["compartment"])
         parts.append(values.astype("<" + np.dtype(dtype).str[1:]).tobytes())
@@ -297,7 +304,7 @@ def skeletons_exist_get(s, ds, skvn, rids, **_):
 
 @route("POST", _DS + r"/bulk/gen_skeletons")
 def generate_bulk(s, ds, raw, **_):
-    # The answer is the service's estimate in seconds; the sample's one skeleton is ready.
+    # The answer is the service's estimate in seconds; the sample's skeletons are ready.
     _check_datastack(s, ds)
     roots = integer_ids(json_object(raw).get("root_ids", []), "root_ids")
     _all_in_sample(s, roots)

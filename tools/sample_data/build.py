@@ -32,6 +32,11 @@ from .lineage import build_lineage
 from .live_sizes import build_live_sizes, live_totals
 from .metadata import build_metadata
 from .proofreading import build_proofreading
+from .real_neurons import (
+    build_real_neuron_morphology,
+    link_to_proofread_cells,
+    with_proofread_neuron,
+)
 from .schemas import SCHEMAS
 from .synapses import build_proofread_network, build_synapses, proofread_axon_roots
 from .versions import build_versions, tables_of_every_version
@@ -56,8 +61,9 @@ def build(sample: Path = OUT) -> dict:
     neuron_roots = [n["pt_root_id"] for n in nuclei if n["pt_root_id"] and n["id"] in neuron_nuclei]
     synapses, edits_plan = build_synapses(rng, neuron_roots)
     lineage = build_lineage(rng, edits_plan, by_version)
-    proofreading = build_proofreading(rng, nuclei, annotations, by_version)
+    proofreading = with_proofread_neuron(build_proofreading(rng, nuclei, annotations, by_version))
     t1300 = pd.Timestamp(by_version[BASE_VERSION]["time_stamp"], tz="UTC")
+    link_to_proofread_cells(synapses, proofreading, t1300)
     synapses += build_proofread_network(rng, proofreading, nuclei, synapses, t1300)
 
     if out.exists():
@@ -91,6 +97,7 @@ def build(sample: Path = OUT) -> dict:
     write_json(out / "table_metadata.json", build_metadata(tables_by_version, load_specs(), notes))
     write_json(out / "schemas.json", SCHEMAS)
     write_json(out / "lineage.json", lineage)
+    build_real_neuron_morphology(out)  # numpy and pandas only, unlike --morphology
     for name, df in frames.items():
         write_rows(out / "rows" / f"{name}.parquet", df)
     live = build_live_sizes(

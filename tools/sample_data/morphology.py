@@ -10,7 +10,11 @@ this file (see its PROVENANCE.md) and writes ``dataset_dir / "morphology"``:
   ``lvl2_ids`` with ``mesh_to_skel_map``, meta), without ``radius`` (see below);
 - ``skeleton_<root>.swc``: the same skeleton as the service's SWC (meshparty's export, µm);
 - ``synapse_vertices_<root>.parquet``: every real synapse with its skeleton vertex;
-- ``morphology.json``: which roots the sample has, the parameters and the summary.
+- ``morphology.json``: this root, the parameters and the summary.
+
+The proofread neuron 864691135273655569, whose skeleton and radius were published, is
+written by ``real_neurons.py`` beside these files (``morphology_<root>.json`` and its own),
+with numpy and pandas only, by every build.
 
 How, as the skeleton service does it for skeleton version 4 (SkeletonService
 ``_generate_v4_skeleton``): ``pcg_skel.pcg_skeleton_direct`` (TEASAR on the level-2 graph,

@@ -25,6 +25,7 @@ from .common import (
     vec,
     voxels,
 )
+from .real_neurons import PROOFREAD_NEURON, real_neuron_synapses  # two more real neurons
 
 
 class SynapseDraw:
@@ -287,7 +288,7 @@ def build_synapses(rng, cell_roots: list[int]):
     order.insert(first_output, ADDED_OUTPUT_V1718)
     rest = [i for i in rest if i != ADDED_OUTPUT_V1718]
     edits_plan = {"fragment": fragment_root, "output_counts": plan, "roots": roots}
-    return [rows[i] for i in order + rest], edits_plan
+    return [rows[i] for i in order + rest] + real_neuron_synapses(rows), edits_plan
 
 
 # -- outputs of proofread cells ---------------------------------------------------------------
@@ -329,7 +330,8 @@ def build_proofread_network(rng, proofreading, nuclei, synapses, moment):
         and r["post_pt_root_id"] in counted
         and r["pre_pt_root_id"] != r["post_pt_root_id"]
     )
-    free = np.array([c for c in cells if c not in (EXAMPLE_NEURON, PCG_NEURON)], dtype=np.int64)
+    real = (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON)
+    free = np.array([c for c in cells if c not in real], dtype=np.int64)
     target = PROOFREAD_NETWORK_SYNAPSES - existing
 
     # Connections: the ring first, then random pairs, each with 1 + geometric synapses.
