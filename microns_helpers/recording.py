@@ -14,8 +14,8 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
   started inside this process on 127.0.0.1. No network, no token. One line, once per
   process, says where the answers come from and where to read what the sample holds.
 - ``replay``: the same answers as offline (the same one line, named replay): the
-  recordings folder first (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which holds live answers
-  only), then the sample service; a request to any other host raises
+  recordings folder first (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which
+  holds live answers only), then the sample service; a request to any other host raises
   :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
 - ``record``: requests go out and are written to ``<folder>/<name>.json``
   (``MICRONS_RECORD_NAME``, default ``recording``), with the secrets scrubbed and

@@ -107,6 +107,9 @@ def test_every_chapter_runs_offline_on_the_learner_install_and_says_little(run, 
     done = subprocess.run(
         [*ONLY_LOOPBACK, str(learner_python), "-m", "jupyter", "nbconvert", "--to", "notebook"]
         + ["--execute", "--allow-errors", "--ExecutePreprocessor.timeout=300"]
+        # nbconvert loads no server extension: what microns_helpers_jupyter gives JupyterLab
+        # (test_a_learners_jupyterlab_starts_kernels_without_the_tcp_warning)
+        + ["--KernelManager.transport_encryption=auto"]
         + ["--output", str(out), str(REPO / "chapters" / f"{chapter}.ipynb")],
         cwd=tmp_path,  # not the repository: the installed package, not the working tree
         env=env,
@@ -176,3 +179,146 @@ def test_an_unsupported_python_gets_one_line_before_pip(tmp_path):
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith("Python 3.9.")
     assert "needs Python 3.10 to 3.13" in done.stderr and "python3.12 -m venv" in done.stderr
+
+
+def readme_block(language: str) -> str:
+    """The README's first ``language`` block (bash, powershell) of the learners' section."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    learners = readme.split("## For learners")[1].split("\n## ")[0]
+    return re.findall(rf"```{language}\n(.*?)```", learners, flags=re.S)[0]
+
+
+def test_the_readme_puts_the_learners_steps_first_and_windows_takes_any_python():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", readme, flags=re.M)
+    assert headings[0].startswith("For learners"), headings
+    assert headings.index("For maintainers") > 0
+    windows = readme_block("powershell")
+    assert not re.search(r"py -3\.\d+ -m venv", windows), windows  # the learner's own Python
+    assert "py -m venv .venv" in windows and "py tools/check_python.py" in windows
+    intro = (REPO / "intro.md").read_text(encoding="utf-8")
+    assert "make install" not in intro  # the maintainers' environment, not a learner's
+
+
+def test_the_readme_learner_steps_run_as_written(tmp_path, capsys):
+    """The README's Linux and macOS steps, copied from it, run by bash in a copy of the
+    repository (the files git knows, as a clone has them) on Python 3.12, with an empty home:
+    check_python, the venv, the learner install from pip's cache, the doctor (offline: every
+    line ✓ but the optional extra's neutral one), and ``jupyter lab chapters``, which must
+    start a server (stopped once it says where it runs). The clone line is checked, not run:
+    it names the repository of _config.yml."""
+    python = learner_envs.find_interpreter("3.12")
+    if python is None:
+        pytest.skip("no Python 3.12 on this machine")
+    steps = readme_block("bash").splitlines()
+    clone, enter = steps[:2]
+    assert clone == f"git clone {setup_cell.install_url()[len('git+') :]}", clone
+    assert enter == f"cd {clone.rsplit('/', 1)[-1]}", enter
+    lab = steps[-1]
+    assert lab.endswith("jupyter lab chapters"), lab
+    clone_dir = tmp_path / "clone"
+    for name in subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines():
+        if (REPO / name).is_file():
+            (clone_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (clone_dir / name).write_bytes((REPO / name).read_bytes())
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
+    env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER", "IPYTHON", "VIRTUAL_ENV"))}
+    # python3 is the learner's 3.12; the lab line's browser: none (a test has no screen)
+    env.update(HOME=str(home), PATH=f"{python.parent}:/usr/bin:/bin", BROWSER="true")
+    # the lab line as written, in the background until it says where it runs (a free port
+    # from 8888 on: Jupyter tries the next ones when one is taken)
+    script = "set -e\n" + "\n".join(steps[2:-1]) + f"\n{lab} > lab.log 2>&1 &\n"
+    script += "for i in $(seq 120); do grep -q 'http://' lab.log && break; sleep 1; done\n"
+    script += "kill %1; wait %1 || true\n"
+    started = time.perf_counter()
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=clone_dir, env=env, capture_output=True, text=True, timeout=900
+    )
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, (done.stdout[-2000:], done.stderr[-3000:])
+    out = done.stdout.splitlines()
+    assert out[0].startswith("Python 3.12.") and "is supported" in out[0], out[:2]
+    doctor = [line for line in out if line[:2] in ("✓ ", "✗ ", "– ")]
+    assert [line for line in doctor if not line.startswith("✓ ")] == [
+        "– nglui not installed: optional, only 12_neuroglancer needs it "
+        "(python -m pip install -r requirements-neuroglancer.txt)"
+    ], doctor
+    assert "mode: offline" in "\n".join(doctor)
+    log = (clone_dir / "lab.log").read_text()
+    assert re.search(r"http://(localhost|127\.0\.0\.1):\d+/lab", log), log[-2000:]
+    assert "running over TCP without encryption" not in log
+    with capsys.disabled():
+        print(f"\n== the README's learner steps ran as written in {seconds:.0f} s")
+
+
+def readme_figures() -> dict:
+    """The install figures the README quotes, as bench_install writes them."""
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    found = re.search(
+        r"The learner install is (\d+) packages, ([\d,]+) MB, about (\d+) s from pip's cache "
+        r"\(`make bench`.*?\); with the Neuroglancer extra, (\d+) packages, ([\d,]+) MB, about "
+        r"(\d+) s\.",
+        readme,
+    )
+    assert found, "the README's sentence of the learner install's figures is not found"
+    numbers = [int(value.replace(",", "")) for value in found.groups()]
+    keys = ("packages", "megabytes", "seconds")
+    return {
+        "learner install": dict(zip(keys, numbers[:3])),
+        "learner install with the Neuroglancer extra": dict(zip(keys, numbers[3:])),
+    }
+
+
+def test_the_readme_quotes_the_install_figures_make_bench_measured():
+    """`make bench` (benchmarks/bench_install.py) writes the learner install's figures; the
+    README quotes them, and the package count is that of a learner install made here."""
+    measured = json.loads((REPO / "benchmarks" / "install_figures.json").read_text())
+    assert readme_figures() == measured
+    packages = LEARNER / "packages.txt"  # the bench's Python is the pinned one, as this one's
+    if packages.exists():
+        count = len(packages.read_text().split())
+        assert measured["learner install"]["packages"] == count, (count, measured)
+
+
+def test_a_learners_jupyterlab_starts_kernels_without_the_tcp_warning(tmp_path):
+    """The package's server extension (microns_helpers_jupyter, enabled by the config file
+    its wheel installs): a kernel started by the learner install's Jupyter server logs no
+    "running over TCP without encryption"."""
+    folder = learner_envs.env_path("3.12")
+    require_environment(folder / ".installed", "`make test` (or `make learner-pythons`)")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON"))}
+    env.update(HOME=str(home), PATH=f"{folder / 'bin'}:/usr/bin:/bin")
+    probe = (
+        "import asyncio, sys\n"
+        "from jupyter_server.serverapp import ServerApp\n"
+        "app = ServerApp.instance()\n"
+        "app.initialize(['--port=0', '--no-browser', '--allow-root'])\n"
+        "async def start():\n"
+        "    kernel = await app.kernel_manager.start_kernel()\n"
+        "    await asyncio.sleep(8)\n"
+        "    await app.kernel_manager.shutdown_kernel(kernel)\n"
+        "asyncio.run(start())\n"
+        "loaded = 'microns_helpers_jupyter' in app.extension_manager.extensions\n"
+        "print('extension loaded:', loaded)\n"
+    )
+    done = subprocess.run(
+        [str(folder / "bin" / "python"), "-c", probe],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "running over TCP without encryption" not in done.stderr, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("extension loaded: True"), done.stdout

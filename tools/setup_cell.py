@@ -89,8 +89,6 @@ CELL = """\
 # Opened on its own (Colab, a fresh Python): install the book's helper package only if it
 # is missing, and work offline when there is no CAVE token. Hidden on the site.
 import importlib.util
-import subprocess
-import sys
 
 
 class SetupFailed(Exception):
@@ -105,6 +103,8 @@ def installed(module):
 
 def pip_install(requirement):
     \"\"\"pip's output when it fails, else None (a success is silent).\"\"\"
+    import subprocess, sys  # here: the chapter's own imports stay the first of their names
+
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--retries", "1", requirement]
     done = subprocess.run(command, capture_output=True, text=True)
     return None if done.returncode == 0 else (done.stdout + done.stderr).strip()
