@@ -103,10 +103,11 @@ def installed(module):
 
 def pip_install(requirement):
     \"\"\"pip's output when it fails, else None (a success is silent).\"\"\"
-    import subprocess, sys  # here: the chapter's own imports stay the first of their names
+    from subprocess import run  # names of its own: a chapter's own imports come first
+    from sys import executable
 
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--retries", "1", requirement]
-    done = subprocess.run(command, capture_output=True, text=True)
+    command = [executable, "-m", "pip", "install", "--quiet", "--retries", "1", requirement]
+    done = run(command, capture_output=True, text=True)
     return None if done.returncode == 0 else (done.stdout + done.stderr).strip()
 
 
