@@ -3,8 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Tests and the site build replay recorded responses: no network, no token.
-export MICRONS_MODE ?= replay
+# Tests and the site build answer offline (recordings, then the sample): no network, no
+# token, the mode a learner runs, so nbval compares the outputs the recorder stored offline.
+export MICRONS_MODE ?= offline
 
 .PHONY: book book-fast test bench record lint format clean install matrix learner learner-pythons
 

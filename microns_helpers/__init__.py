@@ -80,3 +80,6 @@ notebook_errors.register_from_environment()
 warnings.filterwarnings(
     "ignore", message="Couldn't detect a suitable IP address", category=RuntimeWarning
 )
+# nglui warns at import that CloudVolume is not installed, naming its site-packages path;
+# the Neuroglancer chapter builds links only and never needs CloudVolume.
+warnings.filterwarnings("ignore", message="CloudVolume is not available", category=UserWarning)

@@ -415,11 +415,8 @@ def choose_mode() -> str:
         token = None  # a token that cannot be one: the doctor and connect() say why
     if token is None and recording.active_mode() == "live":
         recording.activate("offline")
-        print(
-            "No CAVE token found, so this notebook works offline: recorded answers first, "
-            "the package's sample data (partly synthetic) for the rest. For live data, save "
-            "a token (see Setup) and set MICRONS_MODE=live."
-        )
+        # the offline notice, once per process: why, where answers come from, what to do
+        recording.show_notice("No CAVE token found, so this notebook works offline")
     return recording.active_mode()
 
 

@@ -81,6 +81,7 @@ class Check:
     text: str
     counts: bool = True
     optional: bool = False  # an optional package: informational, whatever the mode
+    neutral: bool = False  # neither ✓ nor ✗: an optional extra that is not installed
 
 
 def add_arguments(parser) -> None:
@@ -106,9 +107,9 @@ def run(args) -> int:
     # (offline flags each answer of the sample on stderr) would only repeat them.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         checks = list(diagnose(args.datastack, args.version, args.server_address))
-    yes, no = _marks(sys.stdout)
+    yes, no, neutral = _marks(sys.stdout)
     for check in checks:
-        print(f"{yes if check.ok else no} {check.text}")
+        print(f"{neutral if check.neutral else yes if check.ok else no} {check.text}")
     blocked = any(not c.ok and c.counts for c in checks)
     if any(not c.counts and not c.optional for c in checks):
         print("Offline and replay need no token or network: the live lines are informational.")
@@ -202,12 +203,14 @@ def _package(module, distribution, chapter, extra, load):
         load(module)
     except Exception as err:  # a missing package, or one whose binary part is broken
         if extra:
+            # not a fault: the learner install leaves it out on purpose
             return Check(
-                False,
-                f"{distribution} is not installed (optional, for {chapter}): python -m pip "
-                f"install -r {extra[0]}",
+                True,
+                f"{distribution} not installed: optional, only {chapter} needs it "
+                f"(python -m pip install -r {extra[0]})",
                 counts=False,
                 optional=True,
+                neutral=True,
             )
         return Check(
             False,
@@ -360,12 +363,13 @@ def _first_line(err):
 
 
 def _marks(stream):
-    """✓ and ✗, or OK and NO where the output cannot encode them (a Windows console)."""
+    """✓, ✗ and – (an optional extra left out), or OK, NO and -- where the output cannot
+    encode them (a Windows console)."""
     try:
-        "✓✗".encode(getattr(stream, "encoding", None) or "ascii")
+        "✓✗–".encode(getattr(stream, "encoding", None) or "ascii")
     except (UnicodeEncodeError, LookupError):
-        return "OK", "NO"
-    return "✓", "✗"
+        return "OK", "NO", "--"
+    return "✓", "✗", "–"
 
 
 __all__ = ["Check", "add_arguments", "diagnose", "run"]

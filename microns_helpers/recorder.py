@@ -5,7 +5,9 @@ For each chapter notebook, in a fresh kernel each time:
 1. run it top to bottom in ``record`` mode, against the package's sample service
    (``--standin``, the default) or the live CAVE servers (``--live``, needs a token),
    into a staging copy of the recordings folder;
-2. run it again in ``replay`` mode from that staging folder, with no token;
+2. run it again in ``offline`` mode (the mode a learner runs; the same answers as replay)
+   from that staging folder, with no token, so that the stored outputs are what a
+   learner's screen shows;
 3. only if both passed, and the replayed outputs and the recording hold neither the token
    nor a path of this machine, swap the new recording, its manifest entry and the notebook
    with those replayed outputs (execution counts 1..n) into place, each by an atomic rename
@@ -198,7 +200,8 @@ def _record_and_replay(
         executed = _execute(
             notebook,
             staging,
-            {"MICRONS_MODE": "replay", "HOME": str(replay_home), "CAVE_TOKEN": None},
+            # offline: the learner's mode, so the site shows what a learner's screen shows
+            {"MICRONS_MODE": "offline", "HOME": str(replay_home), "CAVE_TOKEN": None},
             timeout,
         )
     except Exception as err:

@@ -11,11 +11,11 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
 - ``live``: nothing is patched; caveclient talks to the CAVE servers.
 - ``offline``: requests to the public CAVE hosts are answered from the recordings first,
   and every other one by the package's sample service (:mod:`microns_helpers.sample`),
-  started inside this process on 127.0.0.1. No network, no token. Each distinct request the
-  sample service answers is flagged once on stderr.
-- ``replay``: the same answers as offline, silently: the recordings folder first
-  (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which holds live answers
-  only), then the sample service; a request to any other host raises
+  started inside this process on 127.0.0.1. No network, no token. One line, once per
+  process, says where the answers come from and where to read what the sample holds.
+- ``replay``: the same answers as offline (the same one line, named replay): the
+  recordings folder first (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which
+  holds live answers only), then the sample service; a request to any other host raises
   :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
 - ``record``: requests go out and are written to ``<folder>/<name>.json``
   (``MICRONS_RECORD_NAME``, default ``recording``), with the secrets scrubbed and
@@ -91,7 +91,9 @@ class ModeState:
     original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
     release_token_files: object = None  # undoes _compat.guard_token_files, once it ran
     notices_shown: set = field(default_factory=set)
-    flagged: set = field(default_factory=set)  # offline requests already flagged
+    # (method, path) of each request the sample service answered: said once in the notice,
+    # not once per request (tests read it to see which ones it answered)
+    sample_answered: set = field(default_factory=set)
     flush_registered: bool = False
     save_failed: str | None = None  # why the last save after a cell was refused
     # Tokens seen in requests while recording; never written anywhere.
@@ -324,28 +326,37 @@ def _enter_replay(folder: Path) -> None:
     _wrap_send(_sample_route)
 
 
-def replay_notice(folder: Path | None = None, mode: str = "replay") -> str:
-    """The one line printed when replay or offline starts: where answers come from."""
+def replay_notice(folder: Path | None = None, mode: str = "replay", start: str = "") -> str:
+    """The one line printed when replay or offline starts: where answers come from, and
+    where to read what the sample holds."""
     from .cassette import read_manifest
 
     sources = {entry.get("source") for entry in read_manifest(folder or recordings_dir()).values()}
     words = " and ".join(_SOURCE_WORDS.get(s, str(s)) for s in sorted(sources, key=str))
     recorded = f"recordings of {words}, then " if words else ""
-    start = "Offline" if mode == "offline" else "Replaying, no network"
+    start = start or ("Offline" if mode == "offline" else "Replaying, no network")
     return (
-        f"{start}: answers come from {recorded}the package's sample data (partly synthetic); "
-        "for live data set MICRONS_MODE=live and add a token (see Setup)."
+        f"{start}: answers come from {recorded}the package's sample data (partly synthetic; "
+        "what it holds: the book's page About these outputs); for live data set "
+        "MICRONS_MODE=live and add a token (see Setup)."
     )
 
 
-def _show_notice() -> None:
-    # At the first request of the mode, once per process and mode: it lands in the output of
-    # the cell that first asks the service something (every chapter's connect()), so one
-    # line, and no date (re-recording one chapter must not change the others' outputs).
+def show_notice(start: str = "") -> None:
+    """Print the notice now, once per process (choose_mode() says why it went offline)."""
     mode = STATE.mode
-    if mode in ("offline", "replay") and mode not in STATE.notices_shown:
+    if mode in ("offline", "replay") and not STATE.notices_shown:
         STATE.notices_shown.add(mode)
-        print(replay_notice(STATE.folder, mode))
+        print(replay_notice(STATE.folder, mode, start))
+
+
+def _show_notice() -> None:
+    # At the first request of the mode, once per process: it lands in the output of the cell
+    # that first asks the service something (every chapter's connect()), so one line, and
+    # no date (re-recording one chapter must not change the others' outputs). Every answer
+    # after it is the sample's or a recording's too: no line per request (they drowned the
+    # chapter's own output, and two threads' lines ran together).
+    show_notice()
 
 
 def _guard_home() -> None:
@@ -374,8 +385,8 @@ def _sample_route(request):
     ):
         return None
     url = _sample_service_url()
-    if STATE.mode == "offline":
-        _flag_sample_answer(request.method, request.url[len(public) :])
+    with STATE.lock:
+        STATE.sample_answered.add((request.method, urlsplit(request.url).path))
     return url + request.url[len(public) :], None
 
 
@@ -391,17 +402,6 @@ def _sample_service_url() -> str:
 
             STATE.sample_service = SampleService(local_server=PUBLIC_LOCAL).start()
         return STATE.sample_service.url
-
-
-def _flag_sample_answer(method: str, path_and_query: str) -> None:
-    """One short line on stderr per distinct request the sample service answers."""
-    path = urlsplit(path_and_query).path
-    key = (method, path)
-    with STATE.lock:
-        if key in STATE.flagged:
-            return
-        STATE.flagged.add(key)
-    print(f"offline, answered by the sample data: {method} {path}", file=sys.stderr)
 
 
 # --- record -----------------------------------------------------------------------

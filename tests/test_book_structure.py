@@ -99,19 +99,26 @@ def test_the_setup_cell_installs_from_the_repository_of_the_site_then_its_wheel(
     assert install_url() == f"git+{url}"
     assert wheel_url() == f"{config['site_url']}/wheels/microns_helpers-0.2.0-py3-none-any.whl"
     cell = cell_source()
-    assert f'"microns_helpers[chapters] @ git+{url}"' in cell
+    assert 'f"microns_helpers[chapters] @ {source}"' in cell
+    assert f'"git+{url}",  # the repository' in cell
     assert cell.index(install_url()) < cell.index(wheel_url())  # the wheel second
 
 
-# The cell in IPython, with a stand-in for %pip that "installs" the package once it has
-# been asked ``works_at`` times (0: installed already; 3: never).
+# The cell in IPython, with a stand-in for pip (the cell runs it with subprocess.run) that
+# "installs" the package once it has been asked ``works_at`` times (0: installed already;
+# 3: never), and otherwise fails with a line of its own.
 SETUP_RUN = """
-import importlib.util, sys
+import importlib.util, subprocess, sys
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 asked = []
 works_at = int(sys.argv[2])
-shell.register_magic_function(lambda line: asked.append(line), "line", "pip")
+def pip(command, **kwargs):
+    asked.append(command[-1])
+    works = len(asked) >= works_at
+    failure = "" if works else f"pip stand-in: cannot reach {command[-1].split(' @ ')[1]}"
+    return subprocess.CompletedProcess(command, 0 if works else 1, "", failure)
+subprocess.run = pip
 real = importlib.util.find_spec
 def find_spec(name, *args):
     if name == "microns_helpers" and len(asked) < works_at:
@@ -157,10 +164,9 @@ def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
     out = run_setup_cell(tmp_path, installed, token)
     assert "Out[" not in out  # the cell shows nothing but its one line
     assert "FAILED: NoneType" in out
-    asked = [
-        f'install --quiet "microns_helpers[chapters] @ {u}"' for u in (install_url(), wheel_url())
-    ]
+    asked = [f"microns_helpers[chapters] @ {u}" for u in (install_url(), wheel_url())]
     assert f"PIP: {asked[: SOURCES[installed]]}" in out
+    assert "pip stand-in" not in out  # a source that failed before one that worked: not shown
     if token == "none":
         assert "No CAVE token found, so this notebook works offline" in out
         assert "MODE: offline" in out
@@ -171,7 +177,13 @@ def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
 def test_the_setup_cell_says_in_two_lines_what_to_do_when_nothing_installs(tmp_path):
     out = run_setup_cell(tmp_path, "unreachable")
     shown = out.split("PIP:")[0].strip().splitlines()
-    assert shown == [
+    # pip's own words first (what went wrong with each source), then the two lines
+    assert shown[:3] == [
+        f"pip stand-in: cannot reach {install_url()}",
+        "",
+        f"pip stand-in: cannot reach {wheel_url()}",
+    ]
+    assert shown[3:] == [
         "This chapter needs the book's helper package, and pip could not install it (see above).",
         f'What to do: once online, run  %pip install "microns_helpers[chapters] @ {install_url()}"'
         "  and this cell again, or open the chapter on Binder (the rocket button).",

@@ -287,10 +287,11 @@ def test_a_missing_package_names_the_chapter_that_needs_it(home, monkeypatch, ca
     needed = line(lines, "no-such-dist")
     assert needed.startswith("✗ no-such-dist cannot be imported (ModuleNotFoundError")
     assert "and 11_skeletons needs it: python -m pip install -r requirements-learner.txt" in needed
+    # an optional extra left out is neither ✓ nor ✗: a neutral line, the chapter, the command
     optional = line(lines, "no-such-optional")
     assert optional == (
-        "✗ no-such-optional is not installed (optional, for 12_neuroglancer): "
-        "python -m pip install -r requirements-x.txt"
+        "– no-such-optional not installed: optional, only 12_neuroglancer needs it "
+        "(python -m pip install -r requirements-x.txt)"
     )
     assert not any("live lines are informational" in text for text in lines)
     # an optional package alone does not block
@@ -360,20 +361,44 @@ def versionless(text):
     return re.sub(r"\d+\.\d+[\w.]*", "N", text)
 
 
+def without_the_extra(monkeypatch):
+    """The learner install: nglui, the Neuroglancer chapter's optional extra, not there."""
+    real = importlib.import_module
+
+    def import_module(name, *args):
+        if name.split(".")[0] == "nglui":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name, *args)
+
+    monkeypatch.setattr(doctor_module.importlib, "import_module", import_module)
+
+
 def test_what_the_readme_and_the_guide_say_the_doctor_prints_is_what_it_prints(
     home, monkeypatch, capsys
 ):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     guide = (REPO / "chapters" / "instructor_guide.md").read_text(encoding="utf-8")
     monkeypatch.setenv("MICRONS_MODE", "offline")
-    status, offline = doctor(capsys)
+    with monkeypatch.context() as patched:
+        without_the_extra(patched)  # what the README's learner install prints
+        status, offline = doctor(capsys)
     assert status == 0
-    # the guide shows the whole offline output, and says every line shows ✓
-    shown = guide.split("Offline, it prints:")[1].split("```text\n")[1].split("```")[0]
+    # the guide shows the whole offline output of the learner install: every line ✓ but
+    # the optional extra's neutral one
+    shown = (
+        guide.split("Offline, on the\n  learner install, it prints:")[1]
+        .split("```text\n")[1]
+        .split("```")[0]
+    )
     shown = [text.strip() for text in shown.strip().splitlines()]
     assert list(map(versionless, shown)) == list(map(versionless, offline))
-    assert "Every\n  line should show `✓`" in guide
-    assert all(text.startswith("✓ ") for text in offline)
+    neutral = [text for text in offline if not text.startswith("✓ ")]
+    assert len(neutral) == 1 and neutral[0].startswith("– nglui not installed: optional, only")
+    assert "12_neuroglancer" in neutral[0]
+    for name, text in (("README.md", readme), ("instructor_guide.md", guide)):
+        flat = " ".join(text.split())
+        assert " ".join(neutral[0].split()) in flat, name  # quoted whole
+        assert "every line should show `✓`" not in flat.lower(), name
     # with a token and no network: the token "not checked (server unreachable)"
     monkeypatch.setenv("MICRONS_MODE", "live")
     monkeypatch.setenv("CAVE_TOKEN", PLANTED_TOKEN)
@@ -381,10 +406,10 @@ def test_what_the_readme_and_the_guide_say_the_doctor_prints_is_what_it_prints(
     assert "the token line says `not checked (server unreachable)`" in guide
     assert line(unreachable, "CAVE token").endswith(": not checked (server unreachable)")
     # every doctor line quoted in the README is printed
-    quoted = re.findall(r"`([✓✗] [^`]+)`", readme)
+    quoted = re.findall(r"`([✓✗–] [^`]+)`", readme)
     assert quoted, "the README quotes no line of the doctor"
     for text in quoted:
-        assert text in offline + unreachable, text
+        assert " ".join(text.split()) in offline + unreachable, text
     # both run the doctor in the mode the learner then uses (offline, before jupyter lab)
     for name, text in (("README.md", readme), ("instructor_guide.md", guide)):
         blocks = re.findall(r"```(?:bash|powershell)\n(.*?)```", text, flags=re.S)

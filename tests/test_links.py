@@ -151,6 +151,9 @@ json.dump({
     },
     "targets": {str(i): str(r) for i, r in zip(outputs["id"], outputs["post_pt_root_id"])},
 }, open(sys.argv[1], "w"))
+from microns_helpers import recording  # what the sample answered (offline says it once)
+for method, path in sorted(recording.STATE.sample_answered):
+    print(f"answered by the sample: {method} {path}", file=sys.stderr)
 """
 
 
@@ -236,15 +239,9 @@ def test_the_chapter_runs_offline_with_only_loopback_and_an_empty_home(tmp_path)
     command += ["--ExecutePreprocessor.timeout=300", "--output", str(out), str(CHAPTER)]
     _only_loopback(command, tmp_path)
     ran = json.loads(out.read_text())
+    # an upload would get the sample's 403 and a traceback; offline prints no request lines
+    # any more, so the script above (STATE_SCRIPT) is where the requests are listed and checked
     assert "Traceback" not in json.dumps(ran["cells"])
-    streams = "".join(
-        "".join(output["text"])
-        for cell in ran["cells"]
-        if cell["cell_type"] == "code"
-        for output in cell.get("outputs", [])
-        if output["output_type"] == "stream"
-    )
-    _no_upload(streams)
     # offline answers are the sample's, as replay's: every result as stored in the chapter
     assert _results(ran) == _results(json.loads(CHAPTER.read_text()))
 

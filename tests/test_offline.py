@@ -155,7 +155,7 @@ def test_offline_answers_the_documented_code_and_every_variation(release, tmp_pa
     assert not failed, failed
     answered = [n for n, why in outcomes.items() if why is None]
     assert len(outcomes) == len(VARIATIONS) and len(answered) >= 20, outcomes
-    # every answer that came from the sample data, not a recording, was flagged
-    assert "offline, answered by the sample data:" in run.stderr
+    # the answers of the sample data are said once (the notice), not once per request
+    assert "answered by" not in run.stderr
     # caveclient 5.27-6.3 write token files while a client is built: not in offline mode
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == []

@@ -8,6 +8,8 @@ address probe's warning when there is no network.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +99,80 @@ def test_dask_says_nothing_of_its_address_probe_without_a_network(tmp_path, kind
     )
     assert done.returncode == 0, done.stderr
     assert ("Couldn't detect a suitable IP address" in done.stderr) is warned, done.stderr
+
+
+NGLUI_WARNING = """
+import sys, warnings
+if sys.argv[1] == "with microns_helpers":
+    import microns_helpers
+# what nglui 4.9's statebuilder warns, from its site-packages file, when a link is built
+warnings.warn("CloudVolume is not available. Cannot get source information for precomputed://x")
+"""
+
+
+@pytest.mark.parametrize("kind, warned", [("with microns_helpers", False), ("nglui alone", True)])
+def test_nglui_says_nothing_of_cloudvolume_which_the_chapter_never_needs(tmp_path, kind, warned):
+    done = run_python(NGLUI_WARNING, kind, home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert ("CloudVolume is not available" in done.stderr) is warned, done.stderr
+
+
+OFFLINE_QUERIES = """
+import sys
+import microns_helpers
+from microns_helpers import recording
+from microns_helpers.query import query_by_root_ids
+client = microns_helpers.connect()
+table = client.materialize.tables.proofreading_status_and_strategy
+ids = table().query(limit=60)["pt_root_id"].tolist()
+client.materialize.synapse_query(pre_ids=864691135808473885)
+# six chunks on caveclient's and the helper's worker threads
+query_by_root_ids(client, "proofreading_status_and_strategy", ids, chunk_size=10, progress=False)
+client = microns_helpers.connect()  # a second connect(): nothing more to say
+print("answered:", len(recording.STATE.sample_answered), file=sys.stderr)
+"""
+
+
+def test_offline_says_once_per_process_where_its_answers_come_from(tmp_path):
+    """One line, and where to read what the sample holds; no line per request (there were
+    six under every chapter's connect() and up to 24 in a chapter, two threads' lines run
+    together); the server's warnings that matter (the owner notice, once) stay."""
+    done = run_python(OFFLINE_QUERIES, home=tmp_path, MICRONS_MODE="offline")
+    assert done.returncode == 0, done.stderr
+    said = (done.stdout + done.stderr).splitlines()
+    sample = [line for line in said if "sample" in line]
+    assert len(sample) == 1, said
+    assert sample[0].startswith("Offline: answers come from the package's sample data")
+    assert "About these outputs" in sample[0]
+    answered = int(done.stderr.split("answered:")[1])
+    assert answered >= 5, done.stderr  # the sample did answer them, silently
+    others = [line for line in done.stderr.splitlines() if not line.startswith("answered:")]
+    # the server's own warnings (caveclient logs its Warning headers): the owner notice once
+    assert "\n".join(others).count(NOTICE) == 1, others
+    assert all(re.match(EXPLAINED_LINE, line) for line in others), others
+
+
+# What a chapter may print on stderr: the server's warnings the chapter shows and explains
+# (a row cap, a partial answer, the owner notice, a deprecation of a documented call), and
+# the helper's progress bars. Nothing else: no per-request line, no path, no kernel warning.
+EXPLAINED = (
+    r'201 - "Limited query to \d+ rows',
+    r"Table Owner Notice on \w+: ",
+    r"Select_columns is deprecated for join queries",
+    r"\w+: +\d+%\|",  # a progress bar
+    r"Warning from the server",
+)
+EXPLAINED_LINE = "|".join(f"(?:{pattern})" for pattern in EXPLAINED)
+
+
+def test_the_chapters_show_on_stderr_only_the_warnings_they_explain():
+    from tools.setup_cell import chapters
+
+    for path in chapters():
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("name") != "stderr":
+                    continue
+                text = "".join(output["text"])
+                for line in filter(str.strip, re.split(r"[\r\n]", text)):
+                    assert re.match(EXPLAINED_LINE, line), (path.name, line)

@@ -81,10 +81,12 @@ def wheel_url(config: Path = REPO / "_config.yml") -> str:
     return f"{_config(config)['site_url'].rstrip('/')}/{WHEELS}/{wheel_name()}"
 
 
-# What a learner sees when the package cannot be had: two lines (pip's own message is just
-# above them), never a traceback, and nothing after it runs.
+# What a learner sees: nothing, where the package is installed (a clone's install is never
+# installed over); where it is missing, pip runs quietly and its output is shown only if
+# every source failed, above two lines saying what to do; where the chapter's optional extra
+# is missing, the chapter's own one line (what, and the command). Never a traceback.
 CELL = """\
-# Opened on its own (Colab, a fresh Python): install the book's helper package if it
+# Opened on its own (Colab, a fresh Python): install the book's helper package only if it
 # is missing, and work offline when there is no CAVE token. Hidden on the site.
 import importlib.util
 
@@ -94,21 +96,38 @@ class SetupFailed(Exception):
         return str(self).splitlines()
 
 
-def missing():
-    importlib.invalidate_caches()  # see what %pip just installed
-    return any(importlib.util.find_spec(name) is None for name in {modules!r})
+def installed(module):
+    importlib.invalidate_caches()  # see what pip just installed
+    return importlib.util.find_spec(module) is not None
 
 
-if missing():
-    %pip install --quiet "microns_helpers[{extras}] @ {url}"
-if missing():  # no git, or the repository out of reach: the wheel published with the site
-    %pip install --quiet "microns_helpers[{extras}] @ {fallback}"
-if missing():
-    raise SetupFailed(
-        "This chapter needs the book's helper package, and pip could not install it (see "
-        "above).\\nWhat to do: once online, run  %pip install \\"microns_helpers[{extras}] @ "
-        "{url}\\"  and this cell again, or open the chapter on Binder (the rocket button)."
-    )
+def pip_install(requirement):
+    \"\"\"pip's output when it fails, else None (a success is silent).\"\"\"
+    from subprocess import run  # names of its own: a chapter's own imports come first
+    from sys import executable
+
+    command = [executable, "-m", "pip", "install", "--quiet", "--retries", "1", requirement]
+    done = run(command, capture_output=True, text=True)
+    return None if done.returncode == 0 else (done.stdout + done.stderr).strip()
+
+
+if not installed("microns_helpers"):
+    failures = []
+    for source in (
+        "{url}",  # the repository
+        "{fallback}",  # else the wheel published with the site
+    ):
+        failure = pip_install(f"microns_helpers[{extras}] @ {{source}}")
+        if failure is None and installed("microns_helpers"):
+            break
+        failures.append(failure or "pip installed it, but it cannot be found")
+    else:
+        print("\\n\\n".join(failures)[-3000:])  # pip's own words: what went wrong
+        raise SetupFailed(
+            "This chapter needs the book's helper package, and pip could not install it (see "
+            "above).\\nWhat to do: once online, run  %pip install \\"microns_helpers[{extras}] @ "
+            "{url}\\"  and this cell again, or open the chapter on Binder (the rocket button)."
+        )
 try:
     import microns_helpers
 except ImportError as error:
@@ -116,24 +135,35 @@ except ImportError as error:
         f"The book's helper package is installed but does not import ({{error}}).\\nWhat "
         "to do: restart the kernel (Colab: Runtime > Restart session), then run this cell again."
     ) from None
-
+{extra_check}
 mode = microns_helpers.choose_mode()  # "live", "offline" or "replay"\
 """
 
+# A chapter's optional extra, checked once the package imports: its own one line (what is
+# missing, the command) instead of an install attempt over the learner's environment.
+EXTRA_CHECK = """\
+from microns_helpers.{module} import {function}
 
-# A chapter that needs an optional extra of the package: the extra, and the module it brings.
-EXTRAS = {"12_neuroglancer": ("neuroglancer", "nglui")}
+try:  # this chapter's optional extra
+    {function}()
+except microns_helpers.errors.MissingExtraError as error:
+    raise SetupFailed(str(error)) from None
+"""
+
+# A chapter that needs an optional extra of the package: the extra, and the package's check
+# that says what is missing and the command.
+EXTRAS = {"12_neuroglancer": ("neuroglancer", "links", "require_nglui")}
 
 
 def cell_source(url: str | None = None, fallback: str | None = None, chapter: str = "") -> str:
     """The cell for ``chapter`` (a notebook's stem): the package with the chapters' extra,
     and the chapter's own optional extra if it has one."""
-    extra, module = EXTRAS.get(chapter, (None, None))
+    extra, module, function = EXTRAS.get(chapter, (None, None, None))
     return CELL.format(
         url=url or install_url(),
         fallback=fallback or wheel_url(),
         extras=",".join(filter(None, ["chapters", extra])),
-        modules=[name for name in ("microns_helpers", module) if name],
+        extra_check=EXTRA_CHECK.format(module=module, function=function) if extra else "",
     )
 
 
