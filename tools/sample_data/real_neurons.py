@@ -466,8 +466,8 @@ def with_proofread_neuron(rows: list[dict]) -> list[dict]:
 
 def link_to_proofread_cells(synapses: list[dict], proofreading: list[dict], moment) -> None:
     """Give the proofread neuron one synthetic input partner and one synthetic output partner
-    among the other cells with a proofread axon at ``moment`` (its real partners' roots are
-    not in the source), so that it has a row and a column in the proofread network, as every
+    among the other cells with a proofread axon at ``moment``, real neurons aside (its real
+    partners' roots are not in the source), so that it has a row and a column in the proofread network, as every
     cell with a proofread axon has in the sample. Counts do not change: two rows get another
     synthetic partner root, and the network drawn after them counts them."""
     from .common import EXAMPLE_NEURON, PCG_NEURON
@@ -476,7 +476,7 @@ def link_to_proofread_cells(synapses: list[dict], proofreading: list[dict], mome
     others = [
         r
         for r in proofread_axon_roots(proofreading, moment)
-        if r not in (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON)
+        if r not in (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON, NGLUI_NEURON)
     ]
     mine = [r for r in synapses if PROOFREAD_NEURON in (r["pre_pt_root_id"], r["post_pt_root_id"])]
     first_input = min((r for r in mine if r["post_pt_root_id"] == PROOFREAD_NEURON), key=_id)

@@ -25,7 +25,7 @@ from .common import (
     vec,
     voxels,
 )
-from .real_neurons import PROOFREAD_NEURON, real_neuron_synapses  # two more real neurons
+from .real_neurons import NGLUI_NEURON, PROOFREAD_NEURON, real_neuron_synapses  # real neurons
 
 
 class SynapseDraw:
@@ -318,8 +318,9 @@ def build_proofread_network(rng, proofreading, nuclei, synapses, moment):
     and the rest of the connections join cells drawn uniformly at random, so the count of
     the published query is met with no structure at all: no cell type, layer or distance
     prefers another, by construction. Synapses sit on the postsynaptic cell's dendrites
-    within about 50 µm of its soma. The example neuron and the pcg_skel neuron keep their
-    published synapses only, and those they already have with proofread cells count.
+    within about 50 µm of its soma. The real neurons (the example neuron, pcg_skel's two and
+    nglui's) keep their published synapses only, and those they already have with proofread
+    cells count.
     """
     cells = proofread_axon_roots(proofreading, moment)
     counted = set(cells)
@@ -330,7 +331,7 @@ def build_proofread_network(rng, proofreading, nuclei, synapses, moment):
         and r["post_pt_root_id"] in counted
         and r["pre_pt_root_id"] != r["post_pt_root_id"]
     )
-    real = (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON)
+    real = (EXAMPLE_NEURON, PCG_NEURON, PROOFREAD_NEURON, NGLUI_NEURON)
     free = np.array([c for c in cells if c not in real], dtype=np.int64)
     target = PROOFREAD_NETWORK_SYNAPSES - existing
 
