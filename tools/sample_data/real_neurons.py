@@ -467,9 +467,9 @@ def with_proofread_neuron(rows: list[dict]) -> list[dict]:
 def link_to_proofread_cells(synapses: list[dict], proofreading: list[dict], moment) -> None:
     """Give the proofread neuron one synthetic input partner and one synthetic output partner
     among the other cells with a proofread axon at ``moment``, real neurons aside (its real
-    partners' roots are not in the source), so that it has a row and a column in the proofread network, as every
-    cell with a proofread axon has in the sample. Counts do not change: two rows get another
-    synthetic partner root, and the network drawn after them counts them."""
+    partners' roots are not in the source), so that it has a row and a column in the proofread
+    network, as every cell with a proofread axon has in the sample. Counts do not change: two
+    rows get another synthetic partner root, and the network drawn after them counts them."""
     from .common import EXAMPLE_NEURON, PCG_NEURON
     from .synapses import proofread_axon_roots
 
