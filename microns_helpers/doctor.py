@@ -5,7 +5,7 @@ Example::
     $ MICRONS_MODE=offline microns-helpers doctor
     ✓ Python 3.11.9
     ✓ caveclient 8.2.1 (01_setup)
-    ✓ requests 2.34.2 (01_setup)
+    ✓ requests 2.34.2 (troubleshooting)
     ...
     ✓ offline: connect() answers from recordings and sample data
     ✓ offline: no token needed
@@ -56,7 +56,7 @@ _WHERE = {"version=": "--version", "MICRONS_VERSION": "MICRONS_VERSION", "defaul
 #     "scipy.spatial": ("scipy", "11_skeletons"),
 CHAPTER_PACKAGES = {
     "caveclient": ("caveclient", "01_setup"),
-    "requests": ("requests", "01_setup"),
+    "requests": ("requests", "troubleshooting"),
     "numpy": ("numpy", "02_basics"),
     "pandas": ("pandas", "05_synapses"),
     "matplotlib": ("matplotlib", "05_synapses"),

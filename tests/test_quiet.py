@@ -157,6 +157,7 @@ def test_offline_says_once_per_process_where_its_answers_come_from(tmp_path):
 # the helper's progress bars. Nothing else: no per-request line, no path, no kernel warning.
 EXPLAINED = (
     r'201 - "Limited query to \d+ rows',
+    r'199 - "Sample data: this answer holds [\d,]+ of about [\d,]+ rows',  # a partial answer
     r"Table Owner Notice on \w+: ",
     r"Select_columns is deprecated for join queries",
     r"\w+: +\d+%\|",  # a progress bar

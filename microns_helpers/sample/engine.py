@@ -490,7 +490,7 @@ def columns_from_schema(schema: dict) -> dict[str, str]:
     return columns
 
 
-# A frame's attrs key: the positions to serve merged as [x, y, z] (see _finish).
+# A frame's attrs key: the positions to serve merged as [x, y, z] (see shape_answer).
 MERGE_POSITIONS = "merge_positions"
 
 
@@ -697,7 +697,7 @@ class SampleData:
             base, base_rows = total, len(rows)
         else:
             root_body = {"filter_in_dict": {table: {c: sorted(v) for c, v in roots.items()}}}
-            base_rows = len(_filter(rows, root_body, table))
+            base_rows = len(filter_rows(rows, root_body, table))
             retired = self.lineage.mapping_at(self.time_stamp(version))
             sums = {}
             for column, ids in roots.items():
@@ -808,7 +808,7 @@ class SampleData:
         md = self._require(table, version, datastack)
         all_rows = self.rows(table, version)
         check_query_values(body, {table: all_rows})
-        df = _filter(all_rows, body, table)
+        df = filter_rows(all_rows, body, table)
         live = (
             None
             if args.get("random_sample")
@@ -817,21 +817,21 @@ class SampleData:
         select = body.get("select_columns")
         if select:
             df = _select_order_first(df)
-            df = _select(df, select)
-        df = _drop_private(df)
-        df = _page(df, body, args)
+            df = keep_selected_columns(df, select)
+        df = drop_private_columns(df)
+        df = page_rows(df, body, args)
         served = len(df)
-        res = _resolution(body, md)
-        df = _scale(df, md, res)
-        df = _finish(df, args)
+        res = answer_resolution(body, md)
+        df = scale_positions(df, md, res)
+        df = shape_answer(df, args)
         warnings = []
         if live is None:
-            if len(df) == _limit(body):
+            if len(df) == row_limit(body):
                 warnings.append(limit_warning(len(df)))
         else:
             # What live returns: cut at the limit (the row cap by default), as live cuts it.
-            live_page = max(0, min(_limit(body), live - int(body.get("offset") or 0)))
-            if live_page == _limit(body):
+            live_page = max(0, min(row_limit(body), live - int(body.get("offset") or 0)))
+            if live_page == row_limit(body):
                 warnings.append(limit_warning(live_page))
             if served < live_page:
                 warnings.append(partial_warning(served, live_page, live))
@@ -865,7 +865,7 @@ class SampleData:
 
         frames = {}
         for t in (t1, t2):
-            df = _filter(rows[t], body, t)
+            df = filter_rows(rows[t], body, t)
             frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
         shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
         renamed = {
@@ -905,11 +905,11 @@ class SampleData:
                         wanted += [renamed[t].get(n, n) for n in _expand(frames[t].columns, col)]
             columns = [c for c in columns if c in set(wanted)]
         joined = joined[columns]
-        joined = _page(joined, body, args)
-        res = _resolution(body, md1)
-        joined = _scale(joined, md1, res)
-        joined = _finish(joined, args)
-        if len(joined) == _limit(body):
+        joined = page_rows(joined, body, args)
+        res = answer_resolution(body, md1)
+        joined = scale_positions(joined, md1, res)
+        joined = shape_answer(joined, args)
+        if len(joined) == row_limit(body):
             warnings.append(limit_warning(len(joined)))
         return joined, warnings, res
 
@@ -967,7 +967,7 @@ def _coerce(series: pd.Series, value):
     return value
 
 
-def _filter(df, body, table):
+def filter_rows(df, body, table):
     """Apply every filter of ``body`` addressed to ``table`` (checked by check_query_values)."""
     mask = np.ones(len(df), dtype=bool)
     for kind in FILTER_KINDS:
@@ -1008,40 +1008,40 @@ def _select_order_first(df):
     return df.sort_values(SELECT_ORDER, kind="stable", na_position="last")
 
 
-def _select(df, select):
+def keep_selected_columns(df, select):
     wanted = set()
     for col in select:
         wanted.update(_expand(df.columns, col))
     return df[[c for c in df.columns if c in wanted]]
 
 
-def _drop_private(df):
+def drop_private_columns(df):
     return df.drop(columns=[SELECT_ORDER], errors="ignore")
 
 
-def _limit(body):
+def row_limit(body):
     # The server applies limit 0 as SQL's LIMIT 0: no rows (common.py).
     limit = body.get("limit")
     return MAX_LIMIT if limit is None else min(int(limit), MAX_LIMIT)
 
 
-def _page(df, body, args):
-    df = _drop_private(df)
+def page_rows(df, body, args):
+    df = drop_private_columns(df)
     if args.get("random_sample"):
         n = min(int(args["random_sample"]), len(df))
         df = df.sample(n=n, random_state=0)
     offset = int(body.get("offset") or 0)
-    return df.iloc[offset : offset + _limit(body)]
+    return df.iloc[offset : offset + row_limit(body)]
 
 
-def _resolution(body, md):
+def answer_resolution(body, md):
     res = body.get("desired_resolution")
     if res:
         return list(res)
     return [md["voxel_resolution_x"], md["voxel_resolution_y"], md["voxel_resolution_z"]]
 
 
-def _scale(df, md, res):
+def scale_positions(df, md, res):
     """Convert positions from the table's voxels to ``res`` (nm per unit)."""
     voxel = [md["voxel_resolution_x"], md["voxel_resolution_y"], md["voxel_resolution_z"]]
     factors = [v / r for v, r in zip(voxel, res)]
@@ -1058,7 +1058,7 @@ def _scale(df, md, res):
     return df
 
 
-def _finish(df, args):
+def shape_answer(df, args):
     """Shape the answer as the client asked: split positions or not, booleans or 't'/'f'."""
     df = df.reset_index(drop=True)
     if not truthy(args.get("split_positions")):

@@ -28,9 +28,9 @@ router = Router()
 route = router.route
 
 _DS = r"(?P<ds>[^/]+)"
-_V = r"(?P<v>\d+)"
+VERSION_PATTERN = r"(?P<v>\d+)"
 _T = r"(?P<t>[^/]+)"
-_MAT = r"/materialize/api/v(?P<api>[23])/datastack/" + _DS
+MAT_ROUTE = r"/materialize/api/v(?P<api>[23])/datastack/" + _DS
 
 
 def check_version(s, ds: str, v: str) -> int:
@@ -58,7 +58,7 @@ def mat_server_version(s, **_):
     return json_reply(s.materialize_server_version)
 
 
-@route("GET", _MAT + r"/versions")
+@route("GET", MAT_ROUTE + r"/versions")
 def mat_versions(s, ds, args, **_):
     # Only valid versions, unless ?expired=True (api2.py, DatastackVersions.get).
     check_datastack(s, ds)
@@ -70,7 +70,7 @@ def _version_metadata(s, ds, v):
     return {"id": v, "datastack": ds, "is_merged": True, "parent_version": None, **record}
 
 
-@route("GET", _MAT + r"/version/" + _V)
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN)
 def mat_version_metadata(s, ds, v, **_):
     # Answered for expired versions too (their record stays); 404 for one that never was.
     check_datastack(s, ds)
@@ -79,20 +79,20 @@ def mat_version_metadata(s, ds, v, **_):
     return json_reply(_version_metadata(s, ds, int(v)))
 
 
-@route("GET", _MAT + r"/metadata")
+@route("GET", MAT_ROUTE + r"/metadata")
 def mat_versions_metadata(s, ds, args, **_):
     check_datastack(s, ds)
     versions = s.data.listed_versions(expired=truthy(args.get("expired")))
     return json_reply([_version_metadata(s, ds, v) for v in versions])
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/tables")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/tables")
 def mat_tables(s, ds, v, **_):
     v = check_version(s, ds, v)
     return json_reply(s.data.table_names(v))
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/table/" + _T + r"/metadata")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/table/" + _T + r"/metadata")
 def mat_table_metadata(s, ds, v, t, **_):
     v = check_version(s, ds, v)
     md = s.data.metadata(t, v)
@@ -101,7 +101,7 @@ def mat_table_metadata(s, ds, v, t, **_):
     return json_reply(md)
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/tables/metadata")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/tables/metadata")
 def mat_bulk_metadata(s, ds, v, **_):
     v = check_version(s, ds, v)
     names = s.data.table_names(v)
@@ -110,7 +110,7 @@ def mat_bulk_metadata(s, ds, v, **_):
     return json_reply([s.data.metadata(n, v) for n in names])
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/table/" + _T + r"/count")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/table/" + _T + r"/count")
 def mat_count(s, ds, v, t, **_):
     v = check_version(s, ds, v)
     if s.data.metadata(t, v) is None:
@@ -131,7 +131,7 @@ def _query_body(s, ds, raw, args, *, join):
     return body
 
 
-@route("POST", _MAT + r"/version/" + _V + r"/table/" + _T + r"/query")
+@route("POST", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/table/" + _T + r"/query")
 def mat_simple_query(s, ds, v, t, args, raw, **_):
     body = _query_body(s, ds, raw, args, join=False)
     v = check_version(s, ds, v)
@@ -139,7 +139,7 @@ def mat_simple_query(s, ds, v, t, args, raw, **_):
     return query_reply(df, warnings, res, args)
 
 
-@route("POST", _MAT + r"/version/" + _V + r"/query")
+@route("POST", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/query")
 def mat_join_query(s, ds, v, args, raw, **_):
     body = _query_body(s, ds, raw, args, join=True)
     v = check_version(s, ds, v)

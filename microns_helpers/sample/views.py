@@ -24,20 +24,20 @@ import pandas as pd
 
 from .engine import (
     SELECT_ORDER,
-    _drop_private,
-    _filter,
-    _finish,
-    _limit,
-    _page,
-    _resolution,
-    _scale,
-    _select,
+    answer_resolution,
     check_query_args,
     check_query_values,
+    drop_private_columns,
+    filter_rows,
+    keep_selected_columns,
     limit_warning,
+    page_rows,
+    row_limit,
+    scale_positions,
+    shape_answer,
     validate_query_body,
 )
-from .materialize import _MAT, _V, check_version, query_reply
+from .materialize import MAT_ROUTE, VERSION_PATTERN, check_version, query_reply
 from .routing import Router, ServiceError, json_reply, parse_json
 
 router = Router()
@@ -162,7 +162,7 @@ def view_metadata(s, ds: str, view: str) -> dict:
     }
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/views")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/views")
 def available_views(s, ds, v, **_):
     check_version(s, ds, v)
     views = {}
@@ -173,26 +173,26 @@ def available_views(s, ds, v, **_):
     return json_reply(views)
 
 
-@route("GET", _MAT + r"/version/" + _V + r"/views/schemas")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + r"/views/schemas")
 def view_schemas(s, ds, v, **_):
     check_version(s, ds, v)
     return json_reply({name: columns for name, (_, _, columns) in VIEWS.items()})
 
 
-@route("GET", _MAT + r"/version/" + _V + _VIEW + r"/metadata")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + _VIEW + r"/metadata")
 def one_view_metadata(s, ds, v, view, **_):
     check_version(s, ds, v)
     return json_reply(view_metadata(s, ds, view))
 
 
-@route("GET", _MAT + r"/version/" + _V + _VIEW + r"/schema")
+@route("GET", MAT_ROUTE + r"/version/" + VERSION_PATTERN + _VIEW + r"/schema")
 def view_schema(s, ds, v, view, **_):
     check_version(s, ds, v)
     view_metadata(s, ds, view)
     return json_reply(VIEWS[view][2])
 
 
-@route("POST", _MAT + r"/version/" + _V + _VIEW + r"/query")
+@route("POST", MAT_ROUTE + r"/version/" + VERSION_PATTERN + _VIEW + r"/query")
 def view_query(s, ds, v, view, args, raw, **_):
     body = validate_query_body(parse_json(raw), join=False)
     check_query_args(args)
@@ -200,13 +200,13 @@ def view_query(s, ds, v, view, args, raw, **_):
     md = view_metadata(s, ds, view)
     df = view_rows(s.data, view, v)
     check_query_values(body, {view: df})
-    df = _filter(df, body, view)
+    df = filter_rows(df, body, view)
     if body.get("select_columns"):
-        df = _select(df, body["select_columns"])
-    df = _page(_drop_private(df), body, args)
-    res = _resolution(body, md)
-    df = _finish(_scale(df, md, res), args)
-    warnings = [limit_warning(len(df))] if len(df) == _limit(body) else []
+        df = keep_selected_columns(df, body["select_columns"])
+    df = page_rows(drop_private_columns(df), body, args)
+    res = answer_resolution(body, md)
+    df = shape_answer(scale_positions(df, md, res), args)
+    warnings = [limit_warning(len(df))] if len(df) == row_limit(body) else []
     return query_reply(df, warnings, res, args)
 
 
