@@ -551,10 +551,19 @@ def test_nglui_neurons_rows_are_served_whole(client):
     inputs = client.materialize.synapse_query(post_ids=NGLUI_NEURON)
     outputs = client.materialize.synapse_query(pre_ids=NGLUI_NEURON)
     post = pd.read_parquet(INPUTS / f"synapses_{NGLUI_NEURON}_post.parquet")
+    pre = pd.read_parquet(INPUTS / f"synapses_{NGLUI_NEURON}_pre.parquet")
     # all of nglui's rows but the 4 inputs from the example neuron (its published count stays)
     from_example = post["pre_pt_root_id"] == OTHER_ROOT
     assert (len(post), int(from_example.sum())) == (4944, 4)
-    assert len(inputs) == 4940 and len(outputs) == 149
+    # and one synthetic input and output in the proofread cells' network (it is one of them)
+    proofread = set(
+        client.materialize.query_table("proofreading_status_and_strategy")["pt_root_id"]
+    )
+    extra_in = inputs[~inputs["id"].isin(post["id"])]
+    extra_out = outputs[~outputs["id"].isin(pre["id"])]
+    assert len(inputs) == 4940 + 1 and len(outputs) == 149 + 1
+    assert set(extra_in["pre_pt_root_id"]) <= proofread and len(extra_in) == 1
+    assert set(extra_out["post_pt_root_id"]) <= proofread and len(extra_out) == 1
     post = post[~from_example]
     served = inputs.set_index("id").loc[post["id"]]
     assert served["pre_pt_root_id"].tolist() == post["pre_pt_root_id"].tolist()

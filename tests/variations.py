@@ -1346,8 +1346,9 @@ def synapse_counts_of_the_real_neurons(client, connect):
         for root in (PROOFREAD, NGLUI_NEURON)
     }
     # the sdists' counts: pcg-skel's meshwork and nglui's test frames (less the 4 inputs from
-    # the example neuron, whose published output count the sample keeps)
-    assert counts == {PROOFREAD: (11823, 585), NGLUI_NEURON: (4940, 149)}, counts
+    # the example neuron, whose published output count the sample keeps; plus the one
+    # synthetic input and output that place nglui's neuron in the proofread cells' network)
+    assert counts == {PROOFREAD: (11823, 585), NGLUI_NEURON: (4940 + 1, 149 + 1)}, counts
     # a partner's inputs include what the nglui neuron sends it
     outputs = client.materialize.synapse_query(pre_ids=NGLUI_NEURON)
     partner = int(outputs["post_pt_root_id"].value_counts().index[0])

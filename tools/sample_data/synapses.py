@@ -336,7 +336,10 @@ def build_proofread_network(rng, proofreading, nuclei, synapses, moment):
     target = PROOFREAD_NETWORK_SYNAPSES - existing
 
     # Connections: the ring first, then random pairs, each with 1 + geometric synapses.
-    order = free[rng.permutation(len(free))]
+    # nglui's neuron joins the ring only (one synthetic input and output among the proofread
+    # cells, so it has its row and column in the network): its 2020 partners are none of them.
+    ring = np.concatenate([free, [NGLUI_NEURON]]) if NGLUI_NEURON in counted else free
+    order = ring[rng.permutation(len(ring))]
     pre, post = [order], [np.roll(order, -1)]
     total = len(order)
     while total < target:
