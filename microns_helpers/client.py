@@ -1,13 +1,15 @@
 """A CAVEclient init that works on every caveclient from 5.17 on: :func:`connect`.
 
-The MICrONs documentation starts with::
+The MICrONs documentation today starts with::
 
     client = CAVEclient("minnie65_public")
-    client.materialize.version = 1078
+    client.version = 1718
 
-In late 2026 that fails twice over. 1078 has expired: caveclient 5.24 and newer accept it
-and the first query gets HTTP 410, older ones refuse it. And on caveclient 5.17.1 to 5.23.0
-the second line can die with a ``RecursionError`` (the first access to
+and older notebooks with ``client.materialize.version = 1078``. Both break a step off the
+documentation's path: a version other than a long-term one expires about a year after its
+release (1078 has: caveclient 5.24 and newer accept it and the first query gets HTTP 410);
+``client.version`` pins nothing on caveclient older than 5.24; and on 5.17.1 to 5.23.0
+``client.materialize.version = ...`` can die with a ``RecursionError`` (the first access to
 ``client.materialize`` builds a table manager that asks ``client.materialize`` for a
 reference table while that client does not exist yet).
 
