@@ -1,6 +1,53 @@
-"""Loaded by every pytest run in this repository, the chapters' nbval runs included."""
+"""Loaded by every pytest run in this repository, the chapters' nbval runs included.
+
+It sorts the checks into families (pyproject.toml's markers), and keeps together on one
+pytest-xdist worker (``--dist loadgroup``) what must share a process: the cells of one
+notebook (nbval runs them in order in one kernel) and the tests of one module (its module
+fixtures build an environment, a recording or a browser once).
+"""
+
+from pathlib import Path
+
+import pytest
 
 from microns_helpers._compat import encrypt_book_kernels
 
 # nbval's kernels: no "running over TCP without encryption" warning at each start.
 encrypt_book_kernels()
+
+# The slow families, by module: a default `pytest` leaves them out, `make test` runs them.
+# (Chapter notebooks under nbval are "notebooks", tests of the built site "site".)
+FAMILIES = {
+    "envs": (  # run steps in other Python environments (caveclient releases, learner install)
+        "test_caveclient_matrix",
+        "test_chapters_offline",
+        "test_learner_install",
+        "test_offline",
+        "test_opened_alone",
+    ),
+    "recorder": ("test_recorder_safety",),  # full recorder runs, killed at each moment
+    "site": ("test_browser",),  # a browser on the built site
+}
+SITE_FIXTURES = {"site_build", "built_site"}
+
+
+def family(item) -> str | None:
+    """The slow family of a collected test, or None for the quick ones."""
+    if Path(str(item.fspath)).suffix == ".ipynb":
+        return "notebooks"
+    if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "site"
+    module = Path(str(item.fspath)).stem
+    for name, modules in FAMILIES.items():
+        if module in modules:
+            return name
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        kind = family(item)
+        if kind:
+            item.add_marker(getattr(pytest.mark, kind))
+        # one worker per notebook and per test module (see the docstring)
+        item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).name))
