@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import nbformat
 import pytest
 
-from tests.test_book_structure import NUMBERED
+from tests.helpers import NUMBERED
 
 MAX_CALLOUTS = 3
 CALLOUTS = {
