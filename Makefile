@@ -66,12 +66,12 @@ site-for-tests: $(VENV)/.installed
 	-$(PY) -m tests.site_build
 
 # Every check: the environments and the site first (make -j2 builds them side by side),
-# then every test family (-m ""), on as many pytest-xdist workers as the machine has cores,
+# then every test family, on as many pytest-xdist workers as the machine has cores,
 # each notebook and each test module on one worker (conftest.py). A plain `pytest` runs
 # only the quick checks.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
-	$(PY) -m pytest -m "" -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadgroup
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,
 # or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.

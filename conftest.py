@@ -44,10 +44,37 @@ def family(item) -> str | None:
     return None
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--every-family",
+        action="store_true",
+        help="run the slow families too (make test); a plain pytest runs the quick checks",
+    )
+
+
+def quick_only(config) -> bool:
+    """A plain `pytest`: no file named, no -m, no --every-family."""
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    return not (named or config.option.markexpr or config.getoption("every_family"))
+
+
 def pytest_collection_modifyitems(config, items):
+    kept, left_out = [], []
     for item in items:
         kind = family(item)
         if kind:
             item.add_marker(getattr(pytest.mark, kind))
         # one worker per notebook and per test module (see the docstring)
         item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).name))
+        (left_out if kind and quick_only(config) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    if quick_only(config):
+        return (
+            "quick checks only: the notebooks, site, envs and recorder families are left out "
+            "(make test runs them: --every-family)"
+        )
