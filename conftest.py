@@ -15,8 +15,9 @@ from microns_helpers._compat import encrypt_book_kernels
 # nbval's kernels: no "running over TCP without encryption" warning at each start.
 encrypt_book_kernels()
 
-# The slow families, by module: a default `pytest` leaves them out, `make test` runs them.
-# (Chapter notebooks under nbval are "notebooks", tests of the built site "site".)
+# The slow families, by module or by module::test: a default `pytest` leaves them out,
+# `make test` runs them. (Chapter notebooks under nbval are "notebooks", tests of the built
+# site "site".)
 FAMILIES = {
     "envs": (  # run steps in other Python environments (caveclient releases, learner install)
         "test_caveclient_matrix",
@@ -24,6 +25,9 @@ FAMILIES = {
         "test_learner_install",
         "test_offline",
         "test_opened_alone",
+        "test_sample_service::test_caveclient_523_recursion_error_only_without_the_reference_table",
+        "test_links::test_the_chapters_state_holds_its_segments_points_units_and_layers",
+        "test_links::test_the_chapter_runs_offline_with_only_loopback_and_an_empty_home",
     ),
     "recorder": ("test_recorder_safety",),  # full recorder runs, killed at each moment
     "site": ("test_browser",),  # a browser on the built site
@@ -38,8 +42,9 @@ def family(item) -> str | None:
     if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
         return "site"
     module = Path(str(item.fspath)).stem
-    for name, modules in FAMILIES.items():
-        if module in modules:
+    test = f"{module}::{getattr(item, 'originalname', item.name)}"
+    for name, members in FAMILIES.items():
+        if module in members or test in members:
             return name
     return None
 

@@ -48,7 +48,9 @@ def wheel_name() -> str:
 # What the wheel is built from: setuptools reads these, and nothing else of the book.
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "microns_helpers")
 # Never part of the wheel: caches and build leftovers (the same as .gitignore's).
-_NOT_SOURCES = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+_NOT_SOURCES = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.egg-info", "build", ".ipynb_checkpoints", ".pytest_cache"
+)
 
 
 def wheel_sources_digest(repo: Path = REPO) -> str:
