@@ -4,7 +4,8 @@ The site build (``jupyter-book build . -W -n --keep-going --all``, exactly as ``
 builds it for the tests) renders the chapters' stored outputs: nbval checks them at every
 test run, so no notebook runs here (``_config.yml``). Target: under 90 s from scratch.
 Also the author's rebuild, ``make book-fast`` (tools/book_fast.py), on a copy of the
-repository that is not a git checkout: a rebuild with nothing changed under 10 s, and after
+repository that is not a git checkout: a rebuild with nothing changed (no build at all: the
+sources' digest is unchanged) under 10 s, and after
 a prose-only edit of one chapter under 30 s. Prints one table (also part of ``make bench``);
 exits 1 if a target is missed.
 
