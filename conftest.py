@@ -58,9 +58,19 @@ def pytest_addoption(parser):
 
 
 def quick_only(config) -> bool:
-    """A plain `pytest`: no file named, no -m, no --every-family."""
+    """A plain `pytest`: no file named, no -m, no --every-family. A pytest-xdist worker is
+    told by the controller (its own arguments always name the paths)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "quick_only" in workerinput:
+        return workerinput["quick_only"]
     named = config.args_source == pytest.Config.ArgsSource.ARGS
     return not (named or config.option.markexpr or config.getoption("every_family"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, on the controller: hand each worker the choice made here."""
+    node.workerinput["quick_only"] = quick_only(node.config)
 
 
 def pytest_collection_modifyitems(config, items):
