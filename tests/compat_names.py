@@ -2,7 +2,9 @@
 running environment: tests/test_compat.py checks them here, tests/matrix/offline_step.py in
 every caveclient environment of the matrix.
 
-Kept beside _compat.py's own checks, by name, so that a release which drops one is named
+Read without _compat's private module (the house rule): the names are listed here, the
+ranges come from pyproject.toml, which tests/test_compat.py ties to _compat.CHECKED. Kept by
+name, so that a release which drops one is named
 here even where the patch that needs it is not reached (the token-file sync exists only on
 caveclient 5.27-6.3).
 """
@@ -10,12 +12,19 @@ caveclient 5.27-6.3).
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 
 
 def _version(library: str) -> tuple:
-    from microns_helpers._compat import installed_version, version_tuple
+    """The installed release of ``library`` as numbers, (0,) when it is missing."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return version_tuple(installed_version(library) or "0")
+    try:
+        text = version(library)
+    except PackageNotFoundError:
+        return (0,)
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3])
 
 
 # (module, attribute path, needed on these caveclient releases or None for all)
@@ -50,11 +59,23 @@ def missing_private_names(names=PRIVATE_NAMES) -> list[str]:
 
 
 def unchecked_releases() -> list[str]:
-    """Each patched library whose installed release is outside _compat.CHECKED."""
-    from microns_helpers._compat import CHECKED, installed_version
+    """Each patched library whose installed release is outside the bounds pyproject.toml
+    declares for it (tests/test_compat.py checks those bounds against _compat.CHECKED)."""
+    from importlib.metadata import version
 
+    import tomllib
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
     out = []
-    for library, (low, high) in CHECKED.items():
-        if not low <= _version(library) < high:
-            out.append(f"{library} {installed_version(library)}")
+    for line in declared:
+        requirement = Requirement(line)
+        if requirement.name not in ("caveclient", "vcrpy", "urllib3"):
+            continue
+        if requirement.marker and not requirement.marker.evaluate():
+            continue
+        installed = version(requirement.name)
+        if not requirement.specifier.contains(installed, prereleases=True):
+            out.append(f"{requirement.name} {installed} (declared {requirement.specifier})")
     return out
