@@ -71,7 +71,7 @@ site-for-tests: $(VENV)/.installed
 # only the quick checks.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
-	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadgroup
+	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,
 # or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.

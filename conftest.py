@@ -1,9 +1,11 @@
 """Loaded by every pytest run in this repository, the chapters' nbval runs included.
 
-It sorts the checks into families (pyproject.toml's markers), and keeps together on one
-pytest-xdist worker (``--dist loadgroup``) what must share a process: the cells of one
-notebook (nbval runs them in order in one kernel) and the tests of one module (its module
-fixtures build an environment, a recording or a browser once).
+It sorts the checks into families (pyproject.toml's markers). `make test` runs them on
+pytest-xdist workers with ``--dist loadscope``: the cells of one notebook (nbval runs them
+in order in one kernel) and the tests of one module (its module fixtures build an
+environment, a recording or a browser once) each go to one worker. (``--dist loadgroup``
+with a group per file did not keep nbval's cells together: its items never carried the
+group in their node ids, and a notebook's cells ran on two workers.)
 """
 
 from pathlib import Path
@@ -79,8 +81,6 @@ def pytest_collection_modifyitems(config, items):
         kind = family(item)
         if kind:
             item.add_marker(getattr(pytest.mark, kind))
-        # one worker per notebook and per test module (see the docstring)
-        item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).name))
         (left_out if kind and quick_only(config) else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)

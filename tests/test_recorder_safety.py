@@ -64,25 +64,7 @@ def recorded(tmp_path_factory):
     return base, state(finished / "chapters", finished / "recordings")
 
 
-# Between the renames the three files cannot all be old or all new: a kill there leaves the
-# new recording beside the old notebook (and, before the manifest is written, beside the old
-# manifest entry). Found by these kill points (the timed kills never landed there); the fix
-# (a swap the next run completes) is open. Strict: the day it is fixed, these fail as XPASS.
-BETWEEN_RENAMES = ("recording-renamed", "manifest-updated")
-MOMENTS = [
-    pytest.param(
-        moment,
-        marks=pytest.mark.xfail(
-            strict=True, reason="a kill between the renames leaves old and new files mixed"
-        ),
-    )
-    if moment in BETWEEN_RENAMES
-    else moment
-    for moment in KILL_POINTS
-]
-
-
-@pytest.mark.parametrize("moment", MOMENTS)
+@pytest.mark.parametrize("moment", KILL_POINTS)
 def test_a_kill_at_each_moment_keeps_the_previous_recording(recorded, tmp_path, moment):
     """Killed at any moment, the chapter is as before, or (killed after the last rename) as
     after: never a partial recording, never a recording beside the other's manifest."""
