@@ -32,6 +32,11 @@ FAMILIES = {
         "test_links::test_the_chapter_runs_offline_with_only_loopback_and_an_empty_home",
     ),
     "recorder": ("test_recorder_safety",),  # full recorder runs, killed at each moment
+    "long": (  # single checks of half a minute or more (a full run, 2 cores, lightly loaded)
+        "test_sample_validation::test_every_route_refuses_malformed_input_without_a_5xx",
+        "test_bulk_export::test_export_is_deterministic",
+        "test_sample_service::test_sample_data_rebuilds_identically",
+    ),
     "site": ("test_browser",),  # a browser on the built site
 }
 SITE_FIXTURES = {"site_build", "built_site"}
@@ -90,6 +95,6 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     if quick_only(config):
         return (
-            "quick checks only: the notebooks, site, envs and recorder families are left out "
-            "(make test runs them: --every-family)"
+            "quick checks only: the notebooks, site, envs, recorder and long families are "
+            "left out (make test runs them: --every-family)"
         )
