@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # token, the mode a learner runs, so nbval compares the outputs the recorder stored offline.
 export MICRONS_MODE ?= offline
 
-.PHONY: book book-fast test bench record lint format clean install matrix learner learner-pythons
+.PHONY: book book-fast site site-for-tests test bench bench-quick record lint format clean install matrix learner learner-pythons
 
 install: $(VENV)/.installed
 
@@ -49,16 +49,30 @@ matrix: $(VENV)/.installed
 # -q: Sphinx's progress lines go (about a hundred); warnings, which -W makes errors, and
 # the failure of a notebook stay.
 book: $(VENV)/.installed
-	@echo "Building the site: every chapter runs in replay mode (a few minutes; make book-fast while writing)"
+	@echo "Building the site from the chapters' stored outputs (make book-fast while writing)"
 	$(VENV)/bin/jupyter-book build . -q -W -n --keep-going
 
-# While writing: notebooks run again only when their code, the package, the recordings or
-# the requirements changed (tools/book_fast.py); a prose edit rebuilds in seconds.
+# While writing: Sphinx's incremental build, only the changed pages read again
+# (tools/book_fast.py); a prose edit rebuilds in seconds, in any copy of the book.
 book-fast: $(VENV)/.installed
 	$(PY) tools/book_fast.py
 
-test: $(VENV)/.installed matrix learner learner-pythons
-	$(PY) -m pytest
+# The site the tests check, built once (tests/site_build.py): the stored outputs rendered,
+# warnings as errors; its record (_build/site-build.json) is what the site checks read.
+site: $(VENV)/.installed
+	$(PY) -m tests.site_build
+
+# make test goes on to pytest when the build fails: test_site_builds shows its log.
+site-for-tests: $(VENV)/.installed
+	-$(PY) -m tests.site_build
+
+# Every check: the environments and the site first (make -j2 builds them side by side),
+# then every test family, on as many pytest-xdist workers as the machine has cores,
+# each notebook and each test module on one worker (conftest.py). A plain `pytest` runs
+# only the quick checks.
+TEST_WORKERS ?= auto
+test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
+	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,
 # or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.
@@ -66,8 +80,13 @@ record: $(VENV)/.installed
 	MICRONS_MODE=live $(VENV)/bin/microns-helpers record $(ARGS)
 
 # Every speed and size target in one table (benchmarks/run_all.py); a few minutes.
+# bench-quick: the same table without the rows that install environments or time repeated
+# runs (what CI runs on every push, so a broken target shows the day it breaks).
 bench: $(VENV)/.installed
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(ARGS)
+
+bench-quick: $(VENV)/.installed
+	$(PY) benchmarks/run_all.py --quick
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

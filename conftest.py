@@ -1,6 +1,100 @@
-"""Loaded by every pytest run in this repository, the chapters' nbval runs included."""
+"""Loaded by every pytest run in this repository, the chapters' nbval runs included.
+
+It sorts the checks into families (pyproject.toml's markers). `make test` runs them on
+pytest-xdist workers with ``--dist loadscope``: the cells of one notebook (nbval runs them
+in order in one kernel) and the tests of one module (its module fixtures build an
+environment, a recording or a browser once) each go to one worker. (``--dist loadgroup``
+with a group per file did not keep nbval's cells together: its items never carried the
+group in their node ids, and a notebook's cells ran on two workers.)
+"""
+
+from pathlib import Path
+
+import pytest
 
 from microns_helpers._compat import encrypt_book_kernels
 
 # nbval's kernels: no "running over TCP without encryption" warning at each start.
 encrypt_book_kernels()
+
+# The slow families, by module or by module::test: a default `pytest` leaves them out,
+# `make test` runs them. (Chapter notebooks under nbval are "notebooks", tests of the built
+# site "site".)
+FAMILIES = {
+    "envs": (  # run steps in other Python environments (caveclient releases, learner install)
+        "test_caveclient_matrix",
+        "test_chapters_offline",
+        "test_learner_install",
+        "test_offline",
+        "test_opened_alone",
+        "test_sample_service::test_caveclient_523_recursion_error_only_without_the_reference_table",
+        "test_links::test_the_chapters_state_holds_its_segments_points_units_and_layers",
+        "test_links::test_the_chapter_runs_offline_with_only_loopback_and_an_empty_home",
+    ),
+    "recorder": ("test_recorder_safety",),  # full recorder runs, killed at each moment
+    "long": (  # single checks of half a minute or more (a full run, 2 cores, lightly loaded)
+        "test_sample_validation::test_every_route_refuses_malformed_input_without_a_5xx",
+        "test_bulk_export::test_export_is_deterministic",
+        "test_sample_service::test_sample_data_rebuilds_identically",
+    ),
+    "site": ("test_browser",),  # a browser on the built site
+}
+SITE_FIXTURES = {"site_build", "built_site"}
+
+
+def family(item) -> str | None:
+    """The slow family of a collected test, or None for the quick ones."""
+    if Path(str(item.fspath)).suffix == ".ipynb":
+        return "notebooks"
+    if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return "site"
+    module = Path(str(item.fspath)).stem
+    test = f"{module}::{getattr(item, 'originalname', item.name)}"
+    for name, members in FAMILIES.items():
+        if module in members or test in members:
+            return name
+    return None
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--every-family",
+        action="store_true",
+        help="run the slow families too (make test); a plain pytest runs the quick checks",
+    )
+
+
+def quick_only(config) -> bool:
+    """A plain `pytest`: no file named, no -m, no --every-family. A pytest-xdist worker is
+    told by the controller (its own arguments always name the paths)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "quick_only" in workerinput:
+        return workerinput["quick_only"]
+    named = config.args_source == pytest.Config.ArgsSource.ARGS
+    return not (named or config.option.markexpr or config.getoption("every_family"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, on the controller: hand each worker the choice made here."""
+    node.workerinput["quick_only"] = quick_only(node.config)
+
+
+def pytest_collection_modifyitems(config, items):
+    kept, left_out = [], []
+    for item in items:
+        kind = family(item)
+        if kind:
+            item.add_marker(getattr(pytest.mark, kind))
+        (left_out if kind and quick_only(config) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    if quick_only(config):
+        return (
+            "quick checks only: the notebooks, site, envs, recorder and long families are "
+            "left out (make test runs them: --every-family)"
+        )

@@ -1,16 +1,13 @@
-"""How long the site takes to build, beside the time its notebooks take to run.
+"""How long the site takes to build, and the writer's rebuild.
 
-The site build (``jupyter-book build . -W -n --keep-going --all``, replay mode, exactly as the
-tests build it) executes every notebook of ``_toc.yml`` and then renders the pages. Running
-the same notebooks one after the other with nbclient, in replay mode too, gives the floor the
-build cannot go below; the difference is what Sphinx and the rendering add.
-
-Target: the build takes at most 1.5x the raw execution time. (An earlier target, under 60 s
-in all, was set for five chapters; with twelve notebooks, each of which imports caveclient,
-about 3.5 s alone on this machine, the raw execution itself exceeds it.) Also the author's
-rebuild, ``make book-fast`` (tools/book_fast.py), on a copy of the repository: a rebuild
-with nothing changed under 10 s, and after a prose-only edit of one chapter under 30 s.
-Prints one table (also part of ``make bench``); exits 1 if a target is missed.
+The site build (``jupyter-book build . -W -n --keep-going --all``, exactly as ``make site``
+builds it for the tests) renders the chapters' stored outputs: nbval checks them at every
+test run, so no notebook runs here (``_config.yml``). Target: under 90 s from scratch.
+Also the author's rebuild, ``make book-fast`` (tools/book_fast.py), on a copy of the
+repository that is not a git checkout: a rebuild with nothing changed (no build at all: the
+sources' digest is unchanged) under 10 s, and after
+a prose-only edit of one chapter under 30 s. Prints one table (also part of ``make bench``);
+exits 1 if a target is missed.
 
     python benchmarks/bench_book.py
 """
@@ -29,7 +26,7 @@ from table import print_table, row  # noqa: E402
 
 from tests.site_build import build_site, toc_docnames  # noqa: E402
 
-RATIO_TARGET = 1.5
+SITE_BUILD_TARGET_SECONDS = 90.0
 NO_CHANGE_TARGET_SECONDS = 10.0
 PROSE_EDIT_TARGET_SECONDS = 30.0
 
@@ -40,26 +37,9 @@ def toc_notebooks() -> list[Path]:
     return [path for path in paths if path.exists()]
 
 
-def execute_seconds(notebook: Path, timeout: int = 120) -> float:
-    """Wall time to run ``notebook`` top to bottom in a fresh kernel, in replay mode."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(str(notebook), as_version=4)
-    env = {**os.environ, "MICRONS_MODE": "replay"}
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebook.parent)}},
-    )
-    start = time.perf_counter()
-    client.execute(env=env)
-    return time.perf_counter() - start
-
-
 def fast_rebuilds() -> dict:
-    """Seconds of book-fast on a copy of the repository: first build, no change, prose edit."""
+    """Seconds of book-fast on a copy of the repository (no .git: the writer's copy need not
+    be a checkout): first build, no change, prose edit."""
     import json
     import shutil
     import tempfile
@@ -86,25 +66,17 @@ def fast_rebuilds() -> dict:
 
 
 def rows() -> list:
-    """The table rows: raw execution, the site build and their ratio, then book-fast."""
-    notebooks = toc_notebooks()
-    raw = 0.0
-    for notebook in notebooks:
-        print(f"  running {notebook.name} ...", file=sys.stderr, flush=True)
-        raw += execute_seconds(notebook)
+    """The table rows: the site build, then book-fast."""
     os.environ.setdefault("MICRONS_MODE", "replay")
     build = build_site(REPO)
     if not build.ok:
         print(build.report(), file=sys.stderr)
-    ratio = build.seconds / raw if raw else float("inf")
     table = [
-        row(f"raw execution, {len(notebooks)} notebooks (nbclient)", f"{raw:.1f} s"),
-        row("site build (jupyter-book)", f"{build.seconds:.1f} s", "builds", build.ok),
         row(
-            "site build / raw execution",
-            f"{ratio:.2f}x",
-            f"<= {RATIO_TARGET}x",
-            ratio <= RATIO_TARGET,
+            f"site build from scratch ({len(toc_notebooks())} notebooks rendered, none run)",
+            f"{build.seconds:.1f} s",
+            f"builds, < {SITE_BUILD_TARGET_SECONDS:.0f} s",
+            build.ok and build.seconds < SITE_BUILD_TARGET_SECONDS,
         ),
     ]
     targets = {"no change": NO_CHANGE_TARGET_SECONDS, "prose-only edit": PROSE_EDIT_TARGET_SECONDS}

@@ -16,9 +16,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.scan_checks import scan, site_texts  # noqa: E402
 from tests.site_build import build_site, toc_docnames  # noqa: E402
-from tests.test_scan import scan, site_texts  # noqa: E402
-from tests.test_site import (  # noqa: E402
+from tests.site_checks import (  # noqa: E402
     external_load_problems,
     link_problems,
     missing_pages,

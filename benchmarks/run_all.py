@@ -7,14 +7,19 @@ per chapter, the size of the recordings, and the time and size of the learner in
 beside the full one (fresh venvs, from pip's cache). The separate scripts in this folder
 print more detail for one topic each.
 
-    python benchmarks/run_all.py
+    python benchmarks/run_all.py            # every row (make bench)
+    python benchmarks/run_all.py --quick    # the rows of QUICK only (make bench-quick, CI)
 
-Exits 1 when a target is missed.
+Each part is a ``*_rows`` function returning rows (``table.row``), listed once in ``PARTS``;
+a new figure is a new function and a line there. Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -43,7 +48,7 @@ def site_rows():
 def nbval_rows():
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "chapters"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "notebooks"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -99,23 +104,86 @@ def replay_rows():
     return rows
 
 
-def main() -> int:
+# Tests that run a chapter notebook again, in another environment, on purpose: the learner
+# install on each Python, offline on a caveclient release, a Colab-like fresh Python.
+OTHER_ENVIRONMENT_RUNS = re.compile(
+    r"test_learner_install_on\[|test_chapter_runs_offline_with_only_loopback\[|"
+    r"test_opened_alone_with_the_wheel_reachable_the_chapter_runs"
+)
+
+
+def executions_rows():
+    """How many times ``make test`` executes a chapter notebook, read from what it collects:
+    nbval runs each collected notebook once; the site build runs every notebook of the table
+    of contents again unless ``_config.yml`` turns execution off; some tests run a chapter
+    in another environment. Target: the site build adds none (one run per notebook, nbval's,
+    besides the deliberate runs in other environments)."""
+    import yaml
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "--every-family",
+            "-p",
+            "no:xdist",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    nbval = len({line.split("::")[0] for line in ids if ".ipynb::" in line})
+    others = sum(bool(OTHER_ENVIRONMENT_RUNS.search(line)) for line in ids)
+    config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    executes = str(config.get("execute", {}).get("execute_notebooks", "auto")) != "off"
+    site = len(bench_book.toc_notebooks()) if executes else 0
+    total = nbval + site + others
+    return [
+        row(
+            "notebook executions per make test",
+            f"{total}",
+            f"nbval {nbval}, site build {site}, other environments {others}",
+            done.returncode == 0 and nbval > 0 and site == 0,
+        )
+    ]
+
+
+# Every part, in the order they run; connect() last: it scrubs HOME and the MICRONS_*
+# variables of this process.
+PARTS = (
+    site_rows,
+    executions_rows,
+    nbval_rows,
+    replay_rows,
+    offline_rows,
+    requests_rows,
+    bulk_rows,
+    install_rows,
+    connect_rows,
+)
+# --quick (CI, every push): the parts of a minute or two each; the others install
+# environments, run every chapter again or write millions of rows.
+QUICK = (site_rows, executions_rows, offline_rows, requests_rows, connect_rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the quick parts (CI)")
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
     os.environ.setdefault("MICRONS_MODE", "replay")
     rows = []
-    # connect() last: it scrubs HOME and the MICRONS_* variables of this process.
-    parts = (
-        site_rows,
-        nbval_rows,
-        replay_rows,
-        offline_rows,
-        requests_rows,
-        bulk_rows,
-        install_rows,
-        connect_rows,
-    )
-    for part in parts:
+    for part in PARTS:
+        if args.quick and part not in QUICK:
+            continue
         print(f"measuring: {part.__name__[:-5]} ...", file=sys.stderr, flush=True)
         rows += part()
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return print_table(rows)
 
 

@@ -54,11 +54,20 @@ CHECKED = {
     "vcrpy": ((8, 5), (10,)),
     "urllib3": ((1, 26), (3,)),
 }
-_INSTALL = {
-    "caveclient": "pip install 'caveclient>=5.17,<9'",
-    "vcrpy": "pip install 'vcrpy>=8.5,<10'",
-    "urllib3": "pip install 'urllib3<3'",
-}
+
+
+def requirement(library: str) -> str:
+    """The pip requirement of a checked range, from :data:`CHECKED`: the one place the
+    range is written (pyproject.toml's bounds are tested against it, tests/test_compat.py).
+    ``"caveclient"`` -> ``"caveclient>=5.17,<9"``; urllib3's oldest is no bound of ours."""
+    low, high = CHECKED[library]
+    first = "" if library == "urllib3" else f">={'.'.join(map(str, low))},"
+    return f"{library}{first}<{'.'.join(map(str, high))}"
+
+
+def install_command(library: str) -> str:
+    """``pip install '<requirement>'``, for the errors that say what to install."""
+    return f"pip install '{requirement(library)}'"
 
 
 def version_tuple(text: str) -> tuple:
@@ -90,7 +99,7 @@ def require_checked(library: str, *names_present: bool) -> None:
         f"microns_helpers works around internals of {library} that were checked on releases "
         f"{shown[0]} to before {shown[1]}, and {library} {installed or '(not installed)'} is "
         f"installed{'' if all(names_present) else ' and lacks them'}. Install a checked "
-        f"release ({_INSTALL[library]}), then restart Python."
+        f"release ({install_command(library)}), then restart Python."
     )
 
 

@@ -23,7 +23,8 @@ Settings read from the environment at each call:
                      (unset: the mode in force, live unless ``choose_mode()`` chose offline).
 ``MICRONS_VERSION``  the materialization version, when ``connect(version=...)`` is not given.
 ``MICRONS_TIMEOUT``  seconds each request made by ``connect()`` may take (default
-                     :data:`CONNECT_TIMEOUT`); queries made later are not limited.
+                     :data:`CONNECT_TIMEOUT`, at most :data:`MAX_TIMEOUT`); queries made later
+                     are not limited.
 ``CAVE_TOKEN``       the CAVE token, when ``connect(token=...)`` is not given.
 """
 
@@ -41,6 +42,7 @@ import threading
 from urllib.parse import urljoin, urlsplit
 
 from . import _compat, recording
+from ._compat import CHECKED, install_command, requirement
 from .errors import (
     InvalidInputError,
     MicronsHelpersError,
@@ -80,7 +82,9 @@ LONG_TERM_VERSIONS = (117, 943, 1300)
 # overrides it). caveclient retries a request that times out up to 3 times, so a
 # silent server makes connect() fail after about four times this.
 CONNECT_TIMEOUT = 10.0
-MINIMUM_CAVECLIENT = (5, 17)
+# The largest MICRONS_TIMEOUT accepted: an hour per request.
+MAX_TIMEOUT = 3600.0
+MINIMUM_CAVECLIENT = CHECKED["caveclient"][0]  # the one range: _compat.CHECKED
 # caveclient 8 queries with direct SQL through pandas, which needs a materialization
 # server >= 5.13.0 (caveclient 8.2.1, materializationengine.direct_sql_error_msg).
 _SERVER_NEEDED_BY_CAVECLIENT_8 = (5, 13, 0)
@@ -431,10 +435,12 @@ def request_timeout() -> float:
         seconds = float(raw)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
+    # Bounded: a huge value (1e308) overflows the clock arithmetic of urllib3's timeouts.
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
         raise ModeError(
-            f"MICRONS_TIMEOUT={raw!r} is not a number of seconds. "
-            f"Set it to a positive number such as {CONNECT_TIMEOUT:g}, or unset it."
+            f"MICRONS_TIMEOUT={raw!r} is not a number of seconds in the range 0 < seconds "
+            f"<= {MAX_TIMEOUT:g}. Set it to a positive number such as {CONNECT_TIMEOUT:g} "
+            f"(at most {MAX_TIMEOUT:g}, an hour), or unset it."
         )
     return seconds
 
@@ -449,13 +455,14 @@ def import_caveclient():
     except Exception as exc:  # ImportError, or a broken dependency (numpy ABI, ...)
         raise UnsupportedCaveclientError(
             f"caveclient could not be imported ({type(exc).__name__}: {exc}). "
-            "Install it with pip install 'caveclient>=5.17,<9', then restart Python."
+            f"Install it with {install_command('caveclient')}, then restart Python."
         ) from None
     installed = getattr(caveclient, "__version__", "0")
     if version_tuple(installed) < MINIMUM_CAVECLIENT:
         raise UnsupportedCaveclientError(
-            f"caveclient {installed} is older than 5.17, the oldest this book supports. "
-            "Upgrade it with pip install --upgrade 'caveclient<9', then restart Python."
+            f"caveclient {installed} is older than {'.'.join(map(str, MINIMUM_CAVECLIENT))}, "
+            "the oldest this book supports. Upgrade it with pip install --upgrade "
+            f"'{requirement('caveclient')}', then restart Python."
         )
     return caveclient
 
@@ -661,7 +668,7 @@ def _explain(exc, *, datastack, server_address, token, token_source, timeout):
         return ServerIncompatibleError(
             f"The CAVE server at {origin(url)} answered HTTP {status} to {path}, a request "
             "this caveclient needs. Try another caveclient version (pip install --upgrade "
-            f"'caveclient<9'), {_OFFLINE_HINT}."
+            f"'{requirement('caveclient')}'), {_OFFLINE_HINT}."
         )
     if isinstance(exc, (ValueError, KeyError, TypeError)) and _looks_like_bad_answer(exc):
         return ServerIncompatibleError(

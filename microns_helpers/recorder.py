@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -50,6 +51,30 @@ from .errors import RecordingRefusedError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.
 _MODE_VARIABLES = ("MICRONS_MODE", "MICRONS_RECORD_NAME", "MICRONS_RECORD_TARGET")
+
+# Test-only: tests/test_recorder_safety.py kills a run at each of these moments, in order,
+# with MICRONS_TEST_KILL_AT=<moment> (a deterministic crash instead of a timed one). Unset,
+# as everywhere else, they do nothing.
+KILL_POINTS = (
+    "staged",  # the staging folder made, no kernel yet
+    "recording",  # a kernel is recording the chapter
+    "recorded",  # recorded, not replayed
+    "replayed",  # replayed, nothing swapped in
+    "notebook-written-aside",  # the new notebook written beside the old one
+    "recording-renamed",  # the new recording in place, its manifest entry not yet
+    "manifest-updated",  # recording and manifest in place, the notebook not yet
+    "notebook-renamed",  # all three in place
+)
+
+
+def _kill_point(moment: str) -> None:
+    """SIGKILL this run (its kernels too, when it leads its own process group) at ``moment``
+    when MICRONS_TEST_KILL_AT names it."""
+    if os.environ.get("MICRONS_TEST_KILL_AT") != moment:
+        return
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def add_arguments(parser) -> None:
@@ -174,11 +199,12 @@ def _record_and_replay(
         if other.name != file_name:
             shutil.copy2(other, staging / other.name)
     update_manifest(staging, file_name, None)
+    _kill_point("staged")
 
     start = time.perf_counter()
     try:
         env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
-        recorded_nb = _execute(notebook, staging, env, timeout)
+        recorded_nb = _execute(notebook, staging, env, timeout, kill_point="recording")
     except Exception as err:
         print(f"FAILED {notebook.name} while recording: {_short(err)}", flush=True)
         return False
@@ -190,6 +216,7 @@ def _record_and_replay(
         print(f"FAILED {notebook.name}: the token is in its recording; nothing kept.", flush=True)
         return False
     recorded = time.perf_counter() - start
+    _kill_point("recorded")
     entry = read_manifest(staging).get(file_name)
     if not keep:  # replay from the sample itself, as the tests and the site build will
         (staging / file_name).unlink(missing_ok=True)
@@ -209,6 +236,7 @@ def _record_and_replay(
         return False
     replayed = time.perf_counter() - start
 
+    _kill_point("replayed")
     machine_path = _machine_path(executed, staging)
     if machine_path:  # as for a token: stored outputs are read on every machine
         print(f"FAILED {notebook.name}: {machine_path}", flush=True)
@@ -243,13 +271,17 @@ def _swap_in(notebook: Path, executed, recorded: Path, folder: Path, entry) -> N
     partials = []
     try:
         partials.append(partial_beside(notebook, text.encode("utf-8")))
+        _kill_point("notebook-written-aside")
         if recorded.is_file():
             partials.append(partial_beside(folder / recorded.name, recorded.read_bytes()))
             os.replace(partials[-1], folder / recorded.name)
         else:
             (folder / recorded.name).unlink(missing_ok=True)  # the chapter makes no request now
+        _kill_point("recording-renamed")
         update_manifest(folder, recorded.name, entry)
+        _kill_point("manifest-updated")
         os.replace(partials[0], notebook)
+        _kill_point("notebook-renamed")
     finally:
         for partial in partials:
             partial.unlink(missing_ok=True)
@@ -320,8 +352,12 @@ def _save_refusal(executed) -> str | None:
     return None
 
 
-def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
-    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook."""
+def _execute(
+    notebook: Path, folder: Path, env_changes: dict, timeout: int, kill_point: str | None = None
+):
+    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook.
+
+    ``kill_point``: the test-only moment (``_kill_point``) reached after each cell."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -341,6 +377,8 @@ def _execute(notebook: Path, folder: Path, env_changes: dict, timeout: int):
         record_timing=False,
         resources={"metadata": {"path": str(notebook.parent)}},
     )
+    if kill_point:
+        client.on_cell_executed = lambda **_: _kill_point(kill_point)
     return client.execute(env=env)
 
 

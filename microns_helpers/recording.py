@@ -95,7 +95,6 @@ class ModeState:
     # not once per request (tests read it to see which ones it answered)
     sample_answered: set = field(default_factory=set)
     flush_registered: bool = False
-    save_failed: str | None = None  # why the last save after a cell was refused
     # Tokens seen in requests while recording; never written anywhere.
     secrets: set = field(default_factory=set)
     # Interactions recorded per file in this process, resumed after a using() block.
@@ -477,8 +476,6 @@ def _flush_after_cell(*_):
         flush()
     except Exception as err:
         print(f"microns_helpers: the recording was not saved: {err}", file=sys.stderr)
-        with STATE.lock:
-            STATE.save_failed = str(err)
         raise
 
 

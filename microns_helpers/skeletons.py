@@ -25,8 +25,8 @@ import pandas as pd
 from ._compat import installed_version, version_tuple
 
 COMPARTMENT_NAMES = {1: "soma", 2: "axon", 3: "dendrite"}
-# The first caveclient with a skeleton client, and the first that calls the dict "dict".
-FIRST_SKELETON_CLIENT, FIRST_DICT_FORMAT = (5, 26), (7, 0)
+# The first caveclient that calls the skeleton's dict format "dict".
+FIRST_DICT_FORMAT = (7, 0)
 
 
 def _dict_format() -> str:

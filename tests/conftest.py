@@ -1,21 +1,43 @@
 """Shared pytest fixtures."""
 
 import os
-import socket
 
 import pytest
 
 from microns_helpers import recording
 from microns_helpers.sample import SampleService
+from tests.helpers import HOSTILE_TALLY
 
-# The site build (one per session) and the `built_site` fixture of the site checks.
+# The record of `make site` (tests/site_build.py) and the `built_site` fixture of the site checks.
 pytest_plugins = ["tests.site_build"]
 
-# Filled by test_hostile_inputs.py and test_recorder_safety.py; printed at the end.
-# "lost": a recording, manifest or notebook damaged, or a file written where it must not be
-# (outside the recordings folder, a .partial left behind).
-# "5xx": answers of the sample service to malformed requests that were server errors.
-HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost": 0, "5xx": 0}
+# What must stay zero, whatever each test asserted on its own.
+TALLY_FAILURES = ("raw", "leaks", "lost", "5xx")
+
+
+def tally_problems(tally: dict) -> list[str]:
+    """What the session's hostile tally says went wrong: empty when every input tried was
+    answered clearly (our own error, or handled) and nothing leaked, was lost or was a 5xx."""
+    problems = [f"{tally[key]} {key}" for key in TALLY_FAILURES if tally[key]]
+    if tally["own"] != tally["tried"]:
+        problems.append(f"{tally['tried']} tried but {tally['own']} answered clearly")
+    return problems
+
+
+def pytest_sessionfinish(session, exitstatus):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: hand the tally to the controller
+        workeroutput["hostile_tally"] = dict(HOSTILE_TALLY)
+        return
+    if HOSTILE_TALLY["tried"] and tally_problems(HOSTILE_TALLY) and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # asserted, not only printed
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: add a worker's tally to the session's."""
+    for key, value in getattr(node, "workeroutput", {}).get("hostile_tally", {}).items():
+        HOSTILE_TALLY[key] += value
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -26,6 +48,11 @@ def pytest_terminal_summary(terminalreporter):
             f"handled), {t['raw']} raw tracebacks, {t['leaks']} leaks, "
             f"{t['lost']} lost or misplaced files, {t['5xx']} 5xx from the sample service"
         )
+        problems = tally_problems(t)
+        if problems:
+            terminalreporter.write_line(
+                "FAILED hostile tally: " + "; ".join(problems), red=True, bold=True
+            )
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +78,3 @@ def home(tmp_path, monkeypatch):
                 monkeypatch.delenv(name)
         yield home
         monkeypatch.undo()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port

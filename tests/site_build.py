@@ -1,10 +1,16 @@
-"""The site build, run once per test session, as pytest fixtures.
+"""The site build: run once, explicitly, before the tests that check the built site.
 
-Registered in ``tests/conftest.py`` (``pytest_plugins = ["tests.site_build"]``) so that
-every test module shares the one build. ``site_build`` is the build itself (exit status,
-log, time); ``built_site`` is the path of the HTML, and fails with a pointer to
-``test_site_builds`` when the build did not succeed, instead of a cascade of confusing
-failures in every check of the site.
+``make site`` (and ``make test``, before pytest) runs ``python -m tests.site_build``: one
+``jupyter-book build`` of the repository from scratch, warnings as errors, rendering the
+chapters' stored outputs (nbval checks them; nothing executes here). It leaves the HTML in
+``_build/html``, the log in ``_build/build.log`` and what the build did, with a digest of
+the book's sources, in ``_build/site-build.json``.
+
+The fixtures below, registered in ``tests/conftest.py``, read that record: no test builds
+the site as a side effect. ``site_build`` is the record (exit status, log, time);
+``built_site`` is the path of the HTML, and fails with a pointer to ``test_site_builds``
+when the build did not succeed. Both fail with "run make site" when there is no build, or
+when the sources changed since it ran. The tests that use them are marked ``site``.
 
 Example::
 
@@ -14,6 +20,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -131,10 +139,68 @@ def build_site(root: Path) -> SiteBuild:
     return SiteBuild(root, command, returncode, log, seconds)
 
 
+RECORD = REPO_ROOT / "_build" / "site-build.json"
+# What the site is made of besides the pages of _toc.yml (the wheel: the package).
+SITE_INPUTS = ("_config.yml", "_toc.yml", "_static", "_ext", "microns_helpers", "pyproject.toml")
+
+
+def sources_digest(root: Path = REPO_ROOT) -> str:
+    """A digest of the files the site is built from: the pages of the table of contents,
+    the configuration, the static files, the extensions and the package (its wheel)."""
+    files = []
+    for name in toc_docnames(root):
+        files += [p for p in (root / f"{name}.ipynb", root / f"{name}.md") if p.exists()]
+    for name in SITE_INPUTS:
+        path = root / name
+        files += [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        if "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_and_record(root: Path = REPO_ROOT) -> SiteBuild:
+    """``make site``: build the site and record the build for the site checks."""
+    digest = sources_digest(root)
+    build = build_site(root)
+    record = {
+        "command": build.command,
+        "returncode": build.returncode,
+        "seconds": round(build.seconds, 1),
+        "sources": digest,
+    }
+    (root / "_build" / "site-build.json").write_text(json.dumps(record, indent=1) + "\n")
+    return build
+
+
+def recorded_build(root: Path = REPO_ROOT) -> SiteBuild:
+    """The build ``make site`` recorded; fails the test when there is none, or a stale one."""
+    record_file = root / "_build" / "site-build.json"
+    if not record_file.exists():
+        pytest.fail(
+            "The site has not been built: run `make site` first (make test does), then the "
+            "site checks again.",
+            pytrace=False,
+        )
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    if record["sources"] != sources_digest(root):
+        pytest.fail(
+            "The book's sources changed since the site was built: run `make site` again, then "
+            "the site checks.",
+            pytrace=False,
+        )
+    log_file = root / "_build" / "build.log"
+    log = log_file.read_text(encoding="utf-8") if log_file.exists() else ""
+    return SiteBuild(root, record["command"], record["returncode"], log, record["seconds"])
+
+
 @pytest.fixture(scope="session")
 def site_build() -> SiteBuild:
-    """The one build of the repository's book for this test session."""
-    return build_site(REPO_ROOT)
+    """The one build of the repository's book, made by ``make site`` before the tests."""
+    return recorded_build(REPO_ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -147,3 +213,13 @@ def built_site(site_build: SiteBuild) -> Path:
             pytrace=False,
         )
     return site_build.html
+
+
+if __name__ == "__main__":
+    # make site: the build's own status; make test goes on to pytest either way (its
+    # test_site_builds reports a failed build with the log).
+    done = build_and_record(REPO_ROOT)
+    print(f"site build: exit {done.returncode} in {done.seconds:.0f} s (log: _build/build.log)")
+    if not done.ok:
+        print(done.report(), file=sys.stderr)
+    sys.exit(done.returncode)

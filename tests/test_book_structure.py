@@ -25,6 +25,7 @@ import pytest
 import tomllib
 import yaml
 
+from tests.helpers import NUMBERED
 from tools.key_points import page as key_points_page
 from tools.setup_cell import (
     WHEELS,
@@ -38,7 +39,6 @@ from tools.setup_cell import (
 
 REPO = Path(__file__).resolve().parents[1]
 GLOSSARY = REPO / "chapters" / "glossary.md"
-NUMBERED = [p for p in chapters() if re.match(r"\d\d_", p.name)]
 TERM = re.compile(r"\{term\}`(?:[^`<]*<([^>`]+)>|([^`]+))`")
 
 

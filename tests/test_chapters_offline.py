@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.environments import release_python
-from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
+from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
 STEP = REPO / "tests" / "matrix" / "chapter_step.py"

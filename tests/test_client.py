@@ -28,7 +28,7 @@ from microns_helpers.errors import (
     VersionNotAvailableError,
 )
 from microns_helpers.sample import SampleService
-from tests.conftest import closed_port
+from tests.helpers import closed_port
 
 # A token nobody could mistake for anything else; it must never come back out.
 PLANTED_TOKEN = "planted-0f1e2d3c-NEVER-PRINT-4b5a6978"
@@ -249,7 +249,7 @@ def test_a_silent_server_times_out_within_the_limit(home, monkeypatch):
 
 def test_a_bad_timeout_setting_is_named(home, monkeypatch):
     monkeypatch.setenv("MICRONS_TIMEOUT", "soon")
-    with pytest.raises(Exception, match="MICRONS_TIMEOUT='soon'"):
+    with pytest.raises(ModeError, match="MICRONS_TIMEOUT='soon'"):
         connect(server_address=f"http://127.0.0.1:{closed_port()}")
 
 

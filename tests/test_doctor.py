@@ -16,7 +16,7 @@ import microns_helpers
 from microns_helpers import cli, recording
 from microns_helpers import doctor as doctor_module
 from microns_helpers.sample import SampleService
-from tests.conftest import closed_port
+from tests.helpers import closed_port
 
 REPO = Path(__file__).resolve().parent.parent
 PLANTED_TOKEN = "planted-9a8b7c6d-NEVER-PRINT-5e4f3a2b"

@@ -47,7 +47,7 @@ from microns_helpers.errors import (
 from microns_helpers.query import query_by_root_ids
 from microns_helpers.sample import SampleService
 from microns_helpers.synapses import connection_counts, synapse_partners
-from tests.conftest import HOSTILE_TALLY, closed_port
+from tests.helpers import HOSTILE_TALLY, closed_port, learner_env, run_python  # noqa: F401
 
 SECRET = "planted-hostile-7e6d5c4b-NEVER-SHOW"
 ENCODED_SECRET = base64.b64encode(SECRET.encode()).decode()
@@ -153,25 +153,6 @@ def listener():
     yield handler
     server.shutdown()
     server.server_close()
-
-
-def learner_env(home: Path, **settings) -> dict:
-    """A learner's environment: the home ``home``, and no MICRONS_* or CAVE_* setting but
-    ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
-    env.update(PYTHONPATH=str(REPO), HOME=str(home), **settings)
-    return env
-
-
-def run_python(code: str, *args: str, home: Path, **settings) -> subprocess.CompletedProcess:
-    """``code`` in a fresh Python, as a learner's kernel runs it (:func:`learner_env`)."""
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=learner_env(home, **settings),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
 
 
 # Every way a learner's code reaches a server: the documentation's plain caveclient,
@@ -491,13 +472,13 @@ def test_a_rejected_token_shows_nowhere(home, caplog):
         )
 
 
-@pytest.mark.parametrize("value", ["inf", "-1", "0", "nan", "soon"])
+@pytest.mark.parametrize("value", ["inf", "-1", "0", "nan", "soon", "1e308", "3601"])
 def test_a_bad_timeout_setting(home, caplog, monkeypatch, value):
     monkeypatch.setenv("MICRONS_TIMEOUT", value)
     expect(
         caplog,
         ModeError,
-        [f"MICRONS_TIMEOUT={value!r}", "positive number"],
+        [f"MICRONS_TIMEOUT={value!r}", "positive number", "at most 3600"],
         lambda: connect(server_address=f"http://127.0.0.1:{closed_port()}"),
     )
 
@@ -956,7 +937,7 @@ def test_two_processes_recording_into_one_folder(home, tmp_path, sample_service)
 
 
 def run_recorder(chapters: Path, recordings: Path, **env_changes) -> subprocess.Popen:
-    from tests.test_recorder_safety import recorder
+    from tests.helpers import recorder
 
     return recorder(chapters, recordings, **env_changes)
 
@@ -966,7 +947,7 @@ def partials(*folders: Path) -> list:
 
 
 def test_the_recorder_refuses_a_read_only_folder_at_once(home, tmp_path):
-    from tests.test_recorder_safety import CHAPTER, write_chapter
+    from tests.helpers import CHAPTER, write_chapter
 
     chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
     write_chapter(chapters, CHAPTER)
@@ -989,7 +970,7 @@ def test_the_recorder_refuses_a_read_only_folder_at_once(home, tmp_path):
 
 
 def test_the_recorder_with_tmpdir_on_another_file_system(home, tmp_path):
-    from tests.test_recorder_safety import CHAPTER, write_chapter
+    from tests.helpers import CHAPTER, write_chapter
 
     elsewhere = Path("/dev/shm")
     if not elsewhere.is_dir() or elsewhere.stat().st_dev == tmp_path.stat().st_dev:
@@ -1008,7 +989,7 @@ def test_the_recorder_with_tmpdir_on_another_file_system(home, tmp_path):
 
 
 def test_the_recorder_refuses_outputs_that_show_a_machine_path(home, tmp_path):
-    from tests.test_recorder_safety import CHAPTER, write_chapter
+    from tests.helpers import CHAPTER, write_chapter
 
     chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
     # what a library warning printed with a file path looks like in a cell's output
@@ -1033,7 +1014,7 @@ def test_the_recorder_refuses_outputs_that_show_a_machine_path(home, tmp_path):
 
 def test_two_recorders_into_one_folder(home, tmp_path):
     """Both finish, or one is refused clearly; replay works after; no partial file."""
-    from tests.test_recorder_safety import CHAPTER, write_chapter
+    from tests.helpers import CHAPTER, write_chapter
 
     chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
     write_chapter(chapters, CHAPTER)

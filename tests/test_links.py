@@ -20,7 +20,7 @@ import pytest
 
 from microns_helpers import links
 from microns_helpers.errors import InvalidInputError, MissingExtraError
-from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
+from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER = REPO / "chapters" / "12_neuroglancer.ipynb"

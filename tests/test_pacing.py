@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.test_book_structure import NUMBERED
+from tests.helpers import NUMBERED
 
 REPO = Path(__file__).resolve().parents[1]
 

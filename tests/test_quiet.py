@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_hostile_inputs import run_python
-from tests.test_offline import ONLY_LOOPBACK, isolated_env, namespace_refusal
+from tests.helpers import ONLY_LOOPBACK, isolated_env, namespace_refusal, run_python
 
 REPO = Path(__file__).resolve().parents[1]
 NOTICE = "Table Owner Notice on proofreading_status_and_strategy"

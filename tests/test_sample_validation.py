@@ -16,7 +16,7 @@ import requests
 
 from microns_helpers.sample import SampleService
 from microns_helpers.sample.server import SERVICES
-from tests.conftest import HOSTILE_TALLY
+from tests.helpers import HOSTILE_TALLY
 
 caveclient = pytest.importorskip("caveclient")
 

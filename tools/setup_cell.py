@@ -45,24 +45,43 @@ def wheel_name() -> str:
     return f"{project['name']}-{project['version']}-py3-none-any.whl"
 
 
-def build_wheel(out: Path) -> Path:
+# What the wheel is built from: setuptools reads these, and nothing else of the book.
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "microns_helpers")
+# Never part of the wheel: caches and build leftovers (the same as .gitignore's).
+_NOT_SOURCES = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.egg-info", "build", ".ipynb_checkpoints", ".pytest_cache"
+)
+
+
+def wheel_sources_digest(repo: Path = REPO) -> str:
+    """A digest of every file the wheel is built from: equal digests, equal wheels."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in WHEEL_SOURCES:
+        root = repo / name
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.relative_to(repo)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_wheel(out: Path, repo: Path = REPO) -> Path:
     """Build the helper package's wheel into ``out``; returns its path.
 
-    From a copy of the files git knows: setuptools reuses a ``build/`` folder left in the
-    tree, with whatever files it once held (deleted recordings included)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
+    From a clean copy of the package's files, so that it builds wherever the book is (a git
+    checkout or not, e.g. ``make book-fast``'s copy): setuptools reuses a ``build/`` folder
+    left in the tree, with whatever files it once held (deleted recordings included)."""
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp)
-        for name in listed:
-            if (REPO / name).is_file():
-                (copy / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(REPO / name, copy / name)
+        for name in WHEEL_SOURCES:
+            if (repo / name).is_dir():
+                shutil.copytree(repo / name, copy / name, ignore=_NOT_SOURCES)
+            else:
+                shutil.copy2(repo / name, copy / name)
         done = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), "."],
             cwd=copy,

@@ -1,12 +1,12 @@
 """The sample in the published bulk-download layout, made when it is first asked for.
 
-The MICrONs team publishes whole tables as header-less ``.csv.gz`` files with a
-``*_header.csv`` beside each (:mod:`microns_helpers.bulk`). The sample's export of itself in
-that layout would double the package's size if it were shipped, so it is written from the
-shipped dataset on first use, into a folder of the system's temporary directory named after
-a digest of the rows it came from: the same dataset always gives the same files, byte for
-byte, and a changed dataset a new folder. Writing is atomic (a staging folder renamed into
-place), so two processes asking at once both get a whole export.
+The MICrONs team publishes whole tables as header-less ``.csv.gz`` files with a ``*_header.csv``
+beside each (:mod:`microns_helpers.published_layout`). The sample's export of itself in that
+layout would double the package's size if it were shipped, so it is written from the shipped
+dataset on first use, into a folder of the system's temporary directory named after a digest
+of the rows it came from: the same dataset always gives the same files, byte for byte, and a
+changed dataset a new folder. Writing is atomic (a staging folder renamed into place), so
+two processes asking at once both get a whole export.
 
 Example::
 
@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..published_layout import SYNAPSE_VIEW, export_table
 from .engine import DATASET_DIR, SELECT_ORDER, load_sample_data
 
 # The tables the export holds, as the bulk chapter reads them.
@@ -64,8 +65,6 @@ def export_folder(version: int = 1300) -> Path:
 
 def write_export(folder: Path, version: int = 1300) -> dict[str, int]:
     """Write the sample at ``version`` in the published layout into ``folder``; row counts."""
-    from ..bulk import SYNAPSE_VIEW, export_table
-
     data = load_sample_data()
     counts = {}
     nuclei = data.rows("nucleus_detection_v0", version).drop(
