@@ -45,8 +45,16 @@ def wheel_name() -> str:
     return f"{project['name']}-{project['version']}-py3-none-any.whl"
 
 
-# What the wheel is built from: setuptools reads these, and nothing else of the book.
-WHEEL_SOURCES = ("pyproject.toml", "README.md", "microns_helpers")
+# What the wheel is built from: setuptools reads these, and nothing else of the book (the
+# package, and pyproject.toml's py-modules and data-files: the JupyterLab extension and the
+# config file that enables it).
+WHEEL_SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "microns_helpers",
+    "microns_helpers_jupyter.py",
+    "jupyter-config",
+)
 # Never part of the wheel: caches and build leftovers (the same as .gitignore's).
 _NOT_SOURCES = shutil.ignore_patterns(
     "__pycache__", "*.pyc", "*.egg-info", "build", ".ipynb_checkpoints", ".pytest_cache"
