@@ -38,7 +38,7 @@ from tools.caveclient_envs import matrix_releases
 REPO = Path(__file__).resolve().parents[1]
 # The variations a release's environment cannot run, exactly, per release of the CI set
 # (measured with tests/matrix/offline_step.py); on the pinned caveclient, in the main
-# environment, every one of the 93 is answered. The matrix environments hold caveclient,
+# environment, every one is answered. The matrix environments hold caveclient,
 # pandas, vcrpy and tqdm only (tools/caveclient_envs.py): no nglui, DuckDB,
 # standard_transform or SciPy.
 NOT_IN_MATRIX_ENVIRONMENTS = {
@@ -65,12 +65,17 @@ SKELETON_CLIENT = {
     "skeleton_version_1_has_no_compartments",
     "the_skeleton_as_swc",
     "the_skeleton_of_the_real_neuron",
+    "the_proofread_skeleton_covers_its_level2_graph",
+    "the_radius_in_the_dict_and_the_swc",
+    "the_volume_attributes_of_its_level2_nodes",  # reads the skeleton's root nodes
 }
+# client.skeleton.get_bulk_skeletons: from caveclient 6.5.0
+BULK_SKELETONS = {"bulk_skeletons_match_one_at_a_time"}
 UNSUPPORTED: dict[str, set[str]] = {
-    "5.17.2": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER | SKELETON_CLIENT,
-    "5.23.0": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER | SKELETON_CLIENT,
-    "5.31.0": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER,
-    "6.0.2": NOT_IN_MATRIX_ENVIRONMENTS,
+    "5.17.2": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER | SKELETON_CLIENT | BULK_SKELETONS,
+    "5.23.0": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER | SKELETON_CLIENT | BULK_SKELETONS,
+    "5.31.0": NOT_IN_MATRIX_ENVIRONMENTS | FILTER_GREATER | BULK_SKELETONS,
+    "6.0.2": NOT_IN_MATRIX_ENVIRONMENTS | BULK_SKELETONS,
     "7.11.1": NOT_IN_MATRIX_ENVIRONMENTS,
 }
 
