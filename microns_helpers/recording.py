@@ -189,6 +189,7 @@ def activate(mode: str, recordings=None, *, name: str | None = None, resume=Fals
                 _checked_record_name(name, from_env)
             check_folder(mode, folder)
             _deactivate()
+            STATE.sample_answered.clear()  # what the sample answered in this mode only
             if mode == "record":
                 _enter_record(folder, name, resume)
             else:
