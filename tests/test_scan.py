@@ -62,7 +62,7 @@ TOKEN = "0123456789abcdef0123456789abcdef"  # planted, not a real token
         ('File "/home/alice/notebooks/x.py", line 3', "machine path"),
         ("/root/.cloudvolume/secrets/cave-secret.json", "machine path"),
         ("saved to /tmp/tmpa1b2c3/figure.png", "machine path"),
-        ("/work/main/.venv/lib/python3.11/site-packages/caveclient/base.py:12", "machine path"),
+        ("/home/learner/.venv/lib/python3.11/site-packages/caveclient/base.py:12", "machine path"),
         (r"C:\Users\bob\AppData\Local", "machine path"),
         (r'"C:\\Users\\bob\\file.json"', "machine path"),
         (str(REPO_ROOT / "chapters" / "x.ipynb"), "machine path"),
