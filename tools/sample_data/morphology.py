@@ -147,13 +147,24 @@ def split_compartments(sk, mesh, l2_ids, pre: pd.DataFrame, post: pd.DataFrame):
 
 def place_synapses(sk, l2_ids, pre: pd.DataFrame, post: pd.DataFrame, compartment):
     """Each synapse's skeleton vertex (from its level-2 id) and its distance to it in nm."""
+
+    def vertex_of(level2_ids):
+        return sk.mesh_to_skel_map[np.searchsorted(l2_ids, level2_ids.astype(np.int64))]
+
+    return synapse_vertices(vertex_of, sk.vertices, compartment, pre, post)
+
+
+def synapse_vertices(vertex_of, vertices, compartment, pre, post) -> pd.DataFrame:
+    """One row per synapse of ``pre`` (outputs) and ``post`` (inputs): its level-2 id, the
+    skeleton vertex ``vertex_of(level2_ids)`` gives, that vertex's compartment and the
+    distance in nm from the synapse's point on this neuron's side to the vertex. Shared by
+    the pcg_skel neuron (here) and the proofread neuron (real_neurons.py)."""
     frames = []
     for side, df, direction in (("pre", pre, "output"), ("post", post, "input")):
-        mesh_ind = np.searchsorted(l2_ids, df[f"{side}_pt_level2_id"].astype(np.int64))
-        vertex = sk.mesh_to_skel_map[mesh_ind]
+        vertex = vertex_of(df[f"{side}_pt_level2_id"])
         # The point on this neuron's side of the synapse, voxels -> nm.
         position_nm = np.stack(df[f"{side}_pt_position"].to_numpy()) * VOXEL_NM
-        distance = np.linalg.norm(position_nm - sk.vertices[vertex], axis=1)
+        distance = np.linalg.norm(position_nm - np.asarray(vertices)[vertex], axis=1)
         frames.append(
             pd.DataFrame(
                 {

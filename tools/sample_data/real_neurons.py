@@ -318,27 +318,16 @@ def swc_text(vertices, edges, root: int, labels, radius) -> str:
 
 def place_synapses(nodes, skeleton, compartment, pre, post) -> pd.DataFrame:
     """Each real synapse's skeleton vertex (from its level-2 id) and its distance to it, nm."""
+    from .morphology import synapse_vertices
+
     node_of = pd.Series(np.arange(len(nodes)), index=nodes["l2_id"].to_numpy())
     m2s = np.asarray(skeleton["mesh_to_skel_map"])
+
+    def vertex_of(level2_ids):
+        return m2s[node_of.loc[level2_ids.to_numpy()].to_numpy()]
+
     vertices = np.asarray(skeleton["vertices"], dtype=float)
-    frames = []
-    for side, df, direction in (("pre", pre, "output"), ("post", post, "input")):
-        vertex = m2s[node_of.loc[df[f"{side}_pt_level2_id"].to_numpy()].to_numpy()]
-        position_nm = np.stack(df[f"{side}_pt_position"].to_numpy()) * VOXEL_NM
-        distance = np.linalg.norm(position_nm - vertices[vertex], axis=1)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "id": df["id"].to_numpy(dtype=np.int64),
-                    "direction": direction,
-                    "level2_id": df[f"{side}_pt_level2_id"].to_numpy(dtype=np.int64),
-                    "skeleton_vertex": vertex.astype(np.int64),
-                    "compartment": compartment[vertex].astype(np.int64),
-                    "distance_to_vertex_nm": np.round(distance, 1),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True).sort_values(["direction", "id"], ignore_index=True)
+    return synapse_vertices(vertex_of, vertices, compartment, pre, post)
 
 
 def _length_nm(vertices, edges, mask_of_child) -> float:
