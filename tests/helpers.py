@@ -31,6 +31,15 @@ REPO = Path(__file__).resolve().parents[1]
 HOSTILE_TALLY = {"tried": 0, "own": 0, "raw": 0, "leaks": 0, "lost": 0, "5xx": 0}
 
 
+def make_client(url: str, version: int = 1300):
+    """A plain caveclient on a sample service at ``url``, pinned to ``version``."""
+    import caveclient
+
+    return caveclient.CAVEclient(
+        "minnie65_public", server_address=url, write_server_cache=False, version=version
+    )
+
+
 def closed_port() -> int:
     """A loopback port nobody listens on (bound, then released)."""
     sock = socket.socket()

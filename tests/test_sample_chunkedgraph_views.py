@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers import make_client
+
 caveclient = pytest.importorskip("caveclient")
 
 EXAMPLE, EXAMPLE_1718 = 864691135808473885, 864691136968109774
 PYRAMIDAL = 864691136040432126  # a root whose level-2 graph the sample serves
 MAT = "/materialize/api/v3/datastack/minnie65_public"
-
-
-def make_client(url, version=1300):
-    return caveclient.CAVEclient(
-        "minnie65_public", server_address=url, write_server_cache=False, version=version
-    )
 
 
 @pytest.fixture

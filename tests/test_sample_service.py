@@ -23,6 +23,7 @@ import requests
 
 from microns_helpers.sample import DATASET_DIR, SampleService
 from tests.environments import release_python
+from tests.helpers import make_client
 
 caveclient = pytest.importorskip("caveclient")
 
@@ -33,12 +34,6 @@ THREE_ROOTS = [864691135771677771, 864691135560505569, 864691136723556861]
 LIMIT_WARNING = '201 - "Limited query to 10 rows'
 MAT = "/materialize/api/v3/datastack/minnie65_public"
 UTC = datetime.timezone.utc
-
-
-def make_client(url, version=1300):
-    return caveclient.CAVEclient(
-        "minnie65_public", server_address=url, write_server_cache=False, version=version
-    )
 
 
 @pytest.fixture
