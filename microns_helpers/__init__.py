@@ -69,7 +69,10 @@ if recording.active_mode() == "offline":
     # plain caveclient's skeletons, offline, with or without cloud-volume or a token
     from .client import install_segmentation_cloudvolume
 
-    install_segmentation_cloudvolume()
+    try:
+        install_segmentation_cloudvolume()
+    except UnsupportedDependencyError:
+        pass  # never breaks the import: connect() raises it with what to install
 _compat.owner_notices_once()
 # In IPython (a notebook's kernel): a CAVE request the server refused is shown in a few
 # lines, the full traceback one %tb away (MICRONS_SHORT_ERRORS=0 turns it off).

@@ -1,6 +1,6 @@
 """Every use of another library's private names, in one place, with the releases checked.
 
-microns_helpers changes three things inside other libraries, each for a reason a learner
+microns_helpers changes a few things inside other libraries, each for a reason a learner
 would otherwise meet as a crash or a silent failure:
 
 =================================================  =========================================
@@ -10,6 +10,18 @@ private name                                       why
                                                    (:func:`table_manager_deferred`)
 ``caveclient.base.requests``                       caveclient has no timeout option
                                                    (:func:`requests_time_out_after`)
+the class of ``client.materialize``                ``client.materialize.version = N`` must
+                                                   check N and pin its time stamp, and a bad
+                                                   ``limit`` get our words
+                                                   (:func:`pin_materialize_methods`)
+``client.materialize.get_version_metadata``        5.24+'s version setter reads the metadata
+                                                   and drops it (:func:`version_metadata_caught`)
+``InfoServiceClient.segmentation_cloudvolume``     7.7.1+ open cloud-volume before every
+                                                   skeleton, also offline and without it
+                                                   (:func:`replace_segmentation_cloudvolume`)
+``requests.adapters.HTTPAdapter.send``             offline, replay and record send the public
+                                                   hosts' requests elsewhere
+                                                   (:func:`route_requests`)
 ``tables.<table>`` as an attrs class              5.17-5.24 have no ``.fields`` list
                                                    (:func:`filter_fields`)
 ``caveclient.auth.AuthClient.                      5.27.0-6.3.0 write the token to
@@ -34,12 +46,16 @@ the logger ``caveclient.base``                     it prints a table's owner not
 :data:`CHECKED` says on which releases each was verified. :func:`require_checked` runs at
 the first use of each and raises :class:`~microns_helpers.errors.UnsupportedDependencyError`
 on any other release, or when the name is gone, instead of misbehaving silently. Everything
-else the package uses of caveclient and vcrpy is their public API.
+else the package uses of caveclient, vcrpy and requests is their public API. No other module
+of the package assigns to another library's modules, classes or methods
+(tests/test_house_rules.py reads the code to see).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import threading
 from importlib.metadata import PackageNotFoundError, version
 
@@ -48,11 +64,12 @@ from .errors import UnsupportedDependencyError
 # library -> (oldest, first unchecked): the releases the tests ran on are inside.
 # caveclient: 5.17.2 ... 8.2.1 (the weekly matrix, .github/workflows/caveclient-matrix.yml);
 # vcrpy: 9.4.2, and 8.5.0 on Python 3.10 (9.x needs 3.11); urllib3: 1.26.20 (with
-# caveclient 5.17.2) and 2.x up to 2.8.0.
+# caveclient 5.17.2) and 2.x up to 2.8.0; requests: 2.32.3 and 2.34.2.
 CHECKED = {
     "caveclient": ((5, 17), (9,)),
     "vcrpy": ((8, 5), (10,)),
     "urllib3": ((1, 26), (3,)),
+    "requests": ((2, 32), (3,)),
 }
 
 
@@ -180,6 +197,112 @@ class _RequestsWithTimeout:
         return session
 
 
+def first_materialize_deferred(client):
+    """``client.materialize`` of a caveclient 5.17.1-5.23.0 client, built without recursing.
+
+    The eager table manager is deferred (:func:`table_manager_deferred`); 5.17.1 and 5.17.2,
+    whose ``tables`` is a plain attribute that manager fills, get it filled here, once the
+    client exists. Checked on 5.17.2, 5.18.0, 5.20.3, 5.22.0 and 5.23.0.
+    """
+    with table_manager_deferred():
+        materialize = client.materialize
+    if not isinstance(inspect.getattr_static(type(materialize), "tables", None), property):
+        from caveclient.tools.table_manager import TableManager
+
+        materialize.tables = TableManager(client)
+    return materialize
+
+
+# The class caveclient made a materialization client with, kept on the subclass that
+# pin_materialize_methods puts in its place.
+_CAVECLIENT_CLASS = "microns_caveclient_class"
+
+
+def pin_materialize_methods(materialize, set_version, methods: dict) -> None:
+    """Give this one materialization client a ``version`` setter and ``methods`` of the
+    caller's, in place of its class's own.
+
+    The instance's class is swapped for a subclass whose ``version`` property reads as
+    caveclient's and sets with ``set_version(self, value)``, and which holds ``methods``;
+    other clients are untouched. caveclient's own setter stays reachable
+    (:func:`set_version_as_caveclient_does`). Checked on caveclient 5.17.2 to 8.2.1, whose
+    materialization clients all have a ``version`` property; UnsupportedDependencyError
+    where it is gone.
+    """
+    cls = type(materialize)
+    own = inspect.getattr_static(cls, "version", None)
+    require_checked("caveclient", isinstance(own, property))
+    namespace = {
+        **methods,
+        "version": property(own.fget, set_version),
+        "__module__": cls.__module__,
+        _CAVECLIENT_CLASS: cls,
+    }
+    materialize.__class__ = type(cls.__name__, (cls,), namespace)
+
+
+def set_version_as_caveclient_does(materialize, version) -> None:
+    """Run caveclient's own ``materialize.version = version`` setter (the one
+    :func:`pin_materialize_methods` overrode); its ValueError passes through."""
+    cls = type(materialize).__dict__.get(_CAVECLIENT_CLASS, type(materialize))
+    inspect.getattr_static(cls, "version").fset(materialize, version)
+
+
+@contextlib.contextmanager
+def version_metadata_caught(materialize):
+    """Inside the block, keep what ``materialize.get_version_metadata`` returns, in the list
+    the block gets.
+
+    caveclient 5.24+'s ``client.version = v`` reads the version's metadata (whose ``valid``
+    says whether it still serves data) and drops it: the method is shadowed on this one
+    instance while the block runs, so the metadata is caught on its way (one request, not
+    two). Checked on 5.24.1 to 8.2.1.
+    """
+    real = getattr(materialize, "get_version_metadata", None)
+    require_checked("caveclient", callable(real))
+    seen = []
+
+    def catch(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    materialize.get_version_metadata = catch
+    try:
+        yield seen
+    finally:
+        del materialize.get_version_metadata  # the class's method again
+
+
+def replace_segmentation_cloudvolume(replacement) -> None:
+    """Make every info client's ``segmentation_cloudvolume`` call
+    ``replacement(original, self, *args, **kwargs)``, once per process.
+
+    caveclient 7.7.1 and newer open the segmentation with cloud-volume before asking for a
+    skeleton (only to check that the id is a root) and accept None from this method to skip
+    that check; the caller decides when to open it otherwise (client.py). The method is on
+    ``InfoServiceClient`` (7.x and 8.x) or ``InfoServiceClientV2`` (5.x and 6.x, where
+    ``InfoServiceClient`` is a function); checked on 5.17.2 to 8.2.1, with cloud-volume
+    12.15.2 on 8.2.1. Does nothing where caveclient cannot be imported (connect() says why);
+    UnsupportedDependencyError where the method is gone.
+    """
+    try:
+        from caveclient import infoservice
+    except Exception:  # no caveclient, or one that fails to import
+        return
+    info_class = getattr(infoservice, "InfoServiceClientV2", None) or infoservice.InfoServiceClient
+    original = getattr(info_class, "segmentation_cloudvolume", None)
+    require_checked("caveclient", isinstance(info_class, type) and callable(original))
+    if getattr(original, "microns_helpers", False):
+        return
+
+    @functools.wraps(original)
+    def segmentation_cloudvolume(self, *args, **kwargs):
+        return replacement(original, self, *args, **kwargs)
+
+    segmentation_cloudvolume.microns_helpers = True
+    info_class.segmentation_cloudvolume = segmentation_cloudvolume
+
+
 def filter_fields(table_filter) -> list[str]:
     """The filter arguments of a ``client.materialize.tables.<table>`` entry.
 
@@ -243,6 +366,46 @@ def guard_token_files():
 
     def undo():
         target._synchronize_local_server_file = real
+
+    return undo
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+def route_requests(route, origin_header: str):
+    """Let ``route(request)`` redirect every request sent with requests, before it reaches
+    vcrpy's patched sockets; returns the undo.
+
+    ``route`` returns None (leave the request alone) or ``(new_url, origin)``; a non-empty
+    ``origin`` travels in the ``origin_header`` header, so the recorder can store the public
+    URL. The answer keeps the URL asked for, so errors and redirects name the public address.
+    ``requests.adapters.HTTPAdapter.send`` is replaced for the whole process until the undo
+    is called. Checked on requests 2.32.3 and 2.34.2.
+    """
+    import requests.adapters
+
+    original = requests.adapters.HTTPAdapter.__dict__.get("send")
+    require_checked("requests", callable(original))
+
+    def send(self, request, *args, **kwargs):
+        routed = route(request)
+        if routed is None:
+            return original(self, request, *args, **kwargs)
+        url, origin = routed
+        public_url = request.url
+        request = request.copy()
+        request.url = url
+        if origin:
+            request.headers[origin_header] = origin
+        response = original(self, request, *args, **kwargs)
+        response.url = public_url
+        return response
+
+    requests.adapters.HTTPAdapter.send = send
+
+    def undo():
+        requests.adapters.HTTPAdapter.send = original
 
     return undo
 

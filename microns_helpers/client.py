@@ -236,45 +236,32 @@ def install_segmentation_cloudvolume() -> None:
     dependencies) the method returns None; offline, with cloud-volume and no well-formed
     token (caveclient would fail on the missing Authorization header, cloud-volume on the
     token's format), it opens the segmentation with OFFLINE_SEGMENTATION_TOKEN. Otherwise
-    caveclient's own method runs. Checked on caveclient 8.2.1 with cloud-volume 12.15.2;
-    5.x and 6.x (InfoServiceClientV2) never call it for a skeleton.
+    caveclient's own method runs. The replacement itself is
+    :func:`~microns_helpers._compat.replace_segmentation_cloudvolume`'s.
     """
-    try:
-        from caveclient import infoservice
-    except Exception:  # no caveclient, or one that fails to import: connect() says why
-        return
-    # caveclient 5.x and 6.x: InfoServiceClient is a function making InfoServiceClientV2
-    info_class = getattr(infoservice, "InfoServiceClientV2", None) or infoservice.InfoServiceClient
-    original = getattr(info_class, "segmentation_cloudvolume", None)
-    if not isinstance(info_class, type) or original is None:
-        return
-    if getattr(original, "microns_helpers", False):
-        return
+    _compat.replace_segmentation_cloudvolume(_segmentation_cloudvolume)
 
-    def segmentation_cloudvolume(self, use_client_secret=True, **kwargs):
-        if importlib.util.find_spec("cloudvolume") is None:
-            return None
-        offline = recording.active_mode() == "offline"
-        if offline and use_client_secret and not _CLOUDVOLUME_TOKEN.match(_session_token(self)):
-            import cloudvolume
 
-            try:
-                source = self.segmentation_source(format_for="cloudvolume")
-            except TypeError:  # caveclient before format_for
-                source = self.segmentation_source()
-            return cloudvolume.CloudVolume(
-                source,
-                use_https=kwargs.pop("use_https", True),
-                fill_missing=kwargs.pop("fill_missing", True),
-                bounded=kwargs.pop("bounded", False),
-                secrets={"token": OFFLINE_SEGMENTATION_TOKEN},
-                **kwargs,
-            )
-        return original(self, use_client_secret=use_client_secret, **kwargs)
+def _segmentation_cloudvolume(original, info_client, use_client_secret=True, **kwargs):
+    if importlib.util.find_spec("cloudvolume") is None:
+        return None
+    offline = recording.active_mode() == "offline"
+    if offline and use_client_secret and not _CLOUDVOLUME_TOKEN.match(_session_token(info_client)):
+        import cloudvolume
 
-    segmentation_cloudvolume.microns_helpers = True
-    segmentation_cloudvolume.__doc__ = original.__doc__
-    info_class.segmentation_cloudvolume = segmentation_cloudvolume
+        try:
+            source = info_client.segmentation_source(format_for="cloudvolume")
+        except TypeError:  # caveclient before format_for
+            source = info_client.segmentation_source()
+        return cloudvolume.CloudVolume(
+            source,
+            use_https=kwargs.pop("use_https", True),
+            fill_missing=kwargs.pop("fill_missing", True),
+            bounded=kwargs.pop("bounded", False),
+            secrets={"token": OFFLINE_SEGMENTATION_TOKEN},
+            **kwargs,
+        )
+    return original(info_client, use_client_secret=use_client_secret, **kwargs)
 
 
 def _session_token(info_client) -> str:
@@ -479,37 +466,27 @@ def _first_materialize(client, caveclient) -> None:
     """Build ``client.materialize`` once, safely, and make its ``version`` ours to set.
 
     On 5.17.1-5.23.0 the eager table manager is deferred (it is what recurses); 5.17.1 and
-    5.17.2 fill a plain ``tables`` attribute, built here once the client exists. Then the
-    instance's class is swapped for a subclass whose ``version`` setter is
-    :func:`_pin_version`, so ``client.materialize.version = N``, as the documentation
-    writes it, checks N and pins the time stamp on every caveclient instead of raising
-    ValueError (5.24+, where a client-level version forbids it) or silently accepting an
-    expired version.
+    5.17.2 fill a plain ``tables`` attribute, built once the client exists
+    (:func:`~microns_helpers._compat.first_materialize_deferred`). Then this client's
+    ``version`` setter becomes :func:`_pin_version`
+    (:func:`~microns_helpers._compat.pin_materialize_methods`), so
+    ``client.materialize.version = N``, as the documentation writes it, checks N and pins
+    the time stamp on every caveclient instead of raising ValueError (5.24+, where a
+    client-level version forbids it) or silently accepting an expired version.
     """
-    old_family = not has_version_argument(caveclient)
-    if old_family:
-        with _compat.table_manager_deferred():
-            materialize = client.materialize
-        if not isinstance(inspect.getattr_static(type(materialize), "tables", None), property):
-            from caveclient.tools.table_manager import TableManager
-
-            materialize.tables = TableManager(client)
-    else:
+    if has_version_argument(caveclient):
         materialize = client.materialize
+    else:
+        materialize = _compat.first_materialize_deferred(client)
     cls = type(materialize)
-    original = inspect.getattr_static(cls, "version")
 
     def set_version(self, value):
         _pin_version(client, value)
 
-    methods = {"version": property(original.fget, set_version)}
-    for name in _LIMITED_QUERIES:
-        if hasattr(cls, name):
-            methods[name] = _limit_checked(getattr(cls, name))
-    pinned = type(cls.__name__, (cls,), methods)
-    pinned.__module__ = cls.__module__
-    pinned._microns_version_property = original  # the setter caveclient itself defines
-    materialize.__class__ = pinned
+    queries = {
+        name: _limit_checked(getattr(cls, name)) for name in _LIMITED_QUERIES if hasattr(cls, name)
+    }
+    _compat.pin_materialize_methods(materialize, set_version, queries)
 
 
 # Queries whose `limit` caveclient checks with a bare `assert limit > 0` (8.2.1:
@@ -551,27 +528,19 @@ def _pin_version(client, version) -> None:
     version, _ = chosen_version(version)
     materialize = client.materialize
     if isinstance(inspect.getattr_static(type(client), "version", None), property):
-        seen, previous = {}, client.version
-        real = materialize.get_version_metadata
-
-        def catch(version=None, datastack_name=None):
-            seen["metadata"] = real(version=version, datastack_name=datastack_name)
-            return seen["metadata"]
-
-        materialize.get_version_metadata = catch
-        try:
-            client.version = version
-        except ValueError:  # caveclient: "Version N is not available for this datastack."
-            raise _version_not_available(client, version, metadata=None) from None
-        finally:
-            del materialize.get_version_metadata
-        metadata = seen.get("metadata")
+        previous = client.version
+        with _compat.version_metadata_caught(materialize) as seen:
+            try:
+                client.version = version
+            except ValueError:  # caveclient: "Version N is not available for this datastack."
+                raise _version_not_available(client, version, metadata=None) from None
+        metadata = seen[-1] if seen else None
         if metadata is not None and not _is_valid(metadata):
             client.version = previous  # keep the pin the client had (None in connect())
             raise _version_not_available(client, version, metadata=metadata)
         return
     try:
-        type(materialize)._microns_version_property.fset(materialize, version)
+        _compat.set_version_as_caveclient_does(materialize, version)
     except ValueError:  # caveclient: "Version not in materialized database"
         metadata = _metadata_or_none(client, version)
         raise _version_not_available(client, version, metadata=metadata) from None

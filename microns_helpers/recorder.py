@@ -376,9 +376,8 @@ def _execute(
         kernel_name="python3",
         record_timing=False,
         resources={"metadata": {"path": str(notebook.parent)}},
+        on_cell_executed=(lambda **_: _kill_point(kill_point)) if kill_point else None,
     )
-    if kill_point:
-        client.on_cell_executed = lambda **_: _kill_point(kill_point)
     return client.execute(env=env)
 
 

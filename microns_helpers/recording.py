@@ -88,7 +88,7 @@ class ModeState:
     context: object = None  # the entered vcrpy cassette context (holds the patch)
     cassette: object = None
     sample_service: object = None  # replay, offline: started at the first unrecorded request
-    original_send: object = None  # requests' HTTPAdapter.send, while we wrap it
+    restore_send: object = None  # undoes _compat.route_requests, while it routes
     release_token_files: object = None  # undoes _compat.guard_token_files, once it ran
     notices_shown: set = field(default_factory=set)
     # (method, path) of each request the sample service answered: said once in the notice,
@@ -502,31 +502,11 @@ def flush() -> None:
 
 
 def _wrap_send(route) -> None:
-    """Let ``route(request)`` redirect requests before they reach vcrpy's patched sockets.
+    """Let ``route(request)`` redirect requests before they reach vcrpy's patched sockets
+    (:func:`~microns_helpers._compat.route_requests`), until the mode ends."""
+    from ._compat import route_requests
 
-    ``route`` returns None (leave the request alone) or ``(new_url, origin)``; a non-empty
-    ``origin`` is sent along in a header so the recorder can store the public URL.
-    """
-    import requests.adapters
-
-    original = requests.adapters.HTTPAdapter.send
-
-    def send(self, request, *args, **kwargs):
-        routed = route(request)
-        if routed is None:
-            return original(self, request, *args, **kwargs)
-        url, origin = routed
-        public_url = request.url
-        request = request.copy()
-        request.url = url
-        if origin:
-            request.headers[_ORIGIN_HEADER] = origin
-        response = original(self, request, *args, **kwargs)
-        response.url = public_url  # errors and redirects name the public address
-        return response
-
-    requests.adapters.HTTPAdapter.send = send
-    STATE.original_send = original
+    STATE.restore_send = route_requests(route, _ORIGIN_HEADER)
 
 
 # --- what is stored -----------------------------------------------------------------
@@ -688,9 +668,9 @@ def _deactivate() -> None:
     """Leave the current mode: save, unpatch, restore requests' adapter, stop the service."""
     with STATE.lock:
         context, cassette = STATE.context, STATE.cassette
-        service, send = STATE.sample_service, STATE.original_send
+        service, send = STATE.sample_service, STATE.restore_send
         release = STATE.release_token_files
-        STATE.context = STATE.cassette = STATE.sample_service = STATE.original_send = None
+        STATE.context = STATE.cassette = STATE.sample_service = STATE.restore_send = None
         STATE.release_token_files = None
         mode = STATE.mode
         STATE.mode, STATE.folder, STATE.name = "live", None, None
@@ -702,9 +682,7 @@ def _deactivate() -> None:
         if context is not None:
             context.__exit__(None, None, None)
         if send is not None:
-            import requests.adapters
-
-            requests.adapters.HTTPAdapter.send = send
+            send()
         if release is not None:
             release()
         if service is not None:

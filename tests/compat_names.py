@@ -35,6 +35,7 @@ PRIVATE_NAMES = (
     ("vcr.patch", "force_reset", None),
     ("urllib3.connectionpool", "HTTPConnectionPool._new_conn", None),
     ("urllib3.connectionpool", "HTTPSConnectionPool._new_conn", None),
+    ("requests.adapters", "HTTPAdapter.send", None),
 )
 
 
@@ -71,7 +72,7 @@ def unchecked_releases() -> list[str]:
     out = []
     for line in declared:
         requirement = Requirement(line)
-        if requirement.name not in ("caveclient", "vcrpy", "urllib3"):
+        if requirement.name not in ("caveclient", "vcrpy", "urllib3", "requests"):
             continue
         if requirement.marker and not requirement.marker.evaluate():
             continue
