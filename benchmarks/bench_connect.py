@@ -70,10 +70,10 @@ def connect_results(runs=20):
     for name in [n for n in os.environ if n == "CAVE_TOKEN" or n.startswith("MICRONS_")]:
         del os.environ[name]
 
-    from microns_helpers import recording
+    from microns_helpers import modes
     from microns_helpers.sample import SampleService
 
-    recording.activate("live")
+    modes.activate("live")
     inits = {"raw documented init": raw_init, "connect()": helper_init}
     with SampleService() as standin:
         for init in inits.values():  # warm up imports and caveclient's first-use work

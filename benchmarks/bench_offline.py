@@ -85,11 +85,11 @@ def query_seconds(runs: int = 15) -> dict:
 
     with tempfile.TemporaryDirectory() as home:
         os.environ.update(HOME=home, MICRONS_MODE="offline")
-        from microns_helpers import connect, recording
+        from microns_helpers import connect, modes
 
         timings = {}
         for mode, cell_type in (("offline", "MC"), ("replay", "BC")):
-            with recording.using(mode):
+            with modes.using(mode):
                 client = connect(mode=mode)
                 cell_types = client.materialize.tables.aibs_metamodel_celltypes_v661
                 cell_types(cell_type=cell_type).query()  # the sample service starts here
@@ -109,9 +109,9 @@ def full_size_seconds(runs: int = 7) -> dict:
 
     with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as empty:
         os.environ.update(HOME=home, MICRONS_MODE="offline")
-        from microns_helpers import connect, recording
+        from microns_helpers import connect, modes
 
-        with recording.using("offline", empty):
+        with modes.using("offline", empty):
             client = connect(mode="offline")
             calls = {
                 "nucleus table, split positions": lambda: client.materialize.query_table(

@@ -27,7 +27,7 @@ from unittest import mock
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from microns_helpers import recording  # noqa: E402
+from microns_helpers import modes  # noqa: E402
 from microns_helpers.cassette import FolderPersister, recording_files  # noqa: E402
 
 MAX_OVERHEAD_S = 0.5
@@ -65,7 +65,7 @@ def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, f
     rows = []
     with (
         tempfile.TemporaryDirectory() as scratch,
-        SampleService(local_server=recording.PUBLIC_LOCAL) as standin,
+        SampleService(local_server=modes.PUBLIC_LOCAL) as standin,
     ):
         for notebook in notebooks:
             live = cell_seconds(
@@ -99,11 +99,11 @@ def bench_documented_calls() -> tuple[list[tuple[str, float, float]], Path]:
     record_from_standin(folder, home, token)
     live = time.perf_counter() - start
     with mock.patch.dict(os.environ, {"MICRONS_MODE": "replay", "HOME": str(home)}):
-        recording.activate("replay", recordings=folder)
+        modes.activate("replay", recordings=folder)
         start = time.perf_counter()
         run_documented_calls()
         replayed = time.perf_counter() - start
-        recording.activate("live")
+        modes.activate("live")
     return [("documented calls", live, replayed)], folder
 
 
@@ -120,7 +120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", action="store_true", help="time the documented calls only")
     args = parser.parse_args(argv)
 
-    recordings = recording.recordings_dir()
+    recordings = modes.recordings_dir()
     notebooks = sorted((REPO / "chapters").glob("*.ipynb"))
     if args.chapters:
         notebooks = [n for n in notebooks if n.stem in args.chapters]

@@ -38,7 +38,7 @@ import bench_replay  # noqa: E402
 import bench_requests  # noqa: E402
 from table import print_table, row  # noqa: E402
 
-from microns_helpers import recording  # noqa: E402
+from microns_helpers import modes  # noqa: E402
 
 
 def site_rows():
@@ -79,7 +79,7 @@ def offline_rows():
 
 
 def replay_rows():
-    recordings = recording.recordings_dir()
+    recordings = modes.recordings_dir()
     notebooks = bench_book.toc_notebooks()
     rows = []
     for name, live, replayed in bench_replay.bench_chapters(notebooks, recordings):

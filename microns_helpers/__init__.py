@@ -15,7 +15,7 @@ leaves the process live: every request fails with its error until it is fixed.
 
 import warnings
 
-from . import _compat, notebook_errors, recording
+from . import _compat, modes, notebook_errors
 from .client import choose_mode, connect
 from .errors import (
     InvalidInputError,
@@ -43,7 +43,7 @@ __version__ = "0.2.0"
 __all__ = [
     "choose_mode",
     "connect",
-    "recording",
+    "modes",
     "short_errors",
     "InvalidInputError",
     "MicronsHelpersError",
@@ -64,8 +64,8 @@ __all__ = [
     "VersionNotAvailableError",
 ]
 
-recording.activate_from_environment()
-if recording.active_mode() == "offline":
+modes.activate_from_environment()
+if modes.active_mode() == "offline":
     # plain caveclient's skeletons, offline, with or without cloud-volume or a token
     from .client import install_segmentation_cloudvolume
 

@@ -352,7 +352,7 @@ def guard_token_files():
     """Keep token files untouched until the returned undo is called; None if too early.
 
     Called at an offline or replay mode's first requests; too early (None) while caveclient
-    is not imported yet. The caller keeps the undo (``recording.ModeState``) and calls it
+    is not imported yet. The caller keeps the undo (``modes.ModeState``) and calls it
     when the mode ends. Offline and replay have no token worth keeping, and the file
     caveclient would write holds none.
     """

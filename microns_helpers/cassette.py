@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from vcr.cassette import Cassette
 from vcr.persisters.filesystem import CassetteNotFoundError
@@ -40,6 +40,7 @@ from vcr.record_mode import RecordMode
 from vcr.request import Request
 
 from .errors import NotRecordedError, RecordingDamagedError, RecordingRefusedError
+from .scrub import scrubbed_response, token_needles
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -47,7 +48,6 @@ RECORD_COMMAND = "microns-helpers record"
 SHORT_BODY = 120
 # Seconds a save waits for another process writing into the same recordings folder.
 LOCK_WAIT = 30.0
-_REDACTED = b"REDACTED"
 
 _MANIFEST_ABOUT = (
     "Where each recording in this folder came from. Written by microns_helpers when it "
@@ -159,6 +159,11 @@ def _decode_body(stored: dict) -> bytes:
     return b""
 
 
+def _is_text_body(body: bytes, headers: dict) -> bool:
+    """True for a stored body that is text or JSON, by its headers' content type."""
+    return _is_text(body, _content_type(headers))
+
+
 def _content_type(headers: dict) -> str:
     for name, values in headers.items():
         if name.lower() == "content-type":
@@ -211,71 +216,6 @@ def read_recording(path: Path) -> list[tuple[Request, dict]]:
     )
 
 
-def secret_forms(secrets: Iterable[str]) -> list[str]:
-    """Each token as it may travel: plain and URL-encoded (with and without "/" kept);
-    longest first, so a token that contains another is replaced whole. The recorder scrubs
-    these forms and :func:`write_recording` refuses a file that still holds one."""
-    forms = {
-        form
-        for secret in list(secrets)
-        if secret
-        for form in (secret, quote(secret, safe=""), quote(secret))
-    }
-    return sorted(forms, key=len, reverse=True)
-
-
-def base64_forms(secret: bytes) -> list[bytes]:
-    """Substrings that a base64 encoding of any data containing ``secret`` must contain.
-
-    One per alignment of the secret within the 3-byte groups of base64.
-    """
-    forms = []
-    for offset in range(3):
-        encoded = base64.b64encode(b"\0" * offset + secret)
-        start = 4 if offset else 0
-        end = len(encoded) - (4 if (offset + len(secret)) % 3 else 0)
-        if end - start >= 8:
-            forms.append(encoded[start:end])
-            forms.append(encoded[start:end].replace(b"+", b"-").replace(b"/", b"_"))
-    return forms
-
-
-def token_needles(secrets: Iterable[str]) -> list[bytes]:
-    """What a stored file must not contain: each of :func:`secret_forms`, and its base64."""
-    return [
-        needle
-        for form in secret_forms(secrets)
-        for needle in [form.encode(), *base64_forms(form.encode())]
-    ]
-
-
-def scrubbed_response(response: dict, secrets: Iterable[str]) -> dict:
-    """A replayed response with every form of each token replaced, in its headers and a
-    textual body; binary bodies (Arrow) are left as they are.
-
-    A recording made elsewhere may hold this learner's token (planted, or echoed by a
-    server), and caveclient logs the Warning header and puts error bodies into the messages
-    of its exceptions.
-    """
-    needles = token_needles(secrets)
-    if not needles:
-        return response
-
-    def clean(data: bytes) -> bytes:
-        for needle in needles:
-            data = data.replace(needle, _REDACTED)
-        return data
-
-    headers = {
-        name: [clean(str(value).encode("utf-8")).decode("utf-8") for value in values]
-        for name, values in response["headers"].items()
-    }
-    body = response["body"]["string"] or b""
-    if _is_text(body, _content_type(headers)):
-        body = clean(body)
-    return {**response, "headers": headers, "body": {"string": body}}
-
-
 def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Iterable[str]):
     """Refuse to write a recording that holds a secret or a loopback address."""
     blobs = [text.encode("utf-8")]
@@ -285,7 +225,7 @@ def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Ite
     if any(needle in blob for needle in needles for blob in blobs):
         raise RecordingRefusedError(
             "Refusing to write a recording: a token would be stored in it. "
-            "This is a bug in the scrubbing of microns_helpers.recording; please report it."
+            "This is a bug in the scrubbing of microns_helpers.scrub; please report it."
         )
     for word in forbidden:
         if any(word.encode() in blob for blob in blobs):
@@ -484,7 +424,7 @@ def _cached_key(request: Request) -> tuple:
 
 class ReplayCassette(Cassette):
     """Replay and offline mode: answers requests from every recording of a folder, as often
-    as asked. What no recording answers on the public CAVE hosts, recording.py sends to the
+    as asked. What no recording answers on the public CAVE hosts, modes.py sends to the
     in-process sample service before the cassette sees it; a request to any other host
     raises :class:`NotRecordedError` from inside the HTTP stack, which neither requests nor
     caveclient catch, so the learner sees our error.
@@ -505,7 +445,7 @@ class ReplayCassette(Cassette):
         self.secrets = secrets  # live: the tokens this process has seen so far
 
     def play_response(self, request):
-        return scrubbed_response(super().play_response(request), self.secrets)
+        return scrubbed_response(super().play_response(request), self.secrets, _is_text_body)
 
     def has_recording(self, request) -> bool:
         """True if a recording answers ``request`` (as it arrives, before filtering)."""
@@ -552,7 +492,8 @@ class RecordCassette(Cassette):
     """Records every request of the process into one file, written by :meth:`flush`.
 
     ``flush`` runs after each notebook cell, at exit and when the mode changes (see
-    ``recording``), so a long chapter is not slowed down by a rewrite after every response.
+    :mod:`~microns_helpers.modes`), so a long chapter is not slowed down by a rewrite
+    after every response.
     A new process starts an empty recording, which replaces the file when first flushed.
     ``secrets`` is a live collection of strings that must never reach the file;
     ``forbidden`` likewise (loopback addresses).

@@ -30,7 +30,6 @@ Settings read from the environment at each call:
 
 from __future__ import annotations
 
-import datetime
 import functools
 import importlib.util
 import inspect
@@ -39,24 +38,30 @@ import numbers
 import os
 import re
 import threading
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from . import _compat, recording
+from . import _compat, modes
 from ._compat import CHECKED, install_command, requirement
+from .datastack import DEFAULT_DATASTACK, DEFAULT_VERSION, LONG_TERM_VERSIONS
 from .errors import (
     InvalidInputError,
     MicronsHelpersError,
     ModeError,
-    NetworkSignInError,
-    NoTokenError,
     NotRecordedError,
     ServerIncompatibleError,
     ServerUnreachableError,
     TokenRejectedError,
     UnknownDatastackError,
     UnsupportedCaveclientError,
-    VersionExpiredError,
     VersionNotAvailableError,
+)
+from .failures import (
+    OFFLINE_HINT,
+    TOKEN_SOURCE_WORDS,
+    explain,
+    origin,
+    unrecorded_datastack,
+    version_not_available,
 )
 
 __all__ = [
@@ -70,14 +75,9 @@ __all__ = [
     "DEFAULT_VERSION",
     "LONG_TERM_VERSIONS",
 ]
-# Also package API, for the doctor, though not in __all__: connect_with_timeout, origin,
-# network_failure, checked_address, captive_portal.
+# Also package API, for the doctor, though not in __all__: connect_with_timeout,
+# checked_address, find_token.
 
-DEFAULT_DATASTACK = "minnie65_public"
-# A long-term version: "will not expire, will persist for the foreseeable future", and every
-# example of the documentation holds there (../shared/reference/live-service-2026.md).
-DEFAULT_VERSION = 1300
-LONG_TERM_VERSIONS = (117, 943, 1300)
 # Seconds each HTTP request made while connect() runs may take (MICRONS_TIMEOUT
 # overrides it). caveclient retries a request that times out up to 3 times, so a
 # silent server makes connect() fail after about four times this.
@@ -88,19 +88,6 @@ MINIMUM_CAVECLIENT = CHECKED["caveclient"][0]  # the one range: _compat.CHECKED
 # caveclient 8 queries with direct SQL through pandas, which needs a materialization
 # server >= 5.13.0 (caveclient 8.2.1, materializationengine.direct_sql_error_msg).
 _SERVER_NEEDED_BY_CAVECLIENT_8 = (5, 13, 0)
-
-_TOKEN_COMMANDS = (
-    "get one with client.auth.setup_token(make_new=True) and save it with "
-    'client.auth.save_token(token="...") (client = caveclient.CAVEclient()), '
-    "or set the CAVE_TOKEN environment variable"
-)
-_OFFLINE_HINT = "or work without a network or token: MICRONS_MODE=offline"
-# Where find_token() found the token, in words (errors and the doctor); never the token.
-TOKEN_SOURCE_WORDS = {
-    "argument": "token=...",
-    "CAVE_TOKEN": "the CAVE_TOKEN variable",
-    "file": "caveclient's secret file",
-}
 
 # connect() swaps names inside caveclient while it builds a client; the lock keeps two
 # threads from interleaving those swaps.
@@ -164,18 +151,18 @@ def connect_with_timeout(datastack, version, *, server_address, token, mode, tim
 
 def _connected(datastack, version, server_address, token, mode, timeout):
     if mode is not None:
-        mode = recording.normalize_mode(mode)
+        mode = modes.normalize_mode(mode)
     elif os.environ.get("MICRONS_MODE", "").strip():
-        mode = recording.current_mode()
+        mode = modes.current_mode()
     else:  # the mode in force: the import's default, or what choose_mode() chose
-        mode = recording.mode_to_retry()
+        mode = modes.mode_to_retry()
     datastack = _checked_datastack(datastack)
     version, _ = chosen_version(version)
     server_address = checked_address(server_address)
-    recording.activate(mode)  # before any HTTP: offline, replay and record hook in here
+    modes.activate(mode)  # before any HTTP: offline, replay and record hook in here
     caveclient = import_caveclient()
     token, token_source = find_token(token, server_address)
-    recording.remember_secret(token)  # never in a log line, a replayed answer or a recording
+    modes.remember_secret(token)  # never in a log line, a replayed answer or a recording
     with _CONNECT_LOCK, _compat.requests_time_out_after(timeout), _compat.token_files_untouched():
         try:
             client = caveclient.CAVEclient(
@@ -190,12 +177,12 @@ def _connected(datastack, version, server_address, token, mode, timeout):
             _pin_version(client, version)
         except NotRecordedError as err:
             if "/datastack/full/" in err.request:
-                raise _unrecorded_datastack(datastack) from None
+                raise unrecorded_datastack(datastack) from None
             raise
         except MicronsHelpersError:
             raise
         except Exception as exc:
-            error = _explain(
+            error = explain(
                 exc,
                 datastack=datastack,
                 server_address=server_address,
@@ -245,7 +232,7 @@ def install_segmentation_cloudvolume() -> None:
 def _segmentation_cloudvolume(original, info_client, use_client_secret=True, **kwargs):
     if importlib.util.find_spec("cloudvolume") is None:
         return None
-    offline = recording.active_mode() == "offline"
+    offline = modes.active_mode() == "offline"
     if offline and use_client_secret and not _CLOUDVOLUME_TOKEN.match(_session_token(info_client)):
         import cloudvolume
 
@@ -322,7 +309,7 @@ def checked_address(server_address) -> str:
     """The global server's address (default: the public one), checked for the typos that
     would give a raw traceback; ServerUnreachableError says it is not a web address."""
     if server_address is None:
-        return recording.PUBLIC_GLOBAL
+        return modes.PUBLIC_GLOBAL
     text = str(server_address).strip().rstrip("/")
     try:
         parts = urlsplit(text)
@@ -333,7 +320,7 @@ def checked_address(server_address) -> str:
         shown = origin(text) if "@" in text else text  # never a password typed in it
         raise ServerUnreachableError(
             f"server_address={shown!r} is not a web address that CAVE can serve. "
-            f"Give it with its scheme, like {recording.PUBLIC_GLOBAL!r}, or leave it out "
+            f"Give it with its scheme, like {modes.PUBLIC_GLOBAL!r}, or leave it out "
             "for the public server."
         )
     return text
@@ -363,7 +350,7 @@ def find_token(token: str | None = None, server_address: str | None = None):
     else:
         from caveclient.auth import AuthClient  # reads the files; makes no request
 
-        address = server_address or recording.PUBLIC_GLOBAL
+        address = server_address or modes.PUBLIC_GLOBAL
         saved = AuthClient(server_address=address).token
         found, where = (saved.strip(), "file") if saved and saved.strip() else (None, "nowhere")
     if found is not None:
@@ -401,16 +388,16 @@ def choose_mode() -> str:
         microns_helpers.choose_mode()
     """
     if os.environ.get("MICRONS_MODE", "").strip():
-        return recording.active_mode()
+        return modes.active_mode()
     try:
         token, _ = find_token()
     except MicronsHelpersError:
         token = None  # a token that cannot be one: the doctor and connect() say why
-    if token is None and recording.active_mode() == "live":
-        recording.activate("offline")
+    if token is None and modes.active_mode() == "live":
+        modes.activate("offline")
         # the offline notice, once per process: why, where answers come from, what to do
-        recording.show_notice("No CAVE token found, so this notebook works offline")
-    return recording.active_mode()
+        modes.show_notice("No CAVE token found, so this notebook works offline")
+    return modes.active_mode()
 
 
 def request_timeout() -> float:
@@ -533,17 +520,17 @@ def _pin_version(client, version) -> None:
             try:
                 client.version = version
             except ValueError:  # caveclient: "Version N is not available for this datastack."
-                raise _version_not_available(client, version, metadata=None) from None
+                raise version_not_available(client, version, metadata=None) from None
         metadata = seen[-1] if seen else None
         if metadata is not None and not _is_valid(metadata):
             client.version = previous  # keep the pin the client had (None in connect())
-            raise _version_not_available(client, version, metadata=metadata)
+            raise version_not_available(client, version, metadata=metadata)
         return
     try:
         _compat.set_version_as_caveclient_does(materialize, version)
     except ValueError:  # caveclient: "Version not in materialized database"
         metadata = _metadata_or_none(client, version)
-        raise _version_not_available(client, version, metadata=metadata) from None
+        raise version_not_available(client, version, metadata=metadata) from None
 
 
 def _is_valid(metadata: dict) -> bool:
@@ -575,277 +562,5 @@ def _check_server_is_new_enough(client, caveclient) -> None:
     raise ServerIncompatibleError(
         f"The materialization server at {origin(materialize.server_address)} {runs}, "
         f"but caveclient {caveclient.__version__} needs 5.13.0 or newer to run queries. "
-        f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
-    )
-
-
-# --- turning failures into messages ----------------------------------------------------------
-
-
-def origin(url: str) -> str:
-    """``https://host:port`` of a URL: no user, password, path or query, nothing secret."""
-    try:
-        parts = urlsplit(str(url))
-        host = parts.netloc.rsplit("@", 1)[-1]
-    except ValueError:
-        return "(an address that cannot be read)"
-    if not parts.scheme:
-        return host or str(url).rsplit("@", 1)[-1].split("/")[0]
-    return f"{parts.scheme}://{host}"
-
-
-def _explain(exc, *, datastack, server_address, token, token_source, timeout):
-    """Our error for what went wrong while building the client, or None if it is not ours."""
-    import requests
-    from caveclient import base
-
-    AuthException = base.AuthException
-    # caveclient 5.17 has no ServerIncompatibilityError yet.
-    ServerIncompatibilityError = getattr(base, "ServerIncompatibilityError", ())
-    token_sent = token_source != "nowhere"
-    server = origin(server_address)
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        portal = captive_portal(exc.response)
-    elif isinstance(exc, AuthException):  # caveclient says so of any redirect: whose was it?
-        portal = _probe_for_portal(server_address, timeout)
-    else:
-        portal = None
-    if portal:
-        return NetworkSignInError(
-            f"The network answered in place of the CAVE server at {server} ({portal}): it "
-            "wants you to sign in first, as hotel and campus wifi do. Open a browser, sign in "
-            "to the network, then run the doctor again (microns-helpers doctor); "
-            f"{_OFFLINE_HINT}."
-        )
-    if isinstance(exc, AuthException) or (
-        isinstance(exc, requests.HTTPError)
-        and exc.response is not None
-        and exc.response.status_code in (401, 403)
-    ):
-        status = exc.response.status_code if isinstance(exc, requests.HTTPError) else None
-        return _auth_error(status, token_source, server) if token_sent else _no_token(server)
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        status, url = exc.response.status_code, exc.response.url
-        path = urlsplit(url).path
-        if status == 404 and "/datastack/full/" in path:
-            return _unknown_datastack(datastack, server_address, token, timeout)
-        if status >= 500:
-            return ServerUnreachableError(
-                f"The CAVE server at {origin(url)} answered HTTP {status} to {path}. "
-                f"Try again in a few minutes, {_OFFLINE_HINT}."
-            )
-        return ServerIncompatibleError(
-            f"The CAVE server at {origin(url)} answered HTTP {status} to {path}, a request "
-            "this caveclient needs. Try another caveclient version (pip install --upgrade "
-            f"'{requirement('caveclient')}'), {_OFFLINE_HINT}."
-        )
-    if isinstance(exc, (ValueError, KeyError, TypeError)) and _looks_like_bad_answer(exc):
-        return ServerIncompatibleError(
-            f"The server at {server} answered with something that is not CAVE's data (a web "
-            "page, or nothing). On a hotel or campus network this is often a login page: "
-            "open a browser, sign in to the network, then run the doctor again "
-            f"(microns-helpers doctor); {_OFFLINE_HINT}."
-        )
-    if isinstance(exc, requests.RequestException):
-        request = getattr(exc, "request", None)
-        where = origin(request.url) if request is not None and request.url else server
-        why = network_failure(exc, timeout)
-        if why.startswith("no answer"):
-            why += " (MICRONS_TIMEOUT sets this limit)"
-        return ServerUnreachableError(
-            f"Could not reach the CAVE server at {where}: {why}. "
-            f"Check your network connection, {_OFFLINE_HINT}."
-        )
-    if isinstance(exc, ServerIncompatibilityError):
-        return ServerIncompatibleError(
-            f"The CAVE server at {server} is too old for caveclient "
-            f"(caveclient says: {str(exc).splitlines()[0]}). "
-            f"Install an older caveclient (pip install 'caveclient<8'), {_OFFLINE_HINT}."
-        )
-    return None
-
-
-def captive_portal(response) -> str | None:
-    """How a network's sign-in page answered in place of a CAVE server, or None.
-
-    An HTTP 511 (network authentication required), or a redirect that does not lead to
-    CAVE's own login (whose path holds "auth", e.g. /sticky_auth/api/v1/authorize): hotel
-    and campus wifi send every request to their page until one signs in.
-    """
-    status = response.status_code
-    if status == 511:
-        return "HTTP 511, network sign-in required"
-    if 300 <= status < 400 and response.headers.get("Location"):
-        target = urljoin(response.url or "", response.headers["Location"])
-        if "auth" not in urlsplit(target).path.lower():
-            return f"HTTP {status}, a redirect to {origin(target)}"
-    return None
-
-
-def _probe_for_portal(server_address, timeout) -> str | None:
-    """Ask the server once more, without following redirects: is a sign-in page in the way?"""
-    import requests
-
-    try:
-        answer = requests.get(
-            f"{server_address}/info/version", timeout=timeout, allow_redirects=False
-        )
-    except (requests.RequestException, MicronsHelpersError):
-        return None
-    return captive_portal(answer)
-
-
-def _looks_like_bad_answer(exc) -> bool:
-    """True for the errors caveclient meets when a 200 answer is not the JSON it expects."""
-    import json
-
-    import requests
-
-    if isinstance(exc, (json.JSONDecodeError, requests.exceptions.JSONDecodeError)):
-        return True
-    try:  # a version route that answered JSON which is no version, e.g. {}
-        from packaging.version import InvalidVersion
-
-        if isinstance(exc, InvalidVersion):
-            return True
-    except ImportError:
-        pass
-    # A JSON answer of the wrong shape: caveclient indexes it and fails.
-    return isinstance(exc, (KeyError, TypeError)) or "Expecting value" in str(exc)
-
-
-def network_failure(exc, timeout: float) -> str:
-    """Why a request got no answer, in a few words."""
-    import requests
-    from urllib3 import exceptions as urllib3_errors
-
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
-    # NewConnectionError subclasses urllib3's ConnectTimeoutError: look at it first.
-    if isinstance(reason, urllib3_errors.NewConnectionError):
-        if type(reason).__name__ == "NameResolutionError" or "resolve" in str(reason).lower():
-            return "the host name could not be resolved"
-        if "refused" in str(reason).lower():
-            return "the connection was refused"
-        return "the connection failed"
-    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3_errors.TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return "the connection failed"
-
-
-def _no_token(server_address):
-    return NoTokenError(
-        f"The CAVE server at {server_address} needs a token and none was found. "
-        f"To go live, {_TOKEN_COMMANDS}; {_OFFLINE_HINT}."
-    )
-
-
-def _auth_error(status, token_source, server_address):
-    what = "refused access with" if status == 403 else "rejected"
-    said = f"HTTP {status}" if status else "a redirect to the login page"
-    return TokenRejectedError(
-        f"The CAVE server at {server_address} {what} your CAVE token ({said}; the token came "
-        f"from {TOKEN_SOURCE_WORDS[token_source]}). Check it, or get a new one with "
-        "client.auth.setup_token(make_new=True) and save it with "
-        'client.auth.save_token(token="...", overwrite=True), or set CAVE_TOKEN.'
-    )
-
-
-def _unknown_datastack(datastack, server_address, token, timeout):
-    known = _known_datastacks(server_address, token, timeout)
-    listed = f" It knows: {', '.join(known)}." if known else ""
-    advice = f"Check the spelling, e.g. connect({DEFAULT_DATASTACK!r})."
-    # Older public code names the version in the datastack (minnie65_public_v117).
-    versioned = re.fullmatch(r"(.+)_v([0-9]+)", str(datastack))
-    if versioned and versioned[1] in known:
-        advice = (
-            f"The version is not part of the datastack's name: use "
-            f"connect({versioned[1]!r}, version={versioned[2]})."
-        )
-    return UnknownDatastackError(
-        f"The CAVE info service at {origin(server_address)} does not know the datastack "
-        f"{datastack!r}.{listed} {advice}"
-    )
-
-
-def _unrecorded_datastack(datastack):
-    """In replay, a datastack nobody recorded is most likely a typo: say which ones were."""
-    from .cassette import read_manifest
-
-    entries = read_manifest(recording.active_folder() or recording.recordings_dir()).values()
-    known = sorted({name for entry in entries for name in entry.get("datastacks", [])})
-    listed = f" The recordings know: {', '.join(known)}." if known else ""
-    return UnknownDatastackError(
-        f"There is no recorded answer for the datastack {datastack!r}.{listed} Check the "
-        f"spelling, e.g. connect({DEFAULT_DATASTACK!r})."
-    )
-
-
-def _known_datastacks(server_address, token, timeout):
-    """The datastack names the info service lists, or [] if that fails (best effort)."""
-    import requests
-
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        answer = requests.get(
-            f"{server_address}/info/api/v2/datastacks", headers=headers, timeout=timeout
-        )
-        names = answer.json() if answer.ok else []
-    except (requests.RequestException, ValueError, MicronsHelpersError):
-        return []  # in replay, an unrecorded list is just not shown
-    return sorted(n for n in names if isinstance(n, str)) if isinstance(names, list) else []
-
-
-def _time(value):
-    """A datetime from caveclient's metadata (datetime or ISO text), or None."""
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
-    try:
-        moment = datetime.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
-def _version_not_available(client, version, *, metadata):
-    """Our error for a version that serves no data: VersionExpiredError if it had a record."""
-    try:
-        available = sorted(int(v) for v in client.materialize.get_versions())
-    except Exception:  # the list is a courtesy; the error stands without it
-        available = []
-    newest = available[-1] if available else None
-    long_term = ", ".join(str(v) for v in LONG_TERM_VERSIONS)
-    if metadata is None:
-        example = DEFAULT_VERSION if DEFAULT_VERSION in available or not available else newest
-        listed = ", ".join(map(str, available)) if available else "none could be listed"
-        return VersionNotAvailableError(
-            f"Materialization version {version} is not available for {client.datastack_name}. "
-            f"Available versions: {listed}. Choose one with connect(version={example}) or "
-            f"MICRONS_VERSION={example}.",
-            version=version,
-            available_versions=available,
-        )
-    expired_on, stamp = _time(metadata.get("expires_on")), _time(metadata.get("time_stamp"))
-    since = f" on {expired_on:%Y-%m-%d}" if expired_on else ""
-    newest_text = f"; the newest valid one is {newest}" if newest else ""
-    by_time = ""
-    if stamp is not None:
-        args = ", ".join(
-            str(n)
-            for n in (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second)
-        )
-        by_time = (
-            f" Its data can still be read by its time stamp, more slowly: "
-            f"client.materialize.query_table(..., timestamp=datetime({args}, "
-            f"{stamp.microsecond}, tzinfo=timezone.utc))."
-        )
-    return VersionExpiredError(
-        f"Materialization version {version} of {client.datastack_name} expired{since}: the "
-        f"server keeps its record but no longer serves its data. Use a long-term version "
-        f"({long_term}; they do not expire){newest_text}, e.g. "
-        f"connect(version={DEFAULT_VERSION}).{by_time}",
-        version=version,
-        available_versions=available,
-        expired_on=expired_on,
-        time_stamp=stamp,
+        f"Install an older caveclient (pip install 'caveclient<8'), {OFFLINE_HINT}."
     )

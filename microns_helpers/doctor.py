@@ -32,7 +32,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import recording
+from . import modes
 from .client import DEFAULT_DATASTACK, DEFAULT_VERSION
 from .errors import (
     MicronsHelpersError,
@@ -89,7 +89,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--server-address",
         default=None,
-        help=f"CAVE global server to check (default: {recording.PUBLIC_GLOBAL})",
+        help=f"CAVE global server to check (default: {modes.PUBLIC_GLOBAL})",
     )
     parser.add_argument(
         "--datastack", default=DEFAULT_DATASTACK, help=f"default: {DEFAULT_DATASTACK}"
@@ -124,7 +124,7 @@ def diagnose(datastack, version=None, server_address=None):
     Four phases: what is installed, the settings, the mode without a network (offline and
     replay), and what live use needs. A phase that finds a blocker ends the report.
     """
-    with recording.restored():
+    with modes.restored():
         caveclient = yield from _installed()
         settings = yield from _settings(version)
         if caveclient is None or settings is None:
@@ -227,7 +227,7 @@ def _settings(version):
 
     ok = True
     try:
-        mode = recording.current_mode()
+        mode = modes.current_mode()
     except MicronsHelpersError as err:
         mode, ok = None, False
         yield Check(False, str(err))
@@ -248,7 +248,7 @@ def _settings(version):
         yield Check(False, str(err))
     if mode in ("offline", "replay"):
         try:
-            recording.check_folder(mode, recording.recordings_dir())  # a file, or nothing?
+            modes.check_folder(mode, modes.recordings_dir())  # a file, or nothing?
         except MicronsHelpersError as err:
             ok = False
             yield Check(False, str(err))
@@ -260,7 +260,7 @@ def _without_network(datastack, version, mode, timeout):
     from .client import connect_with_timeout
 
     try:
-        with recording.using(mode):
+        with modes.using(mode):
             connect_with_timeout(
                 datastack, version, server_address=None, token=None, mode=mode, timeout=timeout
             )
@@ -275,7 +275,8 @@ def _live(datastack, version, where, server_address, timeout, mode):
     """The token, the server and the version (never recorded: the doctor writes nothing).
 
     In offline and replay mode these lines are informational (they do not count)."""
-    from .client import TOKEN_SOURCE_WORDS, checked_address, connect_with_timeout, find_token
+    from .client import checked_address, connect_with_timeout, find_token
+    from .failures import TOKEN_SOURCE_WORDS
 
     live_counts = mode not in ("offline", "replay")
     try:
@@ -304,7 +305,7 @@ def _live(datastack, version, where, server_address, timeout, mode):
         yield Check(False, f"{label}: not checked (server unreachable)", live_counts)
         return
     try:
-        with recording.using("live"):
+        with modes.using("live"):
             connect_with_timeout(
                 datastack, version, server_address=server, token=None, mode="live", timeout=timeout
             )
@@ -336,11 +337,11 @@ def _server_answers(server, timeout):
     """(True, text) if the server sends any HTTP answer to the first request caveclient makes."""
     import requests
 
-    from .client import captive_portal, network_failure, origin
+    from .failures import captive_portal, network_failure, origin
 
     started = time.perf_counter()
     try:
-        with recording.using("live"):
+        with modes.using("live"):
             answer = requests.get(f"{server}/info/version", timeout=timeout, allow_redirects=False)
     except requests.RequestException as err:
         return False, (

@@ -78,7 +78,7 @@ class UnsupportedDependencyError(MicronsHelpersError, ImportError):
     """A library whose internals we work around is a release we have not checked."""
 
 
-# --- modes and recorded responses (microns_helpers.recording) ----------------
+# --- modes and recorded responses (microns_helpers.modes) --------------------
 class ModeError(MicronsHelpersError, ValueError):
     """An unknown mode was asked for (MICRONS_MODE or connect(mode=...)), or a bad setting."""
 

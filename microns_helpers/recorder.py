@@ -37,16 +37,16 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from . import recording
+from . import modes
 from .cassette import (
     display_path,
     folder_lock,
     partial_beside,
     read_manifest,
-    token_needles,
     update_manifest,
 )
 from .errors import RecordingRefusedError
+from .scrub import token_needles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the modes read; cleared from the kernels' environment unless set on purpose.
@@ -121,7 +121,7 @@ def run(args) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    folder = Path(args.recordings) if args.recordings else recording.recordings_dir()
+    folder = Path(args.recordings) if args.recordings else modes.recordings_dir()
     unwritable = _unwritable([folder, *{nb.parent for nb in notebooks}])
     if unwritable:
         print(f"error: {unwritable}", file=sys.stderr)
@@ -154,7 +154,7 @@ def run(args) -> int:
             token = secrets.token_hex(16)
             _write_token(record_home, token)
             server = stack.enter_context(
-                SampleService(local_server=recording.PUBLIC_LOCAL, required_token=token)
+                SampleService(local_server=modes.PUBLIC_LOCAL, required_token=token)
             )
             record_env = {
                 "HOME": str(record_home),

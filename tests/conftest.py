@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from microns_helpers import recording
+from microns_helpers import modes
 from microns_helpers.sample import SampleService
 from tests.helpers import HOSTILE_TALLY
 
@@ -71,7 +71,7 @@ def home(tmp_path, monkeypatch):
     """
     home = tmp_path / "home"
     home.mkdir()
-    with recording.using("live"):
+    with modes.using("live"):
         monkeypatch.setenv("HOME", str(home))
         for name in list(os.environ):
             if name == "CAVE_TOKEN" or name.startswith("MICRONS_"):

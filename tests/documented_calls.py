@@ -70,13 +70,13 @@ def record_from_standin(folder, home, token: str, *, name="documented_calls", co
     from pathlib import Path
     from unittest import mock
 
-    from microns_helpers import recording
+    from microns_helpers import modes
     from microns_helpers.sample import SampleService
 
     secrets_dir = Path(home) / ".cloudvolume" / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": token}))
-    with SampleService(local_server=recording.PUBLIC_LOCAL, required_token=token) as standin:
+    with SampleService(local_server=modes.PUBLIC_LOCAL, required_token=token) as standin:
         env = {
             "HOME": str(home),
             "CAVE_TOKEN": token,
@@ -84,7 +84,7 @@ def record_from_standin(folder, home, token: str, *, name="documented_calls", co
             "MICRONS_MODE": "record",  # what connect() reads
         }
         with mock.patch.dict(os.environ, env):
-            with recording.using("record", recordings=folder, name=name):
+            with modes.using("record", recordings=folder, name=name):
                 return run_documented_calls(connect)
 
 

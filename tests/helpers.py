@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from microns_helpers import recording
+from microns_helpers import modes
 from tools.setup_cell import chapters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def closed_port() -> int:
 
 # --- runs with only loopback ---------------------------------------------------------------
 ONLY_LOOPBACK = ["unshare", "-n", "sh", "-c", 'ip link set lo up; exec "$@"', "sh"]
-COMMITTED = Path(recording.__file__).parent / "recordings"
+COMMITTED = Path(modes.__file__).parent / "recordings"
 
 
 def namespace_refusal() -> str | None:

@@ -142,7 +142,7 @@ def run_setup_cell(tmp_path, installed, token="none"):
         [
             sys.executable,
             "-c",
-            SETUP_RUN + "import microns_helpers as m; print('MODE:', m.recording.active_mode())",
+            SETUP_RUN + "import microns_helpers as m; print('MODE:', m.modes.active_mode())",
             str(source),
             str(SOURCES[installed]),
         ],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import microns_helpers
-from microns_helpers import cli, recording
+from microns_helpers import cli, modes
 from microns_helpers import doctor as doctor_module
 from microns_helpers.sample import SampleService
 from tests.helpers import closed_port
@@ -181,10 +181,10 @@ def test_in_record_mode_the_doctor_writes_nothing_and_leaves_the_mode(
     folder.mkdir()
     monkeypatch.setenv("MICRONS_MODE", "record")
     monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
-    with SampleService() as s, recording.using("record", folder, name="chapter"):
+    with SampleService() as s, modes.using("record", folder, name="chapter"):
         doctor(capsys, "--server-address", s.url)
-        assert recording.active_mode() == "record"
-        recording.flush()
+        assert modes.active_mode() == "record"
+        modes.flush()
     assert list(folder.iterdir()) == []
 
 
@@ -193,11 +193,11 @@ def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys,
     folder = tmp_path / "recordings"
     folder.mkdir()
     monkeypatch.setenv("MICRONS_RECORDINGS", str(folder))
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as s:
+    with SampleService(local_server=modes.PUBLIC_LOCAL) as s:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", s.url)
         from microns_helpers import connect
 
-        with recording.using("record", folder):
+        with modes.using("record", folder):
             connect(mode="record")
     monkeypatch.delenv("MICRONS_RECORD_TARGET")
     monkeypatch.setenv("MICRONS_MODE", "replay")
@@ -207,7 +207,7 @@ def test_in_replay_mode_live_checks_are_informational(home, monkeypatch, capsys,
     assert line(lines, "replay: connect()").startswith("✓ ")
     assert line(lines, f"server {url}").startswith("✗ ")
     line(lines, "the live lines are informational")
-    assert recording.active_mode() == "live"  # as the doctor found it
+    assert modes.active_mode() == "live"  # as the doctor found it
 
 
 @pytest.mark.parametrize("mode", ["replay", "offline"])

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from microns_helpers import connect, plots, recording
+from microns_helpers import connect, modes, plots
 from microns_helpers.errors import (
     InvalidInputError,
     MicronsHelpersError,
@@ -184,7 +184,7 @@ for name, call in calls.items():
     except Exception as err:
         outcome = "raw " + type(err).__name__ + ": " + str(err)
     print(json.dumps([name, outcome]))
-print(json.dumps(["mode", microns_helpers.recording.active_mode()]))
+print(json.dumps(["mode", microns_helpers.modes.active_mode()]))
 """
 
 
@@ -260,9 +260,9 @@ def test_a_restored_recording_lifts_the_block_at_the_next_connect(home, caplog, 
     import requests
 
     folder = damaged_recordings(tmp_path / "recordings")
-    with recording.using("live"):
+    with modes.using("live"):
         with pytest.raises(RecordingDamagedError):
-            recording.activate("replay", recordings=folder)
+            modes.activate("replay", recordings=folder)
         err = expect(
             caplog,
             RecordingDamagedError,
@@ -274,7 +274,7 @@ def test_a_restored_recording_lifts_the_block_at_the_next_connect(home, caplog, 
         (folder / "02_basics.json").write_bytes(good_recording())
         client = works(connect)  # tries replay again: the folder reads now
         assert client.materialize.version == 1300
-        assert recording.active_mode() == "replay"
+        assert modes.active_mode() == "replay"
 
 
 # --- connect(): addresses, names, versions, tokens, settings -------------------------------
@@ -489,9 +489,9 @@ def test_modes_in_any_case(home, mode, monkeypatch):
         if mode.strip().lower() == "live":
             works(lambda: connect(server_address=s.url, mode=mode))
         else:
-            works(lambda: recording.normalize_mode(mode))
+            works(lambda: modes.normalize_mode(mode))
     monkeypatch.setenv("MICRONS_MODE", mode)
-    assert works(recording.current_mode) == mode.strip().lower()
+    assert works(modes.current_mode) == mode.strip().lower()
 
 
 @pytest.mark.parametrize("mode", ["bogus", "replay,offline", 3])
@@ -502,7 +502,7 @@ def test_a_bad_mode(home, caplog, mode):
 def test_a_recordings_folder_that_is_a_file(home, caplog, monkeypatch, tmp_path):
     (tmp_path / "recordings.json").write_text("{}")
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "recordings.json"))
-    with recording.restored():
+    with modes.restored():
         expect(
             caplog,
             ModeError,
@@ -559,8 +559,8 @@ def test_replay_answers_never_show_a_token_sent_outside_the_header(home, caplog,
     import requests
 
     monkeypatch.setenv("CAVE_TOKEN", SECRET)
-    with recording.using("replay"):
-        base = recording.PUBLIC_LOCAL + "/materialize/api/v2/never"
+    with modes.using("replay"):
+        base = modes.PUBLIC_LOCAL + "/materialize/api/v2/never"
         for call in (
             lambda: requests.get(base, params={"middle_auth_token": SECRET}),
             lambda: requests.get(base, params={"key": SECRET}),
@@ -634,7 +634,7 @@ def planted_recordings(folder: Path) -> Path:
     folder.mkdir()
     interactions = [
         {
-            "request": {"method": "GET", "uri": recording.PUBLIC_GLOBAL + "/info/version"},
+            "request": {"method": "GET", "uri": modes.PUBLIC_GLOBAL + "/info/version"},
             "response": {
                 "status": 200,
                 "reason": "OK",
@@ -648,7 +648,7 @@ def planted_recordings(folder: Path) -> Path:
         {
             "request": {
                 "method": "GET",
-                "uri": recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public",
+                "uri": modes.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public",
             },
             "response": {
                 "status": 500,
@@ -658,7 +658,7 @@ def planted_recordings(folder: Path) -> Path:
             },
         },
         {
-            "request": {"method": "GET", "uri": recording.PUBLIC_LOCAL + "/page"},
+            "request": {"method": "GET", "uri": modes.PUBLIC_LOCAL + "/page"},
             "response": {
                 "status": 200,
                 "reason": "OK",
@@ -676,12 +676,12 @@ def test_a_damaged_recording_holding_a_token_shows_it_nowhere(home, caplog, tmp_
     folder = planted_recordings(tmp_path / "recordings")
     planted = folder / "planted.json"
     planted.write_bytes(planted.read_bytes()[:-40])  # cut short: no longer JSON
-    with recording.restored():
+    with modes.restored():
         err = expect(
             caplog,
             RecordingDamagedError,
             ["planted.json", "is damaged"],
-            lambda: recording.activate("replay", folder),
+            lambda: modes.activate("replay", folder),
         )
     # the JSON error (whose .doc is the whole file) is not chained to ours
     assert err.__context__ is None and err.__cause__ is None
@@ -695,11 +695,11 @@ def test_a_token_planted_in_a_recording_is_never_shown(home, caplog, capsys, tmp
     monkeypatch.setenv("CAVE_TOKEN", SECRET)
     caplog.set_level(logging.DEBUG)
     HOSTILE_TALLY["tried"] += 1
-    with recording.using("replay", folder):
+    with modes.using("replay", folder):
         with pytest.raises(requests.HTTPError) as caught:
             caveclient.CAVEclient("minnie65_public", auth_token=SECRET)
-        page = requests.get(recording.PUBLIC_LOCAL + "/page").text
-        version = requests.get(recording.PUBLIC_GLOBAL + "/info/version")
+        page = requests.get(modes.PUBLIC_LOCAL + "/page").text
+        version = requests.get(modes.PUBLIC_GLOBAL + "/info/version")
     shown = "\n".join(
         [
             str(caught.value),
@@ -844,15 +844,15 @@ def test_a_record_name_that_is_no_plain_file_name(home, caplog, tmp_path, monkey
     folder.mkdir(parents=True)
     monkeypatch.setenv("MICRONS_RECORD_NAME", name)
     before = files_under(tmp_path)
-    with recording.restored():
+    with modes.restored():
         expect(
             caplog,
             ModeError,
             ["MICRONS_RECORD_NAME=", "not a plain file name", "letters, digits"],
-            lambda: recording.activate("record", folder),
+            lambda: modes.activate("record", folder),
         )
-        assert recording.active_mode() == "blocked"
-        recording.flush()
+        assert modes.active_mode() == "blocked"
+        modes.flush()
     misplaced = files_under(tmp_path) - before
     HOSTILE_TALLY["lost"] += bool(misplaced)
     assert not misplaced
@@ -870,7 +870,7 @@ def record_settings(folder: Path, sample_service) -> dict:
 
 RECORD_ONE_REQUEST = """
 import sys, requests, microns_helpers
-requests.get(microns_helpers.recording.PUBLIC_GLOBAL + sys.argv[1])
+requests.get(microns_helpers.modes.PUBLIC_GLOBAL + sys.argv[1])
 """
 
 
@@ -892,7 +892,7 @@ def test_a_save_refused_at_exit_ends_with_a_non_zero_status(home, tmp_path, samp
     folder = tmp_path / "recordings"
     code = (
         "import requests, microns_helpers\n"
-        "requests.post(microns_helpers.recording.PUBLIC_GLOBAL + '/schema/api/v2/types', "
+        "requests.post(microns_helpers.modes.PUBLIC_GLOBAL + '/schema/api/v2/types', "
         "json={'note': 'http://127.0.0.1:9/'})\n"
     )
     done = run_python(code, home=home, **record_settings(folder, sample_service))
@@ -912,8 +912,8 @@ def test_two_processes_recording_into_one_folder(home, tmp_path, sample_service)
     code = (
         "import requests, microns_helpers\n"
         "for path in ('/info/version', '/materialize/version', '/schema/versions') * 20:\n"
-        "    requests.get(microns_helpers.recording.PUBLIC_GLOBAL + path)\n"
-        "    microns_helpers.recording.flush()\n"
+        "    requests.get(microns_helpers.modes.PUBLIC_GLOBAL + path)\n"
+        "    microns_helpers.modes.flush()\n"
     )
     procs = [
         subprocess.Popen(
@@ -1031,6 +1031,6 @@ def test_two_recorders_into_one_folder(home, tmp_path):
     left = partials(chapters, recordings)
     HOSTILE_TALLY["lost"] += bool(left)
     assert not left
-    with recording.using("replay", recordings):
+    with modes.using("replay", recordings):
         client = works(connect)
         assert len(client.materialize.get_tables()) > 0

@@ -123,12 +123,12 @@ def test_the_package_never_imports_tests_or_tools():
 def test_the_checker_catches_a_private_name(tmp_path):
     planted = tmp_path / "test_elsewhere.py"
     planted.write_text(
-        "from microns_helpers import recording\nfrom microns_helpers._compat import CHECKED\n"
-        "recording._stored_request(None)\n"
+        "from microns_helpers import modes\nfrom microns_helpers._compat import CHECKED\n"
+        "modes._stored_request(None)\n"
     )
     uses = private_uses(planted)
     assert ("microns_helpers._compat", "_compat") in [(m, n) for _, m, n in uses]
-    assert ("microns_helpers.recording", "_stored_request") in [(m, n) for _, m, n in uses]
+    assert ("microns_helpers.modes", "_stored_request") in [(m, n) for _, m, n in uses]
     assert not any(owns(planted, m, n) for _, m, n in uses)
 
 

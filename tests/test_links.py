@@ -151,8 +151,8 @@ json.dump({
     },
     "targets": {str(i): str(r) for i, r in zip(outputs["id"], outputs["post_pt_root_id"])},
 }, open(sys.argv[1], "w"))
-from microns_helpers import recording  # what the sample answered (offline says it once)
-for method, path in sorted(recording.STATE.sample_answered):
+from microns_helpers import modes  # what the sample answered (offline says it once)
+for method, path in sorted(modes.STATE.sample_answered):
     print(f"answered by the sample: {method} {path}", file=sys.stderr)
 """
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from microns_helpers import recording
+from microns_helpers import modes
 from tests.documented_calls import record_from_standin, run_documented_calls
 from tests.environments import release_python
 from tests.helpers import (
@@ -127,7 +127,7 @@ def test_documented_calls_replay_with_only_loopback(recordings, tmp_path, monkey
     from microns_helpers import connect
 
     monkeypatch.setenv("MICRONS_MODE", "replay")  # what connect() reads
-    with recording.using("replay", recordings):
+    with modes.using("replay", recordings):
         online = run_documented_calls(connect)
     assert offline.keys() == online.keys()
     for name, value in online.items():

@@ -119,7 +119,7 @@ def test_nglui_says_nothing_of_cloudvolume_which_the_chapter_never_needs(tmp_pat
 OFFLINE_QUERIES = """
 import sys
 import microns_helpers
-from microns_helpers import recording
+from microns_helpers import modes
 from microns_helpers.query import query_by_root_ids
 client = microns_helpers.connect()
 table = client.materialize.tables.proofreading_status_and_strategy
@@ -128,7 +128,7 @@ client.materialize.synapse_query(pre_ids=864691135808473885)
 # six chunks on caveclient's and the helper's worker threads
 query_by_root_ids(client, "proofreading_status_and_strategy", ids, chunk_size=10, progress=False)
 client = microns_helpers.connect()  # a second connect(): nothing more to say
-print("answered:", len(recording.STATE.sample_answered), file=sys.stderr)
+print("answered:", len(modes.STATE.sample_answered), file=sys.stderr)
 """
 
 

@@ -93,8 +93,8 @@ def test_a_refused_save_fails_loudly_and_keeps_the_old_recording(recorded, tmp_p
         chapters,
         [
             *CHAPTER,
-            "import requests\nfrom microns_helpers import recording\n"
-            "requests.post(recording.PUBLIC_GLOBAL + '/schema/api/v2/types', "
+            "import requests\nfrom microns_helpers import modes\n"
+            "requests.post(modes.PUBLIC_GLOBAL + '/schema/api/v2/types', "
             "json={'note': 'http://127.0.0.1:9/'}).status_code",
         ],
     )

@@ -43,7 +43,7 @@ import caveclient  # noqa: E402
 import microns_helpers  # noqa: E402
 
 result["caveclient"] = caveclient.__version__
-result["mode"] = microns_helpers.recording.active_mode()
+result["mode"] = microns_helpers.modes.active_mode()
 result["modules"] = {
     name: getattr(sys.modules[name], "__file__", None)
     for name in ("caveclient", "numpy", "pandas", "scipy", "matplotlib", "standard_transform")

@@ -22,7 +22,7 @@ from tests.documented_calls import run_documented_calls  # noqa: E402
 from tests.variations import run_variations  # noqa: E402
 
 result["caveclient"] = caveclient.__version__
-result["mode"] = microns_helpers.recording.active_mode()
+result["mode"] = microns_helpers.modes.active_mode()
 # the compat check of tests/test_compat.py, in this environment
 result["compat"] = {"missing": missing_private_names(), "unchecked": unchecked_releases()}
 try:

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import requests
 
-from microns_helpers import connect, recording
+from microns_helpers import connect, modes
 from microns_helpers.errors import (
     ModeError,
     NotRecordedError,
@@ -31,7 +31,7 @@ from tests.documented_calls import record_from_standin, run_documented_calls
 @pytest.fixture(autouse=True)
 def restore_mode():
     """Each test leaves the process in the mode it found (make test runs in replay)."""
-    with recording.restored():
+    with modes.restored():
         yield
 
 
@@ -56,7 +56,7 @@ def replaying(recorded, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("CAVE_TOKEN", raising=False)
     monkeypatch.setenv("MICRONS_MODE", "replay")  # what connect() reads
-    recording.activate("replay", recordings=folder)
+    modes.activate("replay", recordings=folder)
     return folder
 
 
@@ -113,20 +113,20 @@ def test_planted_token_is_nowhere_in_the_recordings(recorded, token):
 
 def test_a_token_in_a_query_string_or_body_is_scrubbed_and_still_replays(tmp_path, monkeypatch):
     secret = "planted-" + secrets.token_hex(20)
-    url = recording.PUBLIC_GLOBAL + f"/info/api/v2/datastack/full/minnie65_public?token={secret}"
-    post = recording.PUBLIC_GLOBAL + "/schema/api/v2/types"
+    url = modes.PUBLIC_GLOBAL + f"/info/api/v2/datastack/full/minnie65_public?token={secret}"
+    post = modes.PUBLIC_GLOBAL + "/schema/api/v2/types"
     body = {"note": f"copied {secret} here", "middle_auth_token": secret}
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+    with SampleService(local_server=modes.PUBLIC_LOCAL) as service:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         monkeypatch.setenv("CAVE_TOKEN", secret)
-        recording.activate("record", recordings=tmp_path, name="query_token")
+        modes.activate("record", recordings=tmp_path, name="query_token")
         recorded_info = requests.get(url).json()
         requests.post(post, json=body)
-        recording.activate("live")
+        modes.activate("live")
     data = all_bytes(tmp_path)
     assert secret.encode() not in data
     assert all(variant not in data for variant in base64_variants(secret.encode()))
-    recording.activate("replay", recordings=tmp_path)
+    modes.activate("replay", recordings=tmp_path)
     assert requests.get(url).json() == recorded_info
 
 
@@ -145,7 +145,7 @@ def test_write_refuses_a_token_the_scrub_missed(tmp_path, form):
         "url-encoded": quote(secret, safe=""),
         "base64 of url-encoded": base64.b64encode(quote(secret, safe="").encode()).decode(),
     }[form]
-    request = Request("GET", recording.PUBLIC_GLOBAL + f"/info?note={leaked}", None, {})
+    request = Request("GET", modes.PUBLIC_GLOBAL + f"/info?note={leaked}", None, {})
     response = {
         "status": {"code": 200, "message": "OK"},
         "headers": {"Content-Type": ["text/plain"]},
@@ -163,21 +163,21 @@ def test_no_loopback_address_and_only_public_urls(recorded):
     assert b"127.0.0.1" not in data
     assert b"localhost" not in data
     for item in stored_interactions(folder):
-        assert item["request"]["uri"].startswith((recording.PUBLIC_GLOBAL, recording.PUBLIC_LOCAL))
+        assert item["request"]["uri"].startswith((modes.PUBLIC_GLOBAL, modes.PUBLIC_LOCAL))
 
 
 def test_arrow_bodies_survive_byte_for_byte(tmp_path, monkeypatch):
     url = (
-        recording.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1300"
+        modes.PUBLIC_LOCAL + "/materialize/api/v3/datastack/minnie65_public/version/1300"
         "/table/nucleus_detection_v0/query?return_pyarrow=True&arrow_format=True"
     )
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+    with SampleService(local_server=modes.PUBLIC_LOCAL) as service:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
-        recording.activate("record", recordings=tmp_path, name="arrow")
+        modes.activate("record", recordings=tmp_path, name="arrow")
         live = requests.post(url, json={"limit": 5})
-        recording.activate("live")
+        modes.activate("live")
     assert live.headers["Content-Type"] == "data.arrow" and len(live.content) > 100
-    recording.activate("replay", recordings=tmp_path)
+    modes.activate("replay", recordings=tmp_path)
     replayed = requests.post(url, json={"limit": 5})
     assert replayed.content == live.content
     assert replayed.headers["Content-Type"] == "data.arrow"
@@ -226,7 +226,7 @@ def test_an_unrecorded_request_is_answered_by_the_sample_silently(replaying, cap
     client.materialize.version = 1300
     df = client.materialize.query_table("nucleus_detection_v0", limit=3)
     assert len(df) == 3
-    assert recording.STATE.sample_service is not None
+    assert modes.STATE.sample_service is not None
     assert "answered by the sample" not in capsys.readouterr().err
 
 
@@ -246,8 +246,8 @@ def test_a_damaged_recording_names_the_file_and_the_fix(recorded, tmp_path):
     path = damaged / "documented_calls.json"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(RecordingDamagedError) as caught:
-        recording.activate("replay", recordings=damaged)
-    assert recording.active_mode() == recording.BLOCKED  # fail closed, not live
+        modes.activate("replay", recordings=damaged)
+    assert modes.active_mode() == modes.BLOCKED  # fail closed, not live
     message = str(caught.value)
     assert "documented_calls.json" in message
     assert "git checkout" in message and "microns-helpers record" in message
@@ -276,15 +276,15 @@ def test_json_bodies_match_whatever_the_key_order_and_whitespace(replaying):
 def test_a_changed_body_is_not_matched(replaying):
     item = recorded_query(replaying)
     body = dict(item["request"]["body"]["json"], limit=123456)
-    served = len(recording.STATE.sample_service.requests) if recording.STATE.sample_service else 0
+    served = len(modes.STATE.sample_service.requests) if modes.STATE.sample_service else 0
     answer = requests.post(item["request"]["uri"], json=body)
     # not the recorded answer: the sample service answered it
     assert answer.content != base64.b64decode(item["response"]["body"]["base64"])
-    assert len(recording.STATE.sample_service.requests) == served + 1
+    assert len(modes.STATE.sample_service.requests) == served + 1
 
 
 def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
-    url = recording.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public"
+    url = modes.PUBLIC_GLOBAL + "/info/api/v2/datastack/full/minnie65_public"
     start = threading.Barrier(8, timeout=30)
     answers, errors = [], []
 
@@ -302,7 +302,7 @@ def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
         thread.join(60)
     assert not errors
     assert len(answers) == 40 and all(answer == answers[0] for answer in answers)
-    assert answers[0]["local_server"] == recording.PUBLIC_LOCAL
+    assert answers[0]["local_server"] == modes.PUBLIC_LOCAL
 
 
 def test_loopback_traffic_passes_through_replay(replaying):
@@ -319,14 +319,14 @@ def test_loopback_traffic_passes_through_replay(replaying):
 def test_replay_prints_one_line_once_at_its_first_request(replaying, capsys, monkeypatch):
     # Silent while switching modes (a chapter's hidden first cell), one line in the output of
     # the first cell that asks the service something, and never again in the process.
-    monkeypatch.setattr(recording.STATE, "notices_shown", set())
-    recording.activate("live")
-    recording.activate("replay", recordings=replaying)
+    monkeypatch.setattr(modes.STATE, "notices_shown", set())
+    modes.activate("live")
+    modes.activate("replay", recordings=replaying)
     assert capsys.readouterr().out == ""
     for _ in range(2):
         connect(mode="replay")
-    recording.activate("live")
-    recording.activate("replay", recordings=replaying)
+    modes.activate("live")
+    modes.activate("replay", recordings=replaying)
     connect(mode="replay")
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
@@ -336,46 +336,46 @@ def test_replay_prints_one_line_once_at_its_first_request(replaying, capsys, mon
 
 def test_activate_is_idempotent_and_keeps_the_folder_in_use(recorded):
     folder, _ = recorded
-    recording.activate("replay", recordings=folder)
-    cassette = recording.STATE.cassette
-    recording.activate("replay")  # what connect() does
-    assert recording.STATE.cassette is cassette and recording.active_folder() == folder
-    recording.activate("live")
-    assert recording.active_mode() == "live" and recording.STATE.cassette is None
+    modes.activate("replay", recordings=folder)
+    cassette = modes.STATE.cassette
+    modes.activate("replay")  # what connect() does
+    assert modes.STATE.cassette is cassette and modes.active_folder() == folder
+    modes.activate("live")
+    assert modes.active_mode() == "live" and modes.STATE.cassette is None
 
 
 def test_using_restores_the_mode_and_folder_before_it(recorded, tmp_path):
     folder, _ = recorded
-    recording.activate("replay", recordings=folder)
-    with recording.using("live"):
-        assert recording.active_mode() == "live"
-        with recording.using("offline", tmp_path):
-            assert recording.active_mode() == "offline"
-    assert (recording.active_mode(), recording.active_folder()) == ("replay", folder)
+    modes.activate("replay", recordings=folder)
+    with modes.using("live"):
+        assert modes.active_mode() == "live"
+        with modes.using("offline", tmp_path):
+            assert modes.active_mode() == "offline"
+    assert (modes.active_mode(), modes.active_folder()) == ("replay", folder)
 
 
 def test_bad_mode_and_bad_target_are_refused(monkeypatch):
-    recording.activate("live")  # whatever the tests before left (make test imports in replay)
+    modes.activate("live")  # whatever the tests before left (make test imports in replay)
     monkeypatch.setenv("MICRONS_MODE", "offlin")
     with pytest.raises(ModeError, match="MICRONS_MODE='offlin'"):
-        recording.current_mode()
+        modes.current_mode()
     with pytest.raises(ModeError):
-        recording.activate("offlin")
+        modes.activate("offlin")
     monkeypatch.setenv("MICRONS_MODE", " REPLAY ")
-    assert recording.current_mode() == "replay"
+    assert modes.current_mode() == "replay"
     monkeypatch.setenv("MICRONS_RECORD_TARGET", "https://example.org")
-    assert recording.active_mode() == "live"  # a bad name changes nothing
+    assert modes.active_mode() == "live"  # a bad name changes nothing
     with pytest.raises(ModeError, match="loopback"):
-        recording.activate("record")
-    assert recording.active_mode() == recording.BLOCKED  # a mode that cannot start: closed
+        modes.activate("record")
+    assert modes.active_mode() == modes.BLOCKED  # a mode that cannot start: closed
 
 
 def test_a_missing_recordings_folder_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path / "nowhere"))
-    recording.activate("live")
+    modes.activate("live")
     with pytest.raises(ModeError, match="MICRONS_RECORDINGS=.* does not exist"):
-        recording.activate("replay")
-    assert recording.active_mode() == recording.BLOCKED
+        modes.activate("replay")
+    assert modes.active_mode() == modes.BLOCKED
 
 
 # --- offline: recordings first, the sample service for the rest ---------------------------
@@ -383,7 +383,7 @@ def test_a_missing_recordings_folder_is_named(monkeypatch, tmp_path):
 
 def test_offline_answers_what_was_never_recorded_and_flags_it(recorded, tmp_path, capsys):
     folder, _ = recorded
-    recording.activate("offline", recordings=folder)
+    modes.activate("offline", recordings=folder)
     from caveclient import CAVEclient
 
     client = CAVEclient("minnie65_public")
@@ -393,7 +393,7 @@ def test_offline_answers_what_was_never_recorded_and_flags_it(recorded, tmp_path
     )
     assert len(martinotti) == 20 and set(martinotti["cell_type"]) == {"MC"}
     err = capsys.readouterr().err
-    answered = {path for _, path in recording.STATE.sample_answered}
+    answered = {path for _, path in modes.STATE.sample_answered}
     assert any("/version/1300/query" in path for path in answered)
     # recorded answers were used first: the datastack info was recorded, so not the sample's
     assert not any("/datastack/full/" in path for path in answered)
@@ -403,40 +403,40 @@ def test_offline_answers_what_was_never_recorded_and_flags_it(recorded, tmp_path
 
 def test_offline_refuses_other_hosts_with_our_error(recorded):
     folder, _ = recorded
-    recording.activate("offline", recordings=folder)
+    modes.activate("offline", recordings=folder)
     with pytest.raises(NotRecordedError, match="public CAVE servers only"):
         requests.get("https://example.org/materialize/api/versions")
 
 
 def test_offline_errors_name_the_public_address(recorded):
     folder, _ = recorded
-    recording.activate("offline", recordings=folder)
+    modes.activate("offline", recordings=folder)
     answer = requests.get(
-        recording.PUBLIC_LOCAL + "/materialize/api/v2/datastack/minnie65_public/version/1078/tables"
+        modes.PUBLIC_LOCAL + "/materialize/api/v2/datastack/minnie65_public/version/1078/tables"
     )
-    assert answer.status_code == 410 and answer.url.startswith(recording.PUBLIC_LOCAL)
-    recording.activate("live")
-    assert recording.STATE.sample_service is None  # stopped with the mode
+    assert answer.status_code == 410 and answer.url.startswith(modes.PUBLIC_LOCAL)
+    modes.activate("live")
+    assert modes.STATE.sample_service is None  # stopped with the mode
 
 
 def test_recordings_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MICRONS_RECORDINGS", raising=False)
-    assert recording.recordings_dir() == Path(recording.__file__).parent / "recordings"
+    assert modes.recordings_dir() == Path(modes.__file__).parent / "recordings"
     monkeypatch.setenv("MICRONS_RECORDINGS", str(tmp_path))
-    assert recording.recordings_dir() == tmp_path
+    assert modes.recordings_dir() == tmp_path
 
 
 def test_recording_again_replaces_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / "rec").mkdir()  # record mode writes into a folder that exists, or refuses
-    with SampleService(local_server=recording.PUBLIC_LOCAL) as service:
+    with SampleService(local_server=modes.PUBLIC_LOCAL) as service:
         monkeypatch.setenv("MICRONS_RECORD_TARGET", service.url)
         for path in ("/info/version", "/materialize/version"):
-            recording.activate("record", recordings=tmp_path / "rec", name="again")
-            requests.get(recording.PUBLIC_GLOBAL + path)
-            recording.activate("live")
+            modes.activate("record", recordings=tmp_path / "rec", name="again")
+            requests.get(modes.PUBLIC_GLOBAL + path)
+            modes.activate("live")
     uris = [item["request"]["uri"] for item in stored_interactions(tmp_path / "rec")]
-    assert uris == [recording.PUBLIC_GLOBAL + "/materialize/version"]
+    assert uris == [modes.PUBLIC_GLOBAL + "/materialize/version"]
 
 
 # --- the recorder command ------------------------------------------------------------------

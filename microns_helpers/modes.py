@@ -37,8 +37,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
-import logging
 import os
 import re
 import sys
@@ -48,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from . import scrub
 from .errors import MicronsHelpersError, ModeError
 
 MODES = ("live", "offline", "replay", "record")
@@ -70,8 +69,6 @@ _ORIGIN_HEADER = "X-Microns-Public-Origin"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 # Response headers caveclient reads; everything else (Set-Cookie included) is dropped.
 _KEPT_RESPONSE_HEADERS = {"content-type", "warning", "dataframe_resolution", "column_names"}
-_TOKEN_NAMES = {"token", "auth_token", "middle_auth_token", "access_token"}
-_REDACTED = "REDACTED"
 
 
 @dataclass
@@ -526,15 +523,15 @@ def _stored_request(request):
         if not origin:
             return None
         url = urlsplit(origin + urlunsplit(("", "", url.path, url.query, url.fragment)))
-    _learn_secrets(request.headers)
+    scrub.learn_secrets(request.headers, STATE.secrets)
     query = urlencode(
         [
-            (key, _REDACTED if key.lower() in _TOKEN_NAMES else value)
+            (key, scrub.REDACTED if key.lower() in scrub.TOKEN_NAMES else value)
             for key, value in parse_qsl(url.query, keep_blank_values=True)
         ]
     )
     uri = scrub_text(urlunsplit((url.scheme, url.netloc, url.path, query, "")))
-    return Request(request.method, uri, _scrub_body(request.body), {})
+    return Request(request.method, uri, scrub.scrub_body(request.body, STATE.secrets), {})
 
 
 def _stored_response(response: dict, target: str | None) -> dict:
@@ -547,7 +544,7 @@ def _stored_response(response: dict, target: str | None) -> dict:
     if target and body:
         body = _public(body, target)
     response["headers"] = headers
-    response["body"] = {"string": _scrub_body(body)}
+    response["body"] = {"string": scrub.scrub_body(body, STATE.secrets)}
     return response
 
 
@@ -560,90 +557,20 @@ def _public(value, target):
     return value.replace(target, PUBLIC_LOCAL)
 
 
-def _learn_secrets(headers) -> None:
-    from urllib.parse import unquote
-
-    # In every mode: a token may travel elsewhere than the header (a query, a body, a path)
-    # and must never show in a recording or in an error that describes the request.
-    STATE.secrets.add(os.environ.get("CAVE_TOKEN", "").strip())
-    auth = headers.get("Authorization") or ""
-    if auth.lower().startswith("bearer "):
-        STATE.secrets.add(auth.split(" ", 1)[1].strip())
-    for match in re.finditer(r"middle_auth_token=([^;\s]+)", headers.get("Cookie") or ""):
-        STATE.secrets.add(match.group(1))
-        STATE.secrets.add(unquote(match.group(1)))
-    STATE.secrets.discard("")
-
-
 def scrub_text(text: str) -> str:
-    """``text`` with every token seen so far replaced: plain, URL-encoded and base64."""
-    from .cassette import token_needles
-
-    for needle in token_needles(STATE.secrets):
-        text = text.replace(needle.decode("utf-8"), _REDACTED)
-    return text
-
-
-def _scrub_body(body):
-    """The body with every known token replaced, and token-named JSON fields redacted."""
-    from .cassette import secret_forms
-
-    if not body:
-        return body
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    for form in secret_forms(STATE.secrets):
-        body = body.replace(form.encode(), _REDACTED.encode())
-    if any(name.encode() in body for name in _TOKEN_NAMES):
-        try:
-            parsed = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return body
-        scrubbed = _scrub_json(parsed)
-        if scrubbed != parsed:
-            body = json.dumps(scrubbed).encode("utf-8")
-    return body
-
-
-def _scrub_json(value):
-    if isinstance(value, dict):
-        return {
-            k: _REDACTED if str(k).lower() in _TOKEN_NAMES else _scrub_json(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrub_json(v) for v in value]
-    return value
+    """``text`` with every token this process has seen replaced (:func:`scrub.scrub_text`)."""
+    return scrub.scrub_text(text, STATE.secrets)
 
 
 # --- switching ------------------------------------------------------------------------
 
 
-class _ScrubbedLogs(logging.Filter):
-    """Hide the tokens in log records: vcrpy logs every request at DEBUG level as it
-    arrives, caveclient logs a server's Warning header (which a careless server may fill
-    with the Authorization header it got), urllib3 logs URLs."""
-
-    def filter(self, record):
-        if STATE.secrets:
-            record.msg, record.args = scrub_text(record.getMessage()), None
-        return True
-
-
-_LOG_FILTER = _ScrubbedLogs()
-_SCRUBBED_LOGGERS = ("vcr", "caveclient", "urllib3")
+_LOG_FILTER = scrub.ScrubbedLogs(STATE.secrets)
 
 
 def scrub_logs() -> None:
-    """Put the token filter on the loggers of vcrpy, caveclient and urllib3 that exist now.
-
-    A logger's filters see only its own records, so each module logger gets one.
-    """
-    for name in list(logging.root.manager.loggerDict):
-        if name.split(".")[0] in _SCRUBBED_LOGGERS:
-            logger = logging.getLogger(name)
-            if _LOG_FILTER not in logger.filters:
-                logger.addFilter(_LOG_FILTER)
+    """Keep the tokens seen out of the log lines of vcrpy, caveclient and urllib3."""
+    scrub.scrub_logs(_LOG_FILTER)
 
 
 def remember_secret(token: str | None) -> None:
