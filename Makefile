@@ -74,7 +74,7 @@ TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
 	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
 
-# Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,
+# Re-record the chapters from the loopback sample service (ARGS=--live for the real servers,
 # or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.
 record: $(VENV)/.installed
 	MICRONS_MODE=live $(VENV)/bin/microns-helpers record $(ARGS)

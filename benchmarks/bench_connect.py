@@ -1,4 +1,4 @@
-"""connect() beside the documentation's raw init, on the loopback stand-in.
+"""connect() beside the documentation's raw init, on the loopback sample service.
 
 Per method, the median and fastest time over N runs and the number of HTTP requests
 the sample service served for one run. The raw init is ``CAVEclient("minnie65_public")``
@@ -47,16 +47,16 @@ def helper_init(url):
     return connect(DATASTACK, VERSION, server_address=url, mode="live")
 
 
-def measure(inits, standin, runs):
+def measure(inits, service, runs):
     """{name: (seconds of each run, requests of each run)}, the methods taking turns."""
     results = {name: ([], []) for name in inits}
     for _ in range(runs):
         for name, init in inits.items():
-            before = len(standin.requests)
+            before = len(service.requests)
             started = time.perf_counter()
-            client = init(standin.url)
+            client = init(service.url)
             results[name][0].append(time.perf_counter() - started)
-            results[name][1].append(len(standin.requests) - before)
+            results[name][1].append(len(service.requests) - before)
             assert client.materialize.version == VERSION
     return results
 
@@ -75,10 +75,10 @@ def connect_results(runs=20):
 
     modes.activate("live")
     inits = {"raw documented init": raw_init, "connect()": helper_init}
-    with SampleService() as standin:
+    with SampleService() as service:
         for init in inits.values():  # warm up imports and caveclient's first-use work
-            init(standin.url)
-        return measure(inits, standin, runs)
+            init(service.url)
+        return measure(inits, service, runs)
 
 
 def rows(results: dict) -> list[tuple]:

@@ -65,14 +65,14 @@ def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, f
     rows = []
     with (
         tempfile.TemporaryDirectory() as scratch,
-        SampleService(local_server=modes.PUBLIC_LOCAL) as standin,
+        SampleService(local_server=modes.PUBLIC_LOCAL) as service,
     ):
         for notebook in notebooks:
             live = cell_seconds(
                 notebook,
                 {
                     "MICRONS_MODE": "record",
-                    "MICRONS_RECORD_TARGET": standin.url,
+                    "MICRONS_RECORD_TARGET": service.url,
                     "MICRONS_RECORDINGS": scratch,
                     "MICRONS_RECORD_NAME": notebook.stem,
                     "HOME": scratch,
@@ -89,14 +89,14 @@ def bench_chapters(notebooks: list[Path], recordings: Path) -> list[tuple[str, f
 
 def bench_documented_calls() -> tuple[list[tuple[str, float, float]], Path]:
     """The documented calls in this process: against the sample service, then replayed."""
-    from tests.documented_calls import record_from_standin, run_documented_calls
+    from tests.documented_calls import record_from_sample_service, run_documented_calls
 
     folder = Path(tempfile.mkdtemp(prefix="bench-recordings-"))
     home = Path(tempfile.mkdtemp(prefix="bench-home-"))
     token = "planted-" + secrets.token_hex(16)
-    record_from_standin(folder / "warm-up", home, token)  # imports, caches
+    record_from_sample_service(folder / "warm-up", home, token)  # imports, caches
     start = time.perf_counter()
-    record_from_standin(folder, home, token)
+    record_from_sample_service(folder, home, token)
     live = time.perf_counter() - start
     with mock.patch.dict(os.environ, {"MICRONS_MODE": "replay", "HOME": str(home)}):
         modes.activate("replay", recordings=folder)

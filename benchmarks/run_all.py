@@ -88,7 +88,7 @@ def replay_rows():
             row(
                 f"replay overhead, {name}",
                 f"{overhead:+.2f} s",
-                f"<= {bench_replay.MAX_OVERHEAD_S} s (stand-in {live:.2f} s)",
+                f"<= {bench_replay.MAX_OVERHEAD_S} s (sample service {live:.2f} s)",
                 overhead <= bench_replay.MAX_OVERHEAD_S,
             )
         )

@@ -231,7 +231,7 @@ def _check_clean(text: str, interactions, secrets: Iterable[str], forbidden: Ite
         if any(word.encode() in blob for blob in blobs):
             raise RecordingRefusedError(
                 f"Refusing to write a recording: it would contain the loopback address {word!r} "
-                "instead of the public URLs. Check that the stand-in advertises the public "
+                "instead of the public URLs. Check that the sample service advertises the public "
                 "local_server."
             )
 

@@ -208,7 +208,7 @@ def _skeletons_without_cloudvolume(client) -> None:
 # GrapheneMetadata.parse_token): hexadecimal or base64.
 _CLOUDVOLUME_TOKEN = re.compile(r"^[0-9a-f]+$|^[A-Za-z0-9+/]+={0,2}$")
 # Offline, the sample service answers any token and no request leaves the machine; this
-# stand-in (letters of the base64 alphabet, not a credential) lets cloud-volume open the
+# placeholder (letters of the base64 alphabet, not a credential) lets cloud-volume open the
 # sample's segmentation when the client has no token or one cloud-volume would refuse.
 OFFLINE_SEGMENTATION_TOKEN = "micronsOfflineSampleService"
 

@@ -44,8 +44,8 @@ from .errors import (
 
 # The longest the doctor waits for each answer: it should say "no" quickly.
 DOCTOR_TIMEOUT = 3.0
-# caveclient versions whose `client.materialize.version = N` can recurse
-# (../shared/reference/caveclient.md: 5.17.1 to 5.23.0, fixed in 5.24.0).
+# caveclient versions whose `client.materialize.version = N` can recurse: 5.17.1 to 5.23.0,
+# fixed in 5.24.0 (tests/test_caveclient_matrix.py reproduces it on the releases between).
 _RECURSION_BUG = ((5, 17, 1), (5, 24, 0))
 _WHERE = {"version=": "--version", "MICRONS_VERSION": "MICRONS_VERSION", "default": "the default"}
 

@@ -57,10 +57,10 @@ PUBLIC_LOCAL = "https://minnie.microns-daf.com"
 PUBLIC_HOSTS = (PUBLIC_GLOBAL, PUBLIC_LOCAL)
 DEFAULT_RECORD_NAME = "recording"
 
-SOURCE_STANDIN = "standin-sample-data"
+SOURCE_SAMPLE = "sample-service"
 SOURCE_LIVE = "live"
 _SOURCE_WORDS = {
-    SOURCE_STANDIN: "the sample service",
+    SOURCE_SAMPLE: "the sample service",
     SOURCE_LIVE: "the live CAVE service",
 }
 
@@ -436,7 +436,7 @@ def _enter_record(folder: Path, name: str, resume: bool) -> None:
         RecordCassette,
         path=str(path),
         carried=STATE.recorded[path.resolve()],
-        source=SOURCE_STANDIN if target else SOURCE_LIVE,
+        source=SOURCE_SAMPLE if target else SOURCE_LIVE,
         secrets=STATE.secrets,
         forbidden=forbidden,
         before_record_request=_stored_request,

@@ -3,7 +3,7 @@
 For each chapter notebook, in a fresh kernel each time:
 
 1. run it top to bottom in ``record`` mode, against the package's sample service
-   (``--standin``, the default) or the live CAVE servers (``--live``, needs a token),
+   (``--sample-service``, the default) or the live CAVE servers (``--live``, needs a token),
    into a staging copy of the recordings folder;
 2. run it again in ``offline`` mode (the mode a learner runs; the same answers as replay)
    from that staging folder, with no token, so that the stored outputs are what a
@@ -25,6 +25,7 @@ Example, from the repository root::
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -77,6 +78,16 @@ def _kill_point(moment: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+class _Renamed(argparse.Action):
+    """The flag ``--standin``, renamed ``--sample-service``: said, instead of "unrecognized"."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(
+            f"{option_string} is now --sample-service (the default, so it can be left out); "
+            "--live records the live CAVE servers."
+        )
+
+
 def add_arguments(parser) -> None:
     """Add the ``record`` options to an argparse parser."""
     parser.add_argument(
@@ -86,13 +97,14 @@ def add_arguments(parser) -> None:
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
-        "--standin",
+        "--sample-service",
         dest="source",
         action="store_const",
-        const="standin",
-        default="standin",
+        const="sample",
+        default="sample",
         help="record the package's sample service and its sample data (default)",
     )
+    source.add_argument("--standin", nargs=0, action=_Renamed, help=argparse.SUPPRESS)
     source.add_argument(
         "--live",
         dest="source",
@@ -131,7 +143,7 @@ def run(args) -> int:
         print(
             "error: recording the live service needs a CAVE token, and there is none in "
             "CAVE_TOKEN or ~/.cloudvolume/secrets/. Get one as the Setup chapter shows, "
-            "or record the sample service instead (--standin).",
+            "or record the sample service instead (--sample-service).",
             file=sys.stderr,
         )
         return 2
@@ -147,7 +159,7 @@ def run(args) -> int:
         record_home, replay_home = Path(tmp, "record-home"), Path(tmp, "replay-home")
         replay_home.mkdir()
         record_env = {}
-        if args.source == "standin":
+        if args.source == "sample":
             from .sample import SampleService
 
             # A planted token: the sample service demands it, so the scrubbing is exercised.
@@ -427,7 +439,7 @@ def _total_size(folder: Path) -> int:
 
 
 def _source_words(source: str) -> str:
-    return "the sample service" if source == "standin" else "the live CAVE servers"
+    return "the sample service" if source == "sample" else "the live CAVE servers"
 
 
 def _short(err: Exception) -> str:

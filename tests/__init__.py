@@ -1,1 +1,1 @@
-"""Tests of the book's helper package, and the loopback stand-in of the CAVE services."""
+"""Tests of the book's helper package, and of its sample service."""

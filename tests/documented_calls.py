@@ -1,7 +1,7 @@
 """The documentation's calls, written as the documentation writes them.
 
 Used by the recording tests, the offline test and the replay benchmark: record these
-from the stand-in, then replay them. ``run_documented_calls()`` returns every result
+from the sample service, then replay them. ``run_documented_calls()`` returns every result
 by name, so that a recording and its replay can be compared.
 
     python -m tests.documented_calls     # runs them in the current MICRONS_MODE
@@ -58,7 +58,7 @@ def _calls(client, prefix: str) -> dict:
     return {f"{prefix}:{name}": value for name, value in r.items()}
 
 
-def record_from_standin(folder, home, token: str, *, name="documented_calls", connect=None):
+def record_from_sample_service(folder, home, token: str, *, name="documented_calls", connect=None):
     """Record the documented calls from a fresh sample service into ``folder``; returns results.
 
     The sample service demands ``token``, which caveclient finds in ``home`` (and which is also
@@ -76,11 +76,11 @@ def record_from_standin(folder, home, token: str, *, name="documented_calls", co
     secrets_dir = Path(home) / ".cloudvolume" / "secrets"
     secrets_dir.mkdir(parents=True, exist_ok=True)
     (secrets_dir / "cave-secret.json").write_text(json.dumps({"token": token}))
-    with SampleService(local_server=modes.PUBLIC_LOCAL, required_token=token) as standin:
+    with SampleService(local_server=modes.PUBLIC_LOCAL, required_token=token) as service:
         env = {
             "HOME": str(home),
             "CAVE_TOKEN": token,
-            "MICRONS_RECORD_TARGET": standin.url,
+            "MICRONS_RECORD_TARGET": service.url,
             "MICRONS_MODE": "record",  # what connect() reads
         }
         with mock.patch.dict(os.environ, env):

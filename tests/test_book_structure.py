@@ -104,7 +104,7 @@ def test_the_setup_cell_installs_from_the_repository_of_the_site_then_its_wheel(
     assert cell.index(install_url()) < cell.index(wheel_url())  # the wheel second
 
 
-# The cell in IPython, with a stand-in for pip (the cell runs it with subprocess.run) that
+# The cell in IPython, with a fake pip (the cell runs it with subprocess.run) that
 # "installs" the package once it has been asked ``works_at`` times (0: installed already;
 # 3: never), and otherwise fails with a line of its own.
 SETUP_RUN = """
@@ -116,7 +116,7 @@ works_at = int(sys.argv[2])
 def pip(command, **kwargs):
     asked.append(command[-1])
     works = len(asked) >= works_at
-    failure = "" if works else f"pip stand-in: cannot reach {command[-1].split(' @ ')[1]}"
+    failure = "" if works else f"fake pip: cannot reach {command[-1].split(' @ ')[1]}"
     return subprocess.CompletedProcess(command, 0 if works else 1, "", failure)
 subprocess.run = pip
 real = importlib.util.find_spec
@@ -166,7 +166,7 @@ def test_the_setup_cell_installs_when_missing_and_goes_offline_without_a_token(
     assert "FAILED: NoneType" in out
     asked = [f"microns_helpers[chapters] @ {u}" for u in (install_url(), wheel_url())]
     assert f"PIP: {asked[: SOURCES[installed]]}" in out
-    assert "pip stand-in" not in out  # a source that failed before one that worked: not shown
+    assert "fake pip" not in out  # a source that failed before one that worked: not shown
     if token == "none":
         assert "No CAVE token found, so this notebook works offline" in out
         assert "MODE: offline" in out
@@ -179,9 +179,9 @@ def test_the_setup_cell_says_in_two_lines_what_to_do_when_nothing_installs(tmp_p
     shown = out.split("PIP:")[0].strip().splitlines()
     # pip's own words first (what went wrong with each source), then the two lines
     assert shown[:3] == [
-        f"pip stand-in: cannot reach {install_url()}",
+        f"fake pip: cannot reach {install_url()}",
         "",
-        f"pip stand-in: cannot reach {wheel_url()}",
+        f"fake pip: cannot reach {wheel_url()}",
     ]
     assert shown[3:] == [
         "This chapter needs the book's helper package, and pip could not install it (see above).",

@@ -317,9 +317,9 @@ def test_the_token_never_shows(home, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     seen = []
 
-    def failure(error_type, standin, **kwargs):
+    def failure(error_type, service, **kwargs):
         with pytest.raises(error_type) as caught:
-            connect(server_address=standin.url, token=PLANTED_TOKEN, **kwargs)
+            connect(server_address=service.url, token=PLANTED_TOKEN, **kwargs)
         err = caught.value
         seen.extend([str(err), repr(err), "".join(traceback.format_exception(err))])
 

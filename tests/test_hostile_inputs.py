@@ -194,13 +194,13 @@ def good_recording() -> bytes:
     recorded from a fresh sample service, as the recorder would write them."""
     import tempfile
 
-    from tests.documented_calls import record_from_standin
+    from tests.documented_calls import record_from_sample_service
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, home = Path(tmp, "recordings"), Path(tmp, "home")
         folder.mkdir()
         home.mkdir()
-        record_from_standin(folder, home, "t-" + "0" * 30, name="02_basics")
+        record_from_sample_service(folder, home, "t-" + "0" * 30, name="02_basics")
         return (folder / "02_basics.json").read_bytes()
 
 

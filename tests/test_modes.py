@@ -25,7 +25,7 @@ from microns_helpers.errors import (
     RecordingRefusedError,
 )
 from microns_helpers.sample import SampleService
-from tests.documented_calls import record_from_standin, run_documented_calls
+from tests.documented_calls import record_from_sample_service, run_documented_calls
 
 
 @pytest.fixture(autouse=True)
@@ -42,16 +42,16 @@ def token():
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory, token):
-    """A recordings folder made from the stand-in, and the results seen while recording."""
+    """A recordings folder made from the sample service, and the results seen while recording."""
     folder = tmp_path_factory.mktemp("recordings")
     home = tmp_path_factory.mktemp("home")
-    results = record_from_standin(folder, home, token, connect=connect)
+    results = record_from_sample_service(folder, home, token, connect=connect)
     return folder, results
 
 
 @pytest.fixture
 def replaying(recorded, tmp_path, monkeypatch):
-    """Replay mode on the recorded folder, with no token anywhere and the stand-in stopped."""
+    """Replay mode on the recorded folder, with no token anywhere and the sample service stopped."""
     folder, _ = recorded
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("CAVE_TOKEN", raising=False)
@@ -107,7 +107,7 @@ def test_planted_token_is_nowhere_in_the_recordings(recorded, token):
     assert token.encode() not in data
     for variant in base64_variants(token.encode()):
         assert variant not in data
-    # ...although the stand-in refused every request that lacked it: it was sent.
+    # ...although the sample service refused every request that lacked it: it was sent.
     assert stored_interactions(folder)
 
 
@@ -197,7 +197,7 @@ def test_manifest_says_where_each_recording_came_from(recorded):
     folder, _ = recorded
     manifest = json.loads((folder / "manifest.json").read_text())
     entry = manifest["recordings"]["documented_calls.json"]
-    assert entry["source"] == "standin-sample-data"
+    assert entry["source"] == "sample-service"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["recorded_at"])
     assert entry["datastacks"] == ["minnie65_public"]
     assert 1300 in entry["materialization_versions"]
@@ -306,7 +306,7 @@ def test_a_request_is_served_any_number_of_times_from_many_threads(replaying):
 
 
 def test_loopback_traffic_passes_through_replay(replaying):
-    # Other tests run their own stand-in while MICRONS_MODE=replay: it must still answer.
+    # Other tests run their own sample service while MICRONS_MODE=replay: it must still answer.
     with SampleService() as service:
         answer = requests.get(service.url + "/info/api/v2/datastack/full/minnie65_public")
     assert answer.status_code == 200

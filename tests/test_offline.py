@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from microns_helpers import modes
-from tests.documented_calls import record_from_standin, run_documented_calls
+from tests.documented_calls import record_from_sample_service, run_documented_calls
 from tests.environments import release_python
 from tests.helpers import (
     COMMITTED,
@@ -99,7 +99,7 @@ def recordings(tmp_path_factory) -> Path:
     token = "planted-" + secrets.token_hex(16)
     from microns_helpers import connect
 
-    record_from_standin(folder, tmp_path_factory.mktemp("home"), token, connect=connect)
+    record_from_sample_service(folder, tmp_path_factory.mktemp("home"), token, connect=connect)
     return folder
 
 

@@ -105,3 +105,14 @@ def test_a_refused_save_fails_loudly_and_keeps_the_old_recording(recorded, tmp_p
     assert "FAILED 01_demo.ipynb: the recording was refused" in out
     assert "loopback address" in out
     assert snapshot(chapters, recordings) == before
+
+
+def test_the_old_flag_says_its_new_name(capsys):
+    """``--standin`` was renamed ``--sample-service``: the old flag is refused with the new
+    name (exit 2, as argparse does), and nothing is recorded."""
+    from microns_helpers import cli
+
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["record", "--standin", "02_basics"])
+    assert ended.value.code == 2
+    assert "--standin is now --sample-service" in capsys.readouterr().err
