@@ -280,10 +280,11 @@ def replace_segmentation_cloudvolume(replacement) -> None:
     caveclient 7.7.1 and newer open the segmentation with cloud-volume before asking for a
     skeleton (only to check that the id is a root) and accept None from this method to skip
     that check; the caller decides when to open it otherwise (client.py). The method is on
-    ``InfoServiceClient`` (7.x and 8.x) or ``InfoServiceClientV2`` (5.x and 6.x, where
-    ``InfoServiceClient`` is a function); checked on 5.17.2 to 8.2.1, with cloud-volume
-    12.15.2 on 8.2.1. Does nothing where caveclient cannot be imported (connect() says why);
-    UnsupportedDependencyError where the method is gone.
+    ``InfoServiceClientV2`` in 5.x (where ``InfoServiceClient`` is a function) and on
+    ``InfoServiceClient`` from 6.0 on: run on 5.17.2 and 8.2.1 (with cloud-volume 12.15.2),
+    read in the sources of 5.23.0, 5.24.1, 6.0.2, 7.0.4 and 7.11.1. Does nothing where
+    caveclient cannot be imported (connect() says why); UnsupportedDependencyError where
+    the method is gone.
     """
     try:
         from caveclient import infoservice

@@ -10,7 +10,7 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
 
 - ``live``: nothing is patched; caveclient talks to the CAVE servers.
 - ``offline``: requests to the public CAVE hosts are answered from the recordings first,
-  and every other one by the package's sample service (:mod:`microns_helpers.sample`),
+  and every other one by the package's sample service (``microns_helpers.sample``),
   started inside this process on 127.0.0.1. No network, no token. One line, once per
   process, says where the answers come from and where to read what the sample holds.
 - ``replay``: the same answers as offline (the same one line, named replay): the
@@ -30,7 +30,7 @@ that error until a mode starts (fail closed; :func:`block`).
 
 Built on vcrpy: its cassette patches http.client and urllib3 for the whole
 process (worker threads included) for as long as it is entered. All of that lives in one
-:class:`ModeState`, :data:`STATE`; :func:`using` switches for a block and switches back.
+:class:`ModeState`, ``STATE``; :func:`using` switches for a block and switches back.
 """
 
 from __future__ import annotations
@@ -558,7 +558,7 @@ def _public(value, target):
 
 
 def scrub_text(text: str) -> str:
-    """``text`` with every token this process has seen replaced (:func:`scrub.scrub_text`)."""
+    """``text`` with every token this process has seen replaced (``microns_helpers.scrub``)."""
     return scrub.scrub_text(text, STATE.secrets)
 
 

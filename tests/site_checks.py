@@ -241,3 +241,32 @@ def reading_order_problems(html_dir: Path, docnames: list[str]) -> list[str]:
 def figures_in(page: Path) -> int:
     """How many images the page's cell outputs show."""
     return len(soup(page).select("div.cell_output img"))
+
+
+# ---------------------------------------------------------------------------- the API page
+API_PAGE = "chapters/api.html"
+
+
+def documented_ids(page: Path) -> set[str]:
+    """The ids of the objects an autodoc page documents (functions, classes, modules)."""
+    page_soup = soup(page)
+    ids = {dt["id"] for dt in page_soup.select("dt.sig-object[id]")}
+    ids |= {tag["id"].removeprefix("module-") for tag in page_soup.select("[id^=module-]")}
+    return ids
+
+
+def api_problems(html_dir: Path, public: dict[str, object]) -> list[str]:
+    """Each public name of the package (``__all__`` -> object) that the API page does not
+    document, under the name a learner types (``microns_helpers.connect``) or where it is
+    defined (``microns_helpers.errors.NoTokenError``); a module by its own name."""
+    page = html_dir / API_PAGE
+    if not page.exists():
+        return [f"{API_PAGE} is missing"]
+    ids = documented_ids(page)
+    problems = []
+    for name, obj in sorted(public.items()):
+        where = {f"microns_helpers.{name}", getattr(obj, "__name__", "")}
+        where.add(f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}")
+        if not where & ids:
+            problems.append(f"{API_PAGE} does not document microns_helpers.{name}")
+    return problems

@@ -17,7 +17,9 @@ import pytest
 from tests.site_build import build_site, toc_docnames
 from tests.site_checks import (
     ANALYSIS_CHAPTERS,
+    API_PAGE,
     TRACEBACK_TEXT,
+    api_problems,
     external_load_problems,
     figures_in,
     link_problems,
@@ -65,6 +67,18 @@ def test_headings_and_tables_read_in_order(built_site):
     assert problems == [], "\n".join(problems)
 
 
+def public_names() -> dict:
+    import microns_helpers
+
+    return {name: getattr(microns_helpers, name) for name in microns_helpers.__all__}
+
+
+def test_api_page_documents_every_public_name(built_site):
+    """chapters/api.md is made from the docstrings at build time: every name of
+    ``microns_helpers.__all__`` is on it, as a documented object (not a mention in prose)."""
+    assert api_problems(built_site, public_names()) == []
+
+
 @pytest.mark.parametrize("topic", ANALYSIS_CHAPTERS)
 def test_analysis_chapter_has_a_figure(built_site, topic):
     pages = [name for name in toc_docnames() if topic in Path(name).name]
@@ -86,6 +100,7 @@ def site_copy(_shared_copy) -> Path:
     One copy per module (copying and parsing every page for each test would take seconds).
     """
     breakable = [_first_chapter(_shared_copy), _shared_copy / "searchindex.js"]
+    breakable.append(_shared_copy / API_PAGE)
     originals = {path: path.read_bytes() for path in breakable}
     yield _shared_copy
     for path, content in originals.items():
@@ -183,3 +198,15 @@ def test_build_fails_on_a_broken_cross_reference(tmp_path):
     broken = build_site(tmp_path)
     assert not broken.ok
     assert "a-label-nobody-defined" in broken.log
+
+
+def test_a_public_name_missing_from_the_api_page_is_caught(site_copy):
+    page = site_copy / API_PAGE
+    text = page.read_text(encoding="utf-8")
+    assert 'id="microns_helpers.connect"' in text
+    page.write_text(text.replace('id="microns_helpers.connect"', 'id="gone"'), encoding="utf-8")
+    names = {**public_names(), "a_new_helper": lambda: None}
+    assert api_problems(site_copy, names) == [
+        f"{API_PAGE} does not document microns_helpers.a_new_helper",
+        f"{API_PAGE} does not document microns_helpers.connect",
+    ]
