@@ -11,7 +11,7 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
 - ``live``: nothing is patched; caveclient talks to the CAVE servers.
 - ``offline``: requests to the public CAVE hosts are answered from the recordings first,
   and every other one by the package's sample service (``microns_helpers.sample``),
-  started inside this process on 127.0.0.1. No network, no token. One line, once per
+  started inside this process on the loopback interface. No network, no token. One line, once per
   process, says where the answers come from and where to read what the sample holds.
 - ``replay``: the same answers as offline (the same one line, named replay): the
   recordings folder first (``MICRONS_RECORDINGS``, or the package's ``recordings/``, which
@@ -19,9 +19,9 @@ activates it, so that plain caveclient code in a notebook cell follows it too::
   :class:`~microns_helpers.errors.NotRecordedError`. For tests and the site build.
 - ``record``: requests go out and are written to ``<folder>/<name>.json``
   (``MICRONS_RECORD_NAME``, default ``recording``), with the secrets scrubbed and
-  provenance added to ``manifest.json``. With ``MICRONS_RECORD_TARGET=http://127.0.0.1:PORT``
-  the requests to both public hosts go to that sample service instead and are stored
-  under the public URLs.
+  provenance added to ``manifest.json``. With ``MICRONS_RECORD_TARGET`` set to the URL of
+  a sample service on the loopback interface, the requests to both public hosts go to that
+  service instead and are stored under the public URLs.
 
 Loopback traffic that is not ours (a test's own sample service) passes through untouched in
 every mode. A bad ``MICRONS_MODE`` or a mode that cannot start (a damaged recording, a
