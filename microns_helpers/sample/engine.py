@@ -758,7 +758,10 @@ class SampleData:
     def leaves(self, root: int) -> list[int]:
         """The supervoxels of ``root`` that the sample knows (those of its rows)."""
         leaves = self._segments()[1]
-        found, todo = [], [int(self.check_roots([root])[0])]
+        start = int(self.check_roots([root])[0])
+        while start not in leaves and self.lineage.renamed_to(start) is not None:
+            start = self.lineage.renamed_to(start)  # an edit only renamed it: rows hold the new id
+        found, todo = [], [start]
         while todo:
             node = todo.pop()
             found += leaves.get(node, [])
