@@ -686,13 +686,7 @@ class SampleData:
         if table not in totals:
             return None
         total = int(totals[table]["rows"])
-        roots = {}
-        for kind in ("filter_in_dict", "filter_equal_dict"):
-            for column, value in ((body.get(kind) or {}).get(table) or {}).items():
-                if column in SYNAPSE_ROOT_COLUMNS and value is not None:
-                    values = value if isinstance(value, list) else [value]
-                    ids = {int(v) for v in values if v is not None}
-                    roots[column] = roots[column] & ids if column in roots else ids
+        roots = root_filters(body, table)
         if not roots:
             base, base_rows = total, len(rows)
         else:
@@ -804,7 +798,12 @@ class SampleData:
     # -- queries ----------------------------------------------------------------------------
 
     def simple_query(self, table, body, *, version, datastack="minnie65_public", args=None):
-        """Query one table. Returns (DataFrame, warnings, desired_resolution)."""
+        """Query one table. Returns (DataFrame, warnings, desired_resolution).
+
+        As MaterializationEngine answers it (blueprints/client/common.py,
+        generate_simple_query_dataframe): ``random_sample=N`` keeps each row of the table with
+        the chance N / its row count (TABLESAMPLE) before the filters, and not at all when N
+        reaches the row count; ``count=True`` answers how many rows match, uncapped."""
         args = args or {}
         body = validate_query_body(body, join=False)
         check_query_args(args)
@@ -812,33 +811,28 @@ class SampleData:
         all_rows = self.rows(table, version)
         check_query_values(body, {table: all_rows})
         df = filter_rows(all_rows, body, table)
-        live = (
-            None
-            if args.get("random_sample")
-            else self.live_row_count(table, body, all_rows, len(df), version)
-        )
+        matched = len(df)
+        live = self.live_row_count(table, body, all_rows, matched, version)
+        complete = live is None or matched >= live
+        share = sampled_share(args, self.count(table, version))
+        if share is not None:
+            df = keep_share(df, share)
+            live = len(df) if complete else round(live * share)
+        elif live is None:
+            live = matched
+        if truthy(args.get("count")):
+            counted = pd.DataFrame({"count": [max(0, live - int(body.get("offset") or 0))]})
+            return counted, notice_warning(table, md), answer_resolution(body, md)
         select = body.get("select_columns")
         if select:
             df = _select_order_first(df)
             df = keep_selected_columns(df, select)
         df = drop_private_columns(df)
-        df = page_rows(df, body, args)
-        served = len(df)
+        df = page_rows(df, body, {})
         res = answer_resolution(body, md)
         df = scale_positions(df, md, res)
         df = shape_answer(df, args)
-        warnings = []
-        if live is None:
-            if len(df) == row_limit(body):
-                warnings.append(limit_warning(len(df)))
-        else:
-            # What live returns: cut at the limit (the row cap by default), as live cuts it.
-            live_page = max(0, min(row_limit(body), live - int(body.get("offset") or 0)))
-            if live_page == row_limit(body):
-                warnings.append(limit_warning(live_page))
-            if served < live_page:
-                warnings.append(partial_warning(served, live_page, live))
-        warnings += notice_warning(table, md)
+        warnings = size_warnings(body, len(df), live, complete) + notice_warning(table, md)
         return df, warnings, res
 
     def join_query(self, body, *, version, datastack="minnie65_public", args=None):
@@ -870,6 +864,12 @@ class SampleData:
         for t in (t1, t2):
             df = filter_rows(rows[t], body, t)
             frames[t] = df.drop(columns=[c for c in CRUD_COLUMNS if c in df.columns])
+        # random_sample samples the first table only, by its row count (common.py,
+        # generate_complex_query_dataframe); count is not read for a join.
+        sizes = self.live_join_count(body, rows, frames, version)  # before the sampling
+        share = sampled_share(args, self.count(t1, version))
+        if share is not None:
+            frames[t1] = keep_share(frames[t1], share)
         shared = (set(frames[t1].columns) & set(frames[t2].columns)) - {SELECT_ORDER}
         renamed = {
             t: {c: c + suffix.get(t, "") for c in frames[t].columns if c in shared}
@@ -908,13 +908,46 @@ class SampleData:
                         wanted += [renamed[t].get(n, n) for n in _expand(frames[t].columns, col)]
             columns = [c for c in columns if c in set(wanted)]
         joined = joined[columns]
-        joined = page_rows(joined, body, args)
+        live, held = sizes or (len(joined), len(joined))
+        complete = held >= live
+        if complete:
+            live = len(joined)
+        elif share is not None:
+            live = round(live * share)
+        joined = page_rows(joined, body, {})
         res = answer_resolution(body, md1)
         joined = scale_positions(joined, md1, res)
-        joined = shape_answer(joined, args)
-        if len(joined) == row_limit(body):
-            warnings.append(limit_warning(len(joined)))
+        joined = shape_answer(joined, {k: v for k, v in args.items() if k != "count"})
+        warnings += size_warnings(body, len(joined), live, complete)
         return joined, warnings, res
+
+    def live_join_count(self, body, rows, frames, version):
+        """(rows live joins, rows the sample joins) where one table is the synapse table
+        joined on a root column (pre or post), else None: the live sizes of the other
+        table's roots, once per row that holds them, in the share of those roots' synapses
+        that the synapse filters keep in the sample. ``rows`` are the two tables at the
+        version, ``frames`` their filtered rows."""
+        totals, sizes = self._live()
+        (t1, c1), (t2, c2) = body["tables"]
+        ends = [(t1, c1, t2, c2), (t2, c2, t1, c1)]
+        ends = [e for e in ends if e[0] in totals and e[1] in SYNAPSE_ROOT_COLUMNS]
+        if not ends:
+            return None
+        syn, column, other, key = ends[0]
+        roots = frames[other][key].dropna().astype("int64").value_counts()
+        retired = self.lineage.mapping_at(self.time_stamp(version))
+        roots = roots[~roots.index.isin(list(retired))]
+        if column in root_filters(body, syn):  # the synapse table's own filter on the key
+            roots = roots[roots.index.isin(list(root_filters(body, syn)[column]))]
+        stored = rows[syn][column].value_counts()
+        live = sizes[SYNAPSE_ROOT_COLUMNS[column]].reindex(roots.index)
+        live = live.fillna(stored.reindex(roots.index)).fillna(0)
+        on_roots = rows[syn][column].isin(roots.index)
+        kept = on_roots & rows[syn].index.isin(frames[syn].index)
+        share = kept.sum() / on_roots.sum() if on_roots.any() else 1.0
+        held = frames[syn][column].value_counts().reindex(roots.index).fillna(0)
+        joined = int((held * roots).sum())
+        return max(int(round(float((live * roots).sum()) * share)), joined), joined
 
 
 @functools.cache
@@ -1026,6 +1059,46 @@ def row_limit(body):
     # The server applies limit 0 as SQL's LIMIT 0: no rows (common.py).
     limit = body.get("limit")
     return MAX_LIMIT if limit is None else min(int(limit), MAX_LIMIT)
+
+
+def root_filters(body, table) -> dict[str, set]:
+    """{pre or post root column: the ids its in/equal filters of ``table`` allow}."""
+    roots = {}
+    for kind in ("filter_in_dict", "filter_equal_dict"):
+        for column, value in ((body.get(kind) or {}).get(table) or {}).items():
+            if column in SYNAPSE_ROOT_COLUMNS and value is not None:
+                values = value if isinstance(value, list) else [value]
+                ids = {int(v) for v in values if v is not None}
+                roots[column] = roots[column] & ids if column in roots else ids
+    return roots
+
+
+def sampled_share(args, table_rows: int):
+    """The share of a table that ``random_sample`` keeps, or None for no sampling: the server
+    turns N into a TABLESAMPLE percentage of the table's row count, and samples nothing when
+    N reaches it (MaterializationEngine, blueprints/client/common.py)."""
+    wanted = args.get("random_sample")
+    if not wanted or int(wanted) >= table_rows:
+        return None
+    return int(wanted) / table_rows
+
+
+def keep_share(df, share: float):
+    """Each row kept with the chance ``share`` (seeded: the same query, the same rows)."""
+    keep = np.random.default_rng(0).random(len(df)) < share
+    return df[keep]
+
+
+def size_warnings(body, served: int, live: int, complete: bool) -> list[str]:
+    """What an answer of ``served`` rows says when live matches ``live`` rows: live's cap
+    warning where live cuts its answer at the limit, and the sample's partial-answer warning
+    where the sample holds fewer rows than live (not ``complete``)."""
+    limit = row_limit(body)
+    live_page = max(0, min(limit, live - int(body.get("offset") or 0)))
+    warnings = [limit_warning(live_page)] if live_page == limit else []
+    if not complete and served < live_page:
+        warnings.append(partial_warning(served, live_page, live))
+    return warnings
 
 
 def page_rows(df, body, args):
