@@ -133,10 +133,11 @@ def test_a_root_replaced_by_then_has_no_rows_live_and_no_note(sample_service, ho
 
 
 def test_a_null_among_the_roots_is_no_server_error():
-    from microns_helpers.sample.engine import load_sample_data
+    from microns_helpers.sample import load_sample_data
+    from microns_helpers.sample.engine import simple_query
 
     body = {"filter_in_dict": {"synapses_pni_2": {"pre_pt_root_id": [None, EXAMPLE]}}}
-    rows, warnings, _ = load_sample_data().simple_query("synapses_pni_2", body, version=1300)
+    rows, warnings, _ = simple_query(load_sample_data(), "synapses_pni_2", body, version=1300)
     assert len(rows) == 1498 and not any(PARTIAL_MARK in w for w in warnings), warnings
 
 
