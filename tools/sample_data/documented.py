@@ -24,6 +24,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from microns_helpers.sample import SELECT_ORDER
+
 from .common import SEED, read_csv, ts, vec
 
 # fact (documented_root_facts.csv) -> what the sample serves of it
@@ -72,7 +74,7 @@ def place_documented_cells(nuclei: list[dict], annotations: list[dict]) -> None:
                 and id(n) not in taken
                 and n["pt_root_id"]
                 and roots_count[n["pt_root_id"]] == 1
-                and np.isnan(n.get("_select_order", np.nan))
+                and np.isnan(n.get(SELECT_ORDER, np.nan))  # not a row of a published select
                 and eligible(n)
             ):
                 return n
