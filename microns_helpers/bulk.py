@@ -113,8 +113,8 @@ def sample_export(version: int = 1300) -> dict[str, TableFiles]:
     ``microns_helpers/sample/dataset/README.md``). Written into the system's temporary
     folder on first use (a few seconds), then reused.
     """
+    from .sample import load_sample_data
     from .sample.bulk_export import export_folder
-    from .sample.engine import load_sample_data
 
     if int(version) not in load_sample_data().versions:
         raise InvalidInputError(

@@ -133,8 +133,97 @@ def test_a_root_replaced_by_then_has_no_rows_live_and_no_note(sample_service, ho
 
 
 def test_a_null_among_the_roots_is_no_server_error():
-    from microns_helpers.sample.engine import load_sample_data
+    from microns_helpers.sample import load_sample_data
+    from microns_helpers.sample.engine import simple_query
 
     body = {"filter_in_dict": {"synapses_pni_2": {"pre_pt_root_id": [None, EXAMPLE]}}}
-    rows, warnings, _ = load_sample_data().simple_query("synapses_pni_2", body, version=1300)
+    rows, warnings, _ = simple_query(load_sample_data(), "synapses_pni_2", body, version=1300)
     assert len(rows) == 1498 and not any(PARTIAL_MARK in w for w in warnings), warnings
+
+
+# -- counts, joins with the synapse table, random samples (as MaterializationEngine answers
+# them: blueprints/client/common.py, generate_simple_query_dataframe and
+# generate_complex_query_dataframe) ---------------------------------------------------------
+
+
+def test_a_count_says_lives_number_uncapped(client, caplog):
+    mat = client.materialize
+    assert mat.query_table("synapses_pni_2", get_counts=True)["count"].tolist() == [337_312_429]
+    count, log = said(
+        caplog,
+        lambda: mat.query_table(
+            "synapses_pni_2", filter_equal_dict={"post_pt_root_id": BASKET_CELL}, get_counts=True
+        ),
+    )
+    assert count["count"].tolist() == [SIZES.loc[BASKET_CELL, "inputs"]] and not log, log
+    held = mat.query_table("nucleus_detection_v0", filter_equal_dict={"pt_root_id": EXAMPLE})
+    counted = mat.query_table(
+        "nucleus_detection_v0", filter_equal_dict={"pt_root_id": EXAMPLE}, get_counts=True
+    )
+    assert counted["count"].tolist() == [len(held)]
+    # many proofread axons: live has more rows than the cap, and the count says so
+    cells = mat.query_table("aibs_metamodel_celltypes_v661", limit=5000)
+    roots = [int(r) for r in cells["pt_root_id"].unique() if r]
+    counted = mat.query_table(
+        "synapses_pni_2", filter_in_dict={"pre_pt_root_id": roots}, get_counts=True
+    )
+    assert counted["count"].iloc[0] == int(SIZES["outputs"].reindex(roots).fillna(0).sum())
+    assert counted["count"].iloc[0] > MAX_LIMIT
+
+
+def test_a_count_of_a_complete_answer_equals_its_rows(client):
+    mat = client.materialize
+    rows = mat.synapse_query(pre_ids=EXAMPLE)
+    counted = mat.query_table(
+        "synapses_pni_2", filter_equal_dict={"pre_pt_root_id": EXAMPLE}, get_counts=True
+    )
+    assert counted["count"].tolist() == [len(rows)] == [1498]
+
+
+def _join_inputs(client, root):
+    return client.materialize.join_query(
+        [["nucleus_detection_v0", "pt_root_id"], ["synapses_pni_2", "post_pt_root_id"]],
+        filter_equal_dict={"nucleus_detection_v0": {"pt_root_id": root}},
+    )
+
+
+def test_a_join_with_the_synapse_table_knows_the_live_size(client, caplog):
+    rows, log = said(caplog, lambda: _join_inputs(client, EXAMPLE))
+    assert len(rows) == 4628 and PARTIAL_MARK not in log, log
+    rows, log = said(caplog, lambda: _join_inputs(client, BASKET_CELL))
+    size = int(SIZES.loc[BASKET_CELL, "inputs"])
+    assert f"holds {len(rows):,} of about {size:,} rows" in log, log
+
+
+def test_a_join_live_would_cap_is_capped_as_live_caps_it(client, caplog):
+    rows, log = said(
+        caplog,
+        lambda: client.materialize.join_query(
+            [["nucleus_detection_v0", "pt_root_id"], ["synapses_pni_2", "pre_pt_root_id"]]
+        ),
+    )
+    assert CAP_WARNING in log and f"of about {MAX_LIMIT:,} rows" in log, log
+    assert len(rows) <= MAX_LIMIT
+
+
+def test_a_random_sample_is_a_share_of_live_rows(client, caplog):
+    mat = client.materialize
+    # the synapse table: 1,000 rows of 337 million live, about none of them in the sample
+    rows, log = said(caplog, lambda: mat.query_table("synapses_pni_2", random_sample=1000))
+    assert f"holds {len(rows):,} of about 1,000 rows" in log, log
+    # a table the sample holds whole: about the rows asked, and no note
+    rows, log = said(caplog, lambda: mat.query_table("nucleus_detection_v0", random_sample=1000))
+    assert 900 < len(rows) < 1100 and PARTIAL_MARK not in log, log
+    # N at least the table's rows: no sampling, the whole table (common.py)
+    whole = mat.query_table("proofreading_status_and_strategy")
+    sampled = mat.query_table("proofreading_status_and_strategy", random_sample=10**6)
+    assert len(sampled) == len(whole)
+    # the sample before the filters: the example neuron's outputs, 1 in 100 of the table
+    share = 3_373_124  # rows of 337,312,429: about 1 % of each root's synapses
+    rows, log = said(
+        caplog,
+        lambda: mat.query_table(
+            "synapses_pni_2", random_sample=share, filter_equal_dict={"pre_pt_root_id": EXAMPLE}
+        ),
+    )
+    assert 3 <= len(rows) <= 40 and PARTIAL_MARK not in log, (len(rows), log)

@@ -86,6 +86,13 @@ def test_version_metadata_of_an_expired_version_says_so(client):
     assert client.materialize.get_version_metadata(1300)["valid"] is True
 
 
+def test_1507_expires_on_its_published_date_and_is_still_served(client):
+    # its release manifest: "will expire July 31, 2026"; still served in late 2026
+    meta = client.materialize.get_version_metadata(1507)
+    assert meta["expires_on"].date() == datetime.date(2026, 7, 31), meta["expires_on"]
+    assert meta["valid"] is True and 1507 in client.materialize.get_versions()
+
+
 def test_data_at_an_expired_version_is_410_with_the_servers_message(sample_service, home):
     for path in ("/tables", "/table/nucleus_detection_v0/metadata", "/tables/metadata"):
         answer = requests.get(f"{sample_service.url}{MAT}/version/1078{path}")

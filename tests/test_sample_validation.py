@@ -4,7 +4,7 @@ Two parts. A walk over every route the sample serves (the routers of ``server.SE
 with malformed paths, query strings and bodies, sent with ``requests``: no answer is a 5xx
 (the tally line says how many were sent). Then each malformed call the issue lists, made
 through caveclient 8 as a learner would: a 4xx whose message names the argument, in the
-wording of MaterializationEngine where it has one (engine.py, "Validation", says where).
+wording of MaterializationEngine where it has one (validation.py says where).
 """
 
 import itertools

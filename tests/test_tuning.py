@@ -86,7 +86,7 @@ def test_roots_with_one_nucleus_count_every_nucleus_of_the_table():
 def test_on_the_sample_merged_roots_hide_among_coregistered_nuclei_but_not_in_the_nucleus_table():
     # chapter 13's step: a root that merges an imaged nucleus with one that was not imaged
     # has one coregistered nucleus; only the nucleus table shows it holds two
-    from microns_helpers.sample.engine import load_sample_data
+    from microns_helpers.sample import load_sample_data
     from microns_helpers.tuning import roots_with_one_nucleus
 
     data = load_sample_data()

@@ -12,7 +12,7 @@ The dataset is partly real (published values) and mostly synthetic: ``dataset/RE
 says which is which. ``python -m microns_helpers.sample`` serves it in the foreground.
 """
 
-from .engine import (
+from .data import (
     DATASET_DIR,
     DELETED,
     SELECT_ORDER,

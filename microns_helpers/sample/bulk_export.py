@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from ..published_layout import SYNAPSE_VIEW, export_table
-from .engine import DATASET_DIR, SELECT_ORDER, load_sample_data
+from .data import DATASET_DIR, SELECT_ORDER, load_sample_data
 
 # The tables the export holds, as the bulk chapter reads them.
 BULK_TABLES = (

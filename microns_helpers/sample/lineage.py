@@ -82,6 +82,11 @@ class Lineage:
         edit = self._made_by.get(int(root))
         return edit.before if edit else ()
 
+    def renamed_to(self, root: int) -> int | None:
+        """The root a one-to-one edit made of ``root`` (the same piece, a new id), or None."""
+        edit = self._ended_by.get(int(root))
+        return int(edit.after) if edit is not None and len(edit.before) == 1 else None
+
     def created(self, root: int) -> datetime.datetime:
         edit = self._made_by.get(int(root))
         return edit.timestamp if edit else self.roots_created
@@ -96,8 +101,15 @@ class Lineage:
         return self.created(root) <= moment and (ended is None or ended > moment)
 
     def root_at(self, root: int, moment: datetime.datetime) -> int:
-        """The root that holds ``root``'s piece at ``moment`` (later moments only)."""
+        """The root that holds ``root``'s piece at ``moment``: forward through the edits made
+        by then; backward only through one-to-one edits made after it (the piece was the one
+        root that edit took; after a merge, which of its roots held it is not known here)."""
         root = int(root)
+        while True:
+            made = self._made_by.get(root)
+            if made is None or made.timestamp <= moment or len(made.before) != 1:
+                break
+            root = int(made.before[0])
         while True:
             edit = self._ended_by.get(root)
             if edit is None or edit.timestamp > moment:

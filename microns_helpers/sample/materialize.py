@@ -14,15 +14,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .engine import (
-    MERGE_POSITIONS,
-    check_query_args,
-    merged_positions,
-    served_columns,
-    validate_query_body,
-)
+from .engine import MERGE_POSITIONS, join_query, merged_positions, served_columns, simple_query
 from .info import check_datastack
 from .routing import Reply, Router, ServiceError, json_reply, parse_json, truthy
+from .validation import check_query_args, validate_query_body
 
 router = Router()
 route = router.route
@@ -124,7 +119,7 @@ def mat_count(s, ds, v, t, **_):
 def _query_body(s, ds, raw, args, *, join):
     """A query's body and query string, checked in the server's order: the datastack, then
     the body (its JSON, its schema), then the query string; the version after them.
-    The checks themselves are the engine's (engine.py, "Validation")."""
+    The checks themselves are validation.py's."""
     check_datastack(s, ds)
     body = validate_query_body(parse_json(raw), join=join)
     check_query_args(args)
@@ -135,7 +130,7 @@ def _query_body(s, ds, raw, args, *, join):
 def mat_simple_query(s, ds, v, t, args, raw, **_):
     body = _query_body(s, ds, raw, args, join=False)
     v = check_version(s, ds, v)
-    df, warnings, res = s.data.simple_query(t, body, version=v, datastack=ds, args=args)
+    df, warnings, res = simple_query(s.data, t, body, version=v, datastack=ds, args=args)
     return query_reply(df, warnings, res, args)
 
 
@@ -143,7 +138,7 @@ def mat_simple_query(s, ds, v, t, args, raw, **_):
 def mat_join_query(s, ds, v, args, raw, **_):
     body = _query_body(s, ds, raw, args, join=True)
     v = check_version(s, ds, v)
-    df, warnings, res = s.data.join_query(body, version=v, datastack=ds, args=args)
+    df, warnings, res = join_query(s.data, body, version=v, datastack=ds, args=args)
     return query_reply(df, warnings, res, args)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .engine import DATASET_DIR
+from .data import DATASET_DIR
 from .routing import ServiceError
 
 L2CACHE_ATTRIBUTES = (  # the L2-cache attributes the sample has, for some of its roots

@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import chunkedgraph, info, l2cache, materialize, skeletons, views
 from . import state as state_server
-from .engine import LIVE_HINT, SampleData, load_sample_data
+from .data import LIVE_HINT, SampleData, load_sample_data
 from .routing import ServiceError, error, json_reply
 
 # The services the sample mounts, one module each (a router over the dataset).

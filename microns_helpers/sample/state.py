@@ -15,7 +15,7 @@ that nothing the book runs stores a state.
 
 from __future__ import annotations
 
-from .engine import LIVE_HINT
+from .data import LIVE_HINT
 from .routing import Router, ServiceError, json_reply
 
 router = Router()

@@ -22,11 +22,9 @@ import functools
 
 import pandas as pd
 
+from .data import SELECT_ORDER
 from .engine import (
-    SELECT_ORDER,
     answer_resolution,
-    check_query_args,
-    check_query_values,
     drop_private_columns,
     filter_rows,
     keep_selected_columns,
@@ -35,10 +33,10 @@ from .engine import (
     row_limit,
     scale_positions,
     shape_answer,
-    validate_query_body,
 )
 from .materialize import MAT_ROUTE, VERSION_PATTERN, check_version, query_reply
 from .routing import Router, ServiceError, json_reply, parse_json
+from .validation import check_query_args, check_query_values, validate_query_body
 
 router = Router()
 route = router.route

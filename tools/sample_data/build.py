@@ -28,6 +28,7 @@ from .common import (
     write_json,
     write_rows,
 )
+from .documented import place_documented_cells
 from .lineage import build_lineage
 from .live_sizes import build_live_sizes, live_totals
 from .metadata import build_metadata
@@ -53,6 +54,7 @@ def build(sample: Path = OUT) -> dict:
     versions = build_versions()
     by_version = {v["version"]: v for v in versions}
     nuclei, annotations = build_cells(rng)
+    place_documented_cells(nuclei, annotations)  # the nuclei and types the pages print
     # Synthetic synaptic partners are drawn among the sample's neurons only: a synapse
     # joins two neurons, so a partner typed as a glial cell would teach something false.
     neuron_nuclei = {

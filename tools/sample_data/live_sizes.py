@@ -13,15 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import documented
 from .common import CLASS_OF, EXAMPLE_NEURON, PCG_NEURON, SEED
 
 # FACTS.md: get_annotation_count('synapses_pni_2') at v1300, v1412 and v1718.
 SYNAPSE_TABLE_ROWS = 337_312_429
 
-# Published live sizes, (outputs, inputs), with their source (FACTS.md).
+# Published live sizes, (outputs, inputs), with their source (FACTS.md); the counts the
+# documentation's pages print (the example neuron's root from v1412 on among them) come from
+# documented_root_facts.csv (documented.py).
 PUBLISHED = {
     EXAMPLE_NEURON: (1498, 4628, "published (TUT-1300)"),
-    864691136968109774: (1499, 4628, "published (TUT-1718; the example neuron from v1412 on)"),
     864691135273655569: (585, 11823, "published (pcg-skel 1.3.1 sdist test data)"),
     864691136362774498: (149, 4944, "published (nglui 4.9.0 sdist test data)"),
 }
@@ -124,6 +126,16 @@ def build_live_sizes(nuclei, cell_types, proofreading, synapses, moment) -> pd.D
             ]
         else:
             frame.loc[len(frame)] = [root, None, outputs, inputs, source]
+    printed = documented.live_sizes(frame["root_id"])
+    for row in printed.itertuples():
+        mine = frame["root_id"] == row.root_id
+        if row.at_least and mine.any():  # a lower bound: the larger of it and the draw
+            frame.loc[mine, "inputs"] = np.maximum(frame.loc[mine, "inputs"], row.inputs)
+            frame.loc[mine, "basis"] = row.basis
+        elif mine.any():
+            frame.loc[mine, ["outputs", "inputs", "basis"]] = [row.outputs, row.inputs, row.basis]
+        else:
+            frame.loc[len(frame)] = [row.root_id, None, row.outputs, row.inputs, row.basis]
     # Never fewer than the sample holds.
     frame["outputs"] = np.maximum(frame["outputs"], frame["root_id"].map(held_out).fillna(0))
     frame["inputs"] = np.maximum(frame["inputs"], frame["root_id"].map(held_in).fillna(0))

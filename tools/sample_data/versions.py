@@ -15,9 +15,11 @@ from .common import (
 # live-service-2026.md: which versions the service still serves in late 2026 (the long-term
 # ones are the client's own list, so the sample and connect() agree).
 EXPIRED_VERSIONS = (343, 661, 795, 1078, 1181, 1412)
-# expires_on was never published. These dates agree with every published version list
-# (FACTS.md: 343, 661, 795 and 1078 listed in 2024-10, none of the expired ones in 2026-05;
-# 1507 announced to expire within 6 months of 2026-06); the rest is a year after release.
+# The server's expires_on was never published. One date was: version 1507's release
+# manifest says it "will expire July 31, 2026" (FACTS.md), a year after its release, which
+# the rule below gives (at the release's time of day, inferred). The dates here agree with
+# every published version list (FACTS.md: 343, 661, 795 and 1078 listed in 2024-10, none
+# of the expired ones in 2026-05); every other one is a year after release.
 EXPIRES_ON = {
     343: "2025-01-13T10:10:01.286229",
     661: "2025-01-13T10:10:01.286229",
@@ -25,7 +27,6 @@ EXPIRES_ON = {
     1078: "2025-06-05T10:10:01.203215",
     1181: "2025-09-16T10:10:01.121167",
     1412: "2026-04-29T10:10:01.200893",
-    1507: "2026-12-31T08:10:01.117494",
 }
 # The order of the server's lists (its database order): 1300 first, as in the 2026-05 list
 # (FACTS.md), then the 2024-10 list and the newer versions.
