@@ -337,9 +337,9 @@ def test_a_chapter_over_35_minutes_fails_even_when_labelled_honestly():
     long_chapter = _chapter(3000, 30, 50)
     assert time_label_problem(long_chapter) is None
     assert "measures 50.0 minutes" in too_long(long_chapter)
-    # the label line adds five words: 2,995 + 5 words and 15 cells measure 35.0, the limit
-    assert too_long(_chapter(2995, 15, 35)) is None
-    assert "measures 35.1" in too_long(_chapter(3010, 15, 35))
+    # the label line adds six words: 2,994 + 6 words and 15 cells measure 35.0, the limit
+    assert too_long(_chapter(2994, 15, 35)) is None
+    assert "measures 35.1" in too_long(_chapter(3009, 15, 35))
 
 
 # --- Data early --------------------------------------------------------------------------
