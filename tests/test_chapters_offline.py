@@ -39,6 +39,7 @@ STEP = REPO / "tests" / "matrix" / "chapter_step.py"
 CHAPTERS = {
     "11_skeletons": ("pinned", "5.31.0"),
     "13_functional": ("pinned", "5.17.2"),
+    "14_like_to_like": ("pinned", "5.17.2"),
 }
 CASES = [(chapter, env) for chapter, envs in CHAPTERS.items() for env in envs]
 

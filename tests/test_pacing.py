@@ -306,6 +306,42 @@ def test_a_long_chapter_labelled_short_fails_and_a_measured_label_passes():
     assert "no '**Time to learn" in time_label_problem(_chapter(300, 2, None))
 
 
+# --- No chapter longer than one sitting ---------------------------------------------------
+#
+# A chapter is one sitting: at most MAX_CHAPTER_MINUTES at the stated pace, measured, not
+# labelled (a label may be one step under its measure). A longer chapter is split or cut.
+
+MAX_CHAPTER_MINUTES = 35
+
+
+def too_long(nb) -> str | None:
+    """Why a chapter is too long for one sitting, or None."""
+    measure = measured_minutes(nb)
+    if measure <= MAX_CHAPTER_MINUTES:
+        return None
+    return (
+        f"measures {measure:.1f} minutes ({WORDS_PER_MINUTE} words a minute, "
+        f"{MINUTES_PER_CODE_CELL} a code cell), more than {MAX_CHAPTER_MINUTES}: split it "
+        "or cut it (reference material goes to Troubleshooting or the glossary)"
+    )
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.stem)
+def test_no_chapter_is_longer_than_35_minutes(path):
+    problem = too_long(nbformat.read(str(path), as_version=4))
+    assert problem is None, f"{path.name}: {problem}"
+
+
+def test_a_chapter_over_35_minutes_fails_even_when_labelled_honestly():
+    # 3,000 words and 30 code cells, labelled 50: honest, and too long (issue 24's chapter 11)
+    long_chapter = _chapter(3000, 30, 50)
+    assert time_label_problem(long_chapter) is None
+    assert "measures 50.0 minutes" in too_long(long_chapter)
+    # the label line adds six words: 2,994 + 6 words and 15 cells measure 35.0, the limit
+    assert too_long(_chapter(2994, 15, 35)) is None
+    assert "measures 35.1" in too_long(_chapter(3009, 15, 35))
+
+
 # --- Data early --------------------------------------------------------------------------
 #
 # A learner should see data soon: at most MAX_WORDS_BEFORE_DATA words (markdown and shown
