@@ -66,6 +66,7 @@ site-for-tests: $(VENV)/.installed
 # only the quick checks.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
+	@echo "== make test: environments and site ready at $$(date -u +%T) UTC; pytest starts"
 	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
 
 # Re-record the chapters from the loopback stand-in (ARGS=--live for the real servers,

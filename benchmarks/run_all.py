@@ -107,7 +107,8 @@ def replay_rows():
 # Tests that run a chapter notebook again, in another environment, on purpose: the learner
 # install on each Python, offline on a caveclient release, a Colab-like fresh Python.
 OTHER_ENVIRONMENT_RUNS = re.compile(
-    r"test_learner_install_on\[|test_chapter_runs_offline_with_only_loopback\[|"
+    r"test_every_chapter_runs_offline_on_the_learner_install_and_says_little\[|"
+    r"test_chapter_runs_offline_with_only_loopback\[|"
     r"test_opened_alone_with_the_wheel_reachable_the_chapter_runs"
 )
 
