@@ -25,7 +25,6 @@ $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuro
 # keyed by what is in it (tools/env_cache.py; README, "Where the environments live");
 # .venv-learner is a link to it.
 learner: $(VENV)/.installed
-	@$(PY) tools/check_python.py
 	@$(PY) tools/learner_envs.py --only 3.11
 	@tr '\n' ' ' < .venv-learner/packages.txt; echo
 
@@ -99,4 +98,4 @@ clean:
 # builds them again from pip's cache), and this clone's links to them.
 clean-envs:
 	$(PY) tools/env_cache.py --clear
-	rm -f .venv-learner .venv-learner-* .venv-caveclient-*
+	rm -f .venv-learner .venv-learner-* .venv-caveclient-* .venv-cloudvolume
