@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # token, the mode a learner runs, so nbval compares the outputs the recorder stored offline.
 export MICRONS_MODE ?= offline
 
-.PHONY: book book-fast site site-for-tests test bench bench-quick record lint format clean install matrix learner learner-pythons
+.PHONY: book book-fast site site-for-tests test bench bench-quick record lint format clean clean-envs install matrix learner learner-pythons
 
 install: $(VENV)/.installed
 
@@ -20,29 +20,22 @@ $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuro
 	touch $@
 
 # The learner install, alone in a fresh environment: what a learner's laptop gets from
-# requirements-learner.txt (tests/test_learner_install.py runs a chapter in it, offline).
-VENV_LEARNER := .venv-learner
-$(VENV_LEARNER)/.installed: requirements-learner.txt pyproject.toml
-	@$(PYTHON) tools/check_python.py
-	rm -rf $(VENV_LEARNER)
-	$(PYTHON) -m venv $(VENV_LEARNER)
-	$(VENV_LEARNER)/bin/python -m pip install --quiet -r requirements-learner.txt
-	$(VENV_LEARNER)/bin/python -m pip list --format=freeze > $(VENV_LEARNER)/packages.txt
-	touch $@
-
-learner: $(VENV_LEARNER)/.installed
-	@# the package as it is now (a copy, as a learner's pip makes it), not as it was built
-	@$(VENV_LEARNER)/bin/python -m pip install --quiet --no-deps --force-reinstall .
-	@echo "== learner install (requirements-learner.txt): $$(wc -l < $(VENV_LEARNER)/packages.txt) packages"
-	@tr '\n' ' ' < $(VENV_LEARNER)/packages.txt; echo
+# requirements-learner.txt (tests/test_learner_install.py runs chapters in it, offline),
+# with the run's one wheel of the package. Built once into a cache outside the clone,
+# keyed by what is in it (tools/env_cache.py; README, "Where the environments live");
+# .venv-learner is a link to it.
+learner: $(VENV)/.installed
+	@$(PY) tools/learner_envs.py --only 3.11
+	@tr '\n' ' ' < .venv-learner/packages.txt; echo
 
 # The same install on every other supported Python this machine has (pyenv's, or
-# python3.X on PATH): .venv-learner-3.10, -3.12, -3.13; each runs one chapter in the tests.
+# python3.X on PATH): .venv-learner-3.10, -3.12, -3.13, and 3.12 with the Neuroglancer extra.
 learner-pythons: $(VENV)/.installed
 	$(PY) tools/learner_envs.py
 
 # One environment per caveclient of the CI matrix (5.17.2, 5.23.0, 5.31.0, 6.0.2, 7.11.1):
-# the offline and connect() tests run in each. tools/caveclient_envs.py says what they hold.
+# the offline and connect() tests run in each. tools/caveclient_envs.py says what they hold;
+# cached like the learner installs (tools/env_cache.py).
 matrix: $(VENV)/.installed
 	$(PY) tools/caveclient_envs.py --ci
 
@@ -72,6 +65,7 @@ site-for-tests: $(VENV)/.installed
 # only the quick checks.
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
+	@echo "== make test: environments and site ready at $$(date -u +%T) UTC; pytest starts"
 	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
 
 # Re-record the chapters from the loopback sample service (ARGS=--live for the real servers,
@@ -96,5 +90,12 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The site and the run's wheel; the cached environments stay (make clean-envs).
 clean:
 	rm -rf _build
+
+# Every cached environment of tools/env_cache.py, for all clones (the next make test
+# builds them again from pip's cache), and this clone's links to them.
+clean-envs:
+	$(PY) tools/env_cache.py --clear
+	rm -f .venv-learner .venv-learner-* .venv-caveclient-* .venv-cloudvolume

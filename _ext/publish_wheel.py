@@ -3,20 +3,22 @@
 A chapter opened on its own installs ``microns_helpers`` from the repository; where that
 fails (no git, the host out of reach) its setup cell tries ``<site_url>/wheels/<wheel>``
 next (tools/setup_cell.py). This puts that wheel into the built site, under the name the
-cell asks for (``tools.setup_cell.build_wheel``). It builds from the package's files, not
-from git, so a copy of the book builds too (``make book-fast``); an incremental build whose
-package files did not change keeps the wheel it has (a digest beside Sphinx's doctrees).
+cell asks for: the run's wheel (``tools.setup_cell.run_wheel``, the one the learner
+environments install too), built from the package's files, not from git, so a copy of the
+book builds too (``make book-fast``); an incremental build whose package files did not
+change keeps the wheel it has (a digest beside Sphinx's doctrees).
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.setup_cell import WHEELS, build_wheel, wheel_name, wheel_sources_digest  # noqa: E402
+from tools.setup_cell import WHEELS, run_wheel, wheel_name, wheel_sources_digest  # noqa: E402
 
 
 def _publish(app, exception):
@@ -27,7 +29,8 @@ def _publish(app, exception):
     digest = wheel_sources_digest(REPO)
     if (out / wheel_name()).exists() and stamp.exists() and stamp.read_text() == digest:
         return
-    build_wheel(out, REPO)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(run_wheel(REPO), out / wheel_name())
     stamp.write_text(digest)
 
 

@@ -107,7 +107,8 @@ def replay_rows():
 # Tests that run a chapter notebook again, in another environment, on purpose: the learner
 # install on each Python, offline on a caveclient release, a Colab-like fresh Python.
 OTHER_ENVIRONMENT_RUNS = re.compile(
-    r"test_learner_install_on\[|test_chapter_runs_offline_with_only_loopback\[|"
+    r"test_every_chapter_runs_offline_on_the_learner_install_and_says_little\[|"
+    r"test_chapter_runs_offline_with_only_loopback\[|"
     r"test_opened_alone_with_the_wheel_reachable_the_chapter_runs"
 )
 
@@ -152,11 +153,45 @@ def executions_rows():
     ]
 
 
+def environments_rows():
+    """The environments ``make test`` needs beside .venv (tools/env_cache.py): how many the
+    cache holds for what they must contain now, so a run reuses them instead of building.
+    Context, no target: a fresh machine has none until its first ``make test``."""
+    from tools import caveclient_envs, env_cache, learner_envs
+
+    wanted = [
+        (f"caveclient-{r}", sys.executable, "\n".join(caveclient_envs.requirements(r)))
+        for r in caveclient_envs.CI_RELEASES
+    ]
+    for python in learner_envs.SUPPORTED:
+        interpreter = learner_envs.find_interpreter(python)
+        if interpreter is None:
+            continue
+        extras = [False, True] if python == learner_envs.WITH_EXTRA else [False]
+        for extra in extras:
+            name = f"learner-{python}{'-neuroglancer' if extra else ''}"
+            wanted.append((name, str(interpreter), learner_envs.requirements_text(extra)))
+    root = env_cache.cache_root()
+    ready = [
+        name
+        for name, python, text in wanted
+        if env_cache.is_complete(root / f"{name}-{env_cache.env_key(python, text)}")
+    ]
+    return [
+        row(
+            "test environments already built (cache)",
+            f"{len(ready)} of {len(wanted)}",
+            "reused by make test; the others it builds (tools/env_cache.py)",
+        )
+    ]
+
+
 # Every part, in the order they run; connect() last: it scrubs HOME and the MICRONS_*
 # variables of this process.
 PARTS = (
     site_rows,
     executions_rows,
+    environments_rows,
     nbval_rows,
     replay_rows,
     offline_rows,
@@ -167,7 +202,7 @@ PARTS = (
 )
 # --quick (CI, every push): the parts of a minute or two each; the others install
 # environments, run every chapter again or write millions of rows.
-QUICK = (site_rows, executions_rows, offline_rows, requests_rows, connect_rows)
+QUICK = (site_rows, executions_rows, environments_rows, offline_rows, requests_rows, connect_rows)
 
 
 def main(argv=None) -> int:

@@ -56,6 +56,18 @@ def pytest_terminal_summary(terminalreporter):
 
 
 @pytest.fixture(scope="session")
+def documented_recording(tmp_path_factory):
+    """The documented calls recorded once per run (tests/documented_calls.py): (folder,
+    results, token). A pytest-xdist worker's temporary folder is one of the run's, whose
+    parent the workers share; without workers the run's own folder."""
+    from tests.documented_calls import recorded_once
+
+    base = tmp_path_factory.getbasetemp()
+    run_folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return recorded_once(run_folder)
+
+
+@pytest.fixture(scope="session")
 def sample_service():
     """A running sample service (the late-2026 configuration, sample data)."""
     with SampleService() as s:

@@ -1,8 +1,10 @@
 """The documentation's calls, written as the documentation writes them.
 
-Used by the recording tests, the offline test and the replay benchmark: record these
-from the sample service, then replay them. ``run_documented_calls()`` returns every result
-by name, so that a recording and its replay can be compared.
+Used by the recording tests, the offline test, the hostile-input tests and the replay
+benchmark: record these from the sample service, then replay them. ``run_documented_calls()``
+returns every result by name, so that a recording and its replay can be compared. A test
+run records them once (``recorded_once``, the ``documented_recording`` fixture of
+tests/conftest.py), for every module and pytest-xdist worker.
 
     python -m tests.documented_calls     # runs them in the current MICRONS_MODE
 """
@@ -86,6 +88,40 @@ def record_from_sample_service(folder, home, token: str, *, name="documented_cal
         with mock.patch.dict(os.environ, env):
             with modes.using("record", recordings=folder, name=name):
                 return run_documented_calls(connect)
+
+
+def recorded_once(run_folder) -> tuple:
+    """(recordings folder, results seen while recording, token) of the documented calls,
+    plain and through connect(), recorded from a fresh sample service the first time a test
+    run asks (``run_folder``: one folder for the whole run, its xdist workers included) and
+    read back after. A lock keeps the other workers waiting meanwhile; ``done`` is written
+    last, so a recording cut short is made again. Nothing in it is to be changed: copy it.
+    """
+    import fcntl
+    import pickle
+    import secrets
+    import shutil
+    from pathlib import Path
+
+    from microns_helpers import connect
+
+    root = Path(run_folder) / "documented-calls"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.parent / "documented-calls.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            (root / "recordings").mkdir(parents=True)
+            (root / "home").mkdir()
+            token = "planted-" + secrets.token_hex(20)
+            results = record_from_sample_service(
+                root / "recordings", root / "home", token, connect=connect
+            )
+            (root / "results.pickle").write_bytes(pickle.dumps(results))
+            (root / "token").write_text(token)
+            (root / "done").write_text("recorded once for this run\n")
+    results = pickle.loads((root / "results.pickle").read_bytes())
+    return root / "recordings", results, (root / "token").read_text()
 
 
 if __name__ == "__main__":

@@ -105,12 +105,10 @@ def _wait_until_loaded(driver) -> None:
 
 
 @pytest.mark.parametrize("docname", toc_docnames())
-def test_page_renders_without_javascript_error(browser, site_url, docname):
-    _severe_messages(browser)  # drop what earlier pages logged
-    browser.get(f"{site_url}/{docname}.html")
-    _wait_until_loaded(browser)
-    assert browser.find_elements("css selector", "article h1"), f"{docname} shows no title"
-    errors = _severe_messages(browser)
+def test_page_renders_without_javascript_error(visit, docname):
+    page = visit(docname)
+    assert page["has_title"], f"{docname} shows no title"
+    errors = page["errors"]
     assert errors == [], f"{docname}: the browser logged errors:\n" + "\n".join(errors)
 
 
@@ -126,16 +124,19 @@ def test_search_finds_results(browser, site_url):
     assert _severe_messages(browser) == []
 
 
-def test_screenshots(browser, site_url):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # The querying chapter (it has a figure), else the first chapter.
+def screenshot_pages() -> dict:
+    """docname -> screenshot name: the intro, and the querying chapter (it has a figure),
+    else the first chapter."""
     chapters = [name for name in toc_docnames() if name.startswith("chapters/")]
     chapter = next((name for name in chapters if "querying" in name), chapters[0])
-    for name, docname in [("intro", toc_docnames()[0]), (Path(chapter).name, chapter)]:
-        browser.get(f"{site_url}/{docname}.html")
-        _wait_until_loaded(browser)
-        shot = SCREENSHOTS / f"{name}.png"
-        assert browser.save_screenshot(str(shot)), f"no screenshot of {docname}"
+    return {toc_docnames()[0]: "intro", chapter: Path(chapter).name}
+
+
+def test_screenshots(visit):
+    for docname, name in screenshot_pages().items():
+        shot = visit(docname)["screenshot"]
+        assert shot is not None, f"no screenshot of {docname}"
+        assert shot == SCREENSHOTS / f"{name}.png" and shot.exists()
         assert shot.stat().st_size > 10_000, f"{shot.name} is suspiciously small (a blank page?)"
 
 
@@ -144,6 +145,7 @@ def test_screenshots(browser, site_url):
 # axe-core's own bundle (4.12) as the axe-playwright-python package ships it; only the script
 # is used, run by Selenium in Debian's Chromium like the checks above.
 IMPACTS_THAT_FAIL = ("serious", "critical")
+MODES = ("light", "dark")
 
 
 def _axe_script() -> str:
@@ -153,19 +155,14 @@ def _axe_script() -> str:
 
 
 def _set_mode(driver, mode: str) -> None:
-    """The theme's light or dark mode, stored where its switcher keeps it (pydata-sphinx-theme
-    0.17 reads localStorage 'mode' at load), then reload."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    # A mark on the old page tells it from the reloaded one: until the reload commits, the old
-    # page still reports readyState 'complete'.
+    """The theme's light or dark mode, as its switcher sets it (pydata-sphinx-theme 0.17:
+    ``data-mode`` and ``data-theme`` on the page, the choice in localStorage 'mode'), on the
+    page as it is: no reload, so one visit checks both modes."""
     driver.execute_script(
-        f"window.__before_reload = true; localStorage.setItem('mode', '{mode}'); location.reload();"
-    )
-    WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script(
-            "return !window.__before_reload && document.readyState === 'complete'"
-        )
+        "localStorage.setItem('mode', arguments[0]);"
+        "document.documentElement.dataset.mode = arguments[0];"
+        "document.documentElement.dataset.theme = arguments[0];",
+        mode,
     )
     applied = driver.execute_script("return document.documentElement.dataset.theme")
     assert applied == mode, f"the page did not switch to {mode} mode ({applied})"
@@ -208,15 +205,46 @@ def _serious_violations(driver, axe_script: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("docname", toc_docnames())
-def test_no_serious_accessibility_violation(browser, site_url, axe_script, docname, mode):
-    browser.get(f"{site_url}/{docname}.html")
-    _wait_until_loaded(browser)
-    _set_mode(browser, mode)
-    _settle_colours(browser)
-    serious = _serious_violations(browser, axe_script)
+def test_no_serious_accessibility_violation(visit, docname, mode):
+    serious = visit(docname)["serious"][mode]
     assert serious == [], f"{docname} in {mode} mode:\n" + "\n".join(serious)
+
+
+@pytest.fixture(scope="module")
+def visit(browser, site_url, axe_script):
+    """``visit(docname)``: every check of a page from one visit of it (the first test that
+    asks), its title, what the browser logged, the screenshot if it is one of
+    :func:`screenshot_pages`, and axe's serious violations in each mode."""
+    seen: dict[str, dict] = {}
+
+    def page(docname: str) -> dict:
+        if docname not in seen:
+            seen[docname] = _visit(browser, f"{site_url}/{docname}.html", axe_script, docname)
+        return seen[docname]
+
+    return page
+
+
+def _visit(driver, url: str, axe_script: str, docname: str) -> dict:
+    _severe_messages(driver)  # drop what earlier pages logged
+    driver.get(url)
+    _wait_until_loaded(driver)
+    found = {"has_title": bool(driver.find_elements("css selector", "article h1"))}
+    found["errors"] = _severe_messages(driver)
+    found["screenshot"] = None
+    name = screenshot_pages().get(docname)
+    if name:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / f"{name}.png"
+        found["screenshot"] = shot if driver.save_screenshot(str(shot)) else None
+    found["serious"] = {}
+    for mode in MODES:
+        _set_mode(driver, mode)
+        _settle_colours(driver)
+        found["serious"][mode] = _serious_violations(driver, axe_script)
+    return found
 
 
 def test_accessibility_check_catches_planted_low_contrast(browser, site_url, axe_script):

@@ -4,22 +4,22 @@ caveclient 7.7.1 and newer open the segmentation with cloud-volume before asking
 skeleton. Offline, with an empty home and only loopback, a plain ``CAVEclient`` must get the
 skeleton with no token file, with a token cloud-volume would refuse, and with a well-formed
 one; the home folder keeps only what the test put there. The environment with cloud-volume
-is built here, once per set of requirements (``.venv-cloudvolume-<hash>/``), from pip's cache
-or the package index; where it cannot be built the test is skipped and says why.
+is built here on first use, once per machine and set of requirements (the cache of
+tools/env_cache.py; ``.venv-cloudvolume`` in the clone links to it), from pip's cache or the
+package index; where it cannot be built the test is skipped and says why.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import pytest
 
 from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
+from tools import env_cache
 
 REPO = Path(__file__).resolve().parents[1]
 LEARNER = REPO / "requirements-learner.txt"
@@ -61,23 +61,24 @@ def requirements() -> list[str]:
 def cloudvolume_python() -> Path:
     """The interpreter of the environment with cloud-volume, built on first use."""
     pins = requirements()
-    key = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:10]
-    folder = REPO / f".venv-cloudvolume-{key}"
-    python = folder / "bin" / "python"
-    marker = folder / ".installed"
-    if marker.exists():
-        return python
-    venv.create(folder, with_pip=True, clear=True)
-    done = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", *pins],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]
-        pytest.skip(f"cannot build the cloud-volume environment ({CLOUDVOLUME}): {lines[-1:]}")
-    marker.write_text("\n".join(pins) + "\n")
-    return python
+
+    def install(folder: Path) -> None:
+        python = str(folder / "bin" / "python")
+        done = subprocess.run(
+            [python, "-m", "pip", "install", "--quiet", *pins], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]
+            raise RuntimeError(
+                f"cannot build the cloud-volume environment ({CLOUDVOLUME}): {lines[-1:]}"
+            )
+
+    try:
+        folder, _ = env_cache.ensure("cloudvolume", sys.executable, "\n".join(pins), install)
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    env_cache.link(REPO / ".venv-cloudvolume", folder)
+    return REPO / ".venv-cloudvolume" / "bin" / "python"
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,6 @@ behind); the recorder's kills are in test_recorder_safety.py.
 from __future__ import annotations
 
 import base64
-import functools
 import http.server
 import json
 import logging
@@ -188,26 +187,18 @@ print(json.dumps(["mode", microns_helpers.modes.active_mode()]))
 """
 
 
-@functools.cache
-def good_recording() -> bytes:
+def good_recording(documented_recording) -> bytes:
     """A whole recording (the package ships none of the sample): the documented calls
-    recorded from a fresh sample service, as the recorder would write them."""
-    import tempfile
-
-    from tests.documented_calls import record_from_sample_service
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folder, home = Path(tmp, "recordings"), Path(tmp, "home")
-        folder.mkdir()
-        home.mkdir()
-        record_from_sample_service(folder, home, "t-" + "0" * 30, name="02_basics")
-        return (folder / "02_basics.json").read_bytes()
+    recorded from a fresh sample service, as the recorder writes them (once per run, the
+    ``documented_recording`` fixture of tests/conftest.py)."""
+    folder, _, _ = documented_recording
+    return (folder / "documented_calls.json").read_bytes()
 
 
-def damaged_recordings(folder: Path) -> Path:
+def damaged_recordings(folder: Path, whole: bytes) -> Path:
     """A recordings folder whose one recording was cut short (a failed copy, a disk full)."""
     folder.mkdir()
-    (folder / "02_basics.json").write_bytes(good_recording()[:300])
+    (folder / "02_basics.json").write_bytes(whole[:300])
     return folder
 
 
@@ -221,7 +212,7 @@ def damaged_recordings(folder: Path) -> Path:
     ],
 )
 def test_a_bad_setting_or_damaged_recording_sends_no_request(
-    home, tmp_path, listener, cause, error, words
+    home, tmp_path, listener, cause, error, words, documented_recording
 ):
     """Fail closed: with a token and a reachable server, not one request reaches it, and
     every kind of request gets the one clear error that names the setting or the file."""
@@ -232,7 +223,8 @@ def test_a_bad_setting_or_damaged_recording_sends_no_request(
         "a missing recordings folder": {"MICRONS_MODE": "offline"},
     }[cause]
     if "damaged" in cause:
-        settings["MICRONS_RECORDINGS"] = str(damaged_recordings(tmp_path / "recordings"))
+        whole = good_recording(documented_recording)
+        settings["MICRONS_RECORDINGS"] = str(damaged_recordings(tmp_path / "recordings", whole))
     if "missing" in cause:
         settings["MICRONS_RECORDINGS"] = str(tmp_path / "nowhere")
     done = run_python(
@@ -256,10 +248,13 @@ def test_a_bad_setting_or_damaged_recording_sends_no_request(
     assert "Traceback" not in done.stderr and SECRET not in done.stderr
 
 
-def test_a_restored_recording_lifts_the_block_at_the_next_connect(home, caplog, tmp_path, listener):
+def test_a_restored_recording_lifts_the_block_at_the_next_connect(
+    home, caplog, tmp_path, listener, documented_recording
+):
     import requests
 
-    folder = damaged_recordings(tmp_path / "recordings")
+    whole = good_recording(documented_recording)
+    folder = damaged_recordings(tmp_path / "recordings", whole)
     with modes.using("live"):
         with pytest.raises(RecordingDamagedError):
             modes.activate("replay", recordings=folder)
@@ -271,7 +266,7 @@ def test_a_restored_recording_lifts_the_block_at_the_next_connect(home, caplog, 
         )
         assert err.__context__ is None or err.__suppress_context__
         assert listener.hits == []
-        (folder / "02_basics.json").write_bytes(good_recording())
+        (folder / "02_basics.json").write_bytes(whole)
         client = works(connect)  # tries replay again: the folder reads now
         assert client.materialize.version == 1300
         assert modes.active_mode() == "replay"

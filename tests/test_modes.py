@@ -25,7 +25,7 @@ from microns_helpers.errors import (
     RecordingRefusedError,
 )
 from microns_helpers.sample import SampleService
-from tests.documented_calls import record_from_sample_service, run_documented_calls
+from tests.documented_calls import run_documented_calls
 
 
 @pytest.fixture(autouse=True)
@@ -36,16 +36,15 @@ def restore_mode():
 
 
 @pytest.fixture(scope="module")
-def token():
-    return "planted-" + secrets.token_hex(20)
+def token(documented_recording):
+    return documented_recording[2]  # planted in the recording's home and CAVE_TOKEN
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory, token):
-    """A recordings folder made from the sample service, and the results seen while recording."""
-    folder = tmp_path_factory.mktemp("recordings")
-    home = tmp_path_factory.mktemp("home")
-    results = record_from_sample_service(folder, home, token, connect=connect)
+def recorded(documented_recording):
+    """A recordings folder made from the sample service (once per run: tests/conftest.py), and the
+    results seen while recording."""
+    folder, results, _ = documented_recording
     return folder, results
 
 
@@ -494,3 +493,25 @@ def test_recorder_live_refuses_without_a_token(tmp_path, monkeypatch, capsys):
     recorder, args = record_args(["--live", "--chapters", str(tmp_path / "chapters")])
     assert recorder.run(args) == 2
     assert "needs a CAVE token" in capsys.readouterr().err
+
+
+def test_the_documented_calls_are_recorded_once_per_run(tmp_path, monkeypatch):
+    """recorded_once (the documented_recording fixture): the first call of a run records,
+    every later one reads it back; a recording cut short (no ``done``) is made again."""
+    from tests import documented_calls
+
+    calls = []
+
+    def record(folder, home, token, *, connect=None):
+        calls.append(token)
+        (folder / "documented_calls.json").write_text("{}")
+        return {"caveclient:tables": ["a table"], "connect:tables": ["a table"]}
+
+    monkeypatch.setattr(documented_calls, "record_from_sample_service", record)
+    first = documented_calls.recorded_once(tmp_path)
+    again = documented_calls.recorded_once(tmp_path)
+    assert len(calls) == 1 and first == again and first[2] == calls[0]
+    assert first[1] == {"caveclient:tables": ["a table"], "connect:tables": ["a table"]}
+    (tmp_path / "documented-calls" / "done").unlink()  # killed before it finished
+    documented_calls.recorded_once(tmp_path)
+    assert len(calls) == 2

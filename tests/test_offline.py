@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 import pytest
 
 from microns_helpers import modes
-from tests.documented_calls import record_from_sample_service, run_documented_calls
+from tests.documented_calls import run_documented_calls
 from tests.environments import release_python
 from tests.helpers import (
     COMMITTED,
@@ -92,15 +91,10 @@ with open(sys.argv[1], "wb") as out:
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory) -> Path:
+def recordings(documented_recording) -> Path:
     if list(COMMITTED.glob("0*.json")):
         return COMMITTED
-    folder = tmp_path_factory.mktemp("recordings")
-    token = "planted-" + secrets.token_hex(16)
-    from microns_helpers import connect
-
-    record_from_sample_service(folder, tmp_path_factory.mktemp("home"), token, connect=connect)
-    return folder
+    return documented_recording[0]  # recorded once per run (tests/conftest.py)
 
 
 def test_documented_calls_replay_with_only_loopback(recordings, tmp_path, monkeypatch):

@@ -18,6 +18,7 @@ import functools
 import http.server
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -28,11 +29,9 @@ import nbformat
 import pytest
 
 from tools import learner_envs
-from tools.setup_cell import WHEELS, cell_source, wheel_name
+from tools.setup_cell import WHEELS, cell_source, run_wheel, wheel_name
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "_ext"))
-from publish_wheel import build_wheel  # noqa: E402
 
 CHAPTER = "02_basics"
 # What Colab has of the learner install (its own releases differ; these are in pip's cache).
@@ -53,7 +52,8 @@ def colab_python(tmp_path_factory) -> Path:
 def site(tmp_path_factory):
     """The wheel, served as the published site serves it: ``http://127.0.0.1:<port>``."""
     root = tmp_path_factory.mktemp("site")
-    build_wheel(root / WHEELS)
+    (root / WHEELS).mkdir()
+    shutil.copy2(run_wheel(), root / WHEELS / wheel_name())  # the run's one wheel
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -4,10 +4,11 @@
     python tools/caveclient_envs.py --all                # the 16 releases of the weekly run
     python tools/caveclient_envs.py --ci --print-paths   # the CI set, one interpreter a line
 
-Each lands in ``.venv-caveclient-<release>/`` at the repository root, with caveclient, the
-numpy, pandas and pyarrow that release installs with, and what microns_helpers needs to run
-offline (vcrpy, tqdm); the tests put the repository on PYTHONPATH. A finished environment
-has a ``.installed`` marker and is not rebuilt. ``make test`` builds the CI set.
+Each holds caveclient, the numpy, pandas and pyarrow that release installs with, and what
+microns_helpers needs to run offline (vcrpy, tqdm); the tests put the repository on
+PYTHONPATH. It is built once into the cache of tools/env_cache.py, keyed by those
+requirements, this Python and its pip, and ``.venv-caveclient-<release>`` at the repository
+root is a link to it. ``make test`` builds the CI set (or finds it built).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import argparse
 import os
 import subprocess
 import sys
-import venv
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tools import env_cache  # noqa: E402
 
 # Every release the weekly workflow checks (.github/workflows/caveclient-matrix.yml).
 ALL_RELEASES = (
@@ -73,21 +76,28 @@ def python_of(release: str) -> Path:
 
 
 def build(release: str) -> str:
-    """Make the environment of ``release`` unless it is there; returns a line to print."""
-    folder = env_path(release)
-    marker = folder / ".installed"
-    if marker.exists():
-        return f"{release}: already there"
-    venv.create(folder, with_pip=True, clear=True)
-    done = subprocess.run(
-        [str(python_of(release)), "-m", "pip", "install", "--quiet", *requirements(release)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        return f"{release}: FAILED\n{done.stderr[-2000:]}"
-    marker.write_text("\n".join(requirements(release)) + "\n")
-    return f"{release}: installed {' '.join(requirements(release))}"
+    """Link the environment of ``release``, built now unless the cache has it; returns a
+    line to print."""
+    pins = requirements(release)
+
+    def install(folder: Path) -> None:
+        done = subprocess.run(
+            [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-2000:])
+
+    try:
+        folder, built = env_cache.ensure(
+            f"caveclient-{release}", sys.executable, "\n".join(pins), install
+        )
+    except (RuntimeError, subprocess.CalledProcessError) as err:
+        return f"{release}: FAILED\n{err}"
+    env_cache.link(env_path(release), folder)
+    what = "installed" if built else "reused (cached)"
+    return f"{release}: {what} {' '.join(pins)} ({folder.name})"
 
 
 def main(argv=None) -> int:

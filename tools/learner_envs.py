@@ -1,15 +1,22 @@
 """The learner install on every supported Python, for tests/test_learner_install.py.
 
-    python tools/learner_envs.py          # build the missing ones (make test does)
+    python tools/learner_envs.py --only 3.11   # the pinned Python's (make learner)
+    python tools/learner_envs.py          # the others', building the missing ones (make test)
     python tools/learner_envs.py --list   # which Python this machine has for each
 
-The pinned Python's environment is ``.venv-learner`` (the Makefile's ``learner`` target);
-each other supported Python found on this machine gets ``.venv-learner-<X.Y>``, made from
-``requirements-learner.txt`` alone, as a learner's pip makes it (pip's cache makes a rebuild
-quick). Each runs chapters offline in the tests (tests/test_learner_install.py: every
-chapter on Python 3.12, one on each other Python). On Python 3.12 a second environment,
-``.venv-learner-3.12-neuroglancer``, is the learner install with the Neuroglancer chapter's
-optional extra (``requirements-neuroglancer.txt``), as the README's one extra command makes it.
+Each supported Python found on this machine gets a learner install: a fresh venv and
+``python -m pip install -r requirements-learner.txt``, exactly as the README's steps make
+it (never another installer: the tests check what a learner's pip makes). On Python 3.12 a
+second one, the learner install with the Neuroglancer chapter's optional extra
+(``requirements-neuroglancer.txt``), as the README's one extra command makes it. Each runs
+chapters offline in the tests (every chapter on Python 3.12, one on each other Python).
+
+They are built once into the cache of tools/env_cache.py, keyed by the requirements' text
+(with pyproject.toml's dependencies, which the ``.`` line installs), the Python and its
+pip; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
+``.venv-learner-3.12-neuroglancer`` are links to them. The helper package in each is the
+run's one wheel (tools/setup_cell.py's ``run_wheel``), put in with ``--no-deps`` whenever
+the package's files changed: a learner's pip makes the same from the ``.`` line.
 """
 
 from __future__ import annotations
@@ -22,7 +29,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tomllib
+
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tools import env_cache  # noqa: E402
+from tools.setup_cell import run_wheel  # noqa: E402
+
 # The stored notebook outputs were made on the pinned one, which runs the full suite.
 PINNED = "3.11"
 # Python -> the chapters its learner install runs offline in the tests ("every": all of
@@ -62,51 +76,78 @@ def find_interpreter(python: str) -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def build(python: str, extra: bool = False) -> str:
-    """Make ``.venv-learner-<python>`` (with ``extra``, ``-neuroglancer``) unless it is
-    current, then put the package in it as it is now (a copy, as a learner's pip makes it);
-    returns a line to print."""
-    folder = env_path(python, extra)
-    marker = folder / ".installed"
+def requirements_text(extra: bool = False) -> str:
+    """What decides a learner install's contents: the requirements files it is installed
+    from and the package's own dependencies (pyproject.toml), which its ``.`` line adds."""
+    files = ["requirements-learner.txt", *([EXTRA_REQUIREMENTS] if extra else [])]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    parts = [f"# {name}\n{(REPO / name).read_text(encoding='utf-8')}" for name in files]
+    parts.append(f"# pyproject.toml\n{project['dependencies']}\n{project['optional-dependencies']}")
+    return "\n".join(parts)
+
+
+def install_wheel(folder: Path, wheel: Path) -> bool:
+    """Put the run's ``wheel`` in the environment ``folder`` unless it holds it already
+    (its digest is recorded beside it); True if it was put in now."""
+    record = folder / "microns_helpers-wheel.txt"
+    if record.is_file() and record.read_text() == wheel.parent.name:
+        return False
+    with env_cache.locked(folder.parent / f"{folder.name}.lock"):
+        python = str(folder / "bin" / "python")
+        pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall"]
+        subprocess.run([*pip, str(wheel)], cwd=REPO, check=True)
+        record.write_text(wheel.parent.name)
+    return True
+
+
+def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
+    """Link the learner install of ``python`` (with ``extra``, the Neuroglancer extra),
+    built now unless the cache has it, with the run's wheel in it; returns a line to print."""
     interpreter = find_interpreter(python)
     if interpreter is None:
         return f"== learner install on Python {python}: no such Python on this machine"
     requirements = EXTRA_REQUIREMENTS if extra else "requirements-learner.txt"
-    inputs = [REPO / "requirements-learner.txt", REPO / requirements, REPO / "pyproject.toml"]
-    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    if not marker.exists() or any(p.stat().st_mtime > marker.stat().st_mtime for p in inputs):
-        shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([str(interpreter), "-m", "venv", str(folder)], check=True)
+
+    def install(folder: Path) -> None:
+        env_python = str(folder / "bin" / "python")
+        pip = [env_python, "-m", "pip", "install", "--quiet"]
         subprocess.run([*pip, "-r", requirements], cwd=REPO, check=True)
         frozen = subprocess.run(
-            [str(folder / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+            [env_python, "-m", "pip", "list", "--format=freeze"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         (folder / "packages.txt").write_text(frozen)
-        marker.touch()
-    subprocess.run([*pip, "--no-deps", "--force-reinstall", "."], cwd=REPO, check=True)
+
+    name = f"learner-{python}{'-neuroglancer' if extra else ''}"
+    folder, built = env_cache.ensure(name, str(interpreter), requirements_text(extra), install)
+    env_cache.link(env_path(python, extra), folder)
+    install_wheel(folder, wheel or run_wheel())
     version = subprocess.run(
         [str(folder / "bin" / "python"), "--version"], capture_output=True, text=True
     ).stdout.split()[-1]
     count = len((folder / "packages.txt").read_text().split())
     what = " with the Neuroglancer extra" if extra else ""
-    return f"== learner install{what} on Python {version}: {count} packages"
+    how = "built now" if built else "reused (cached)"
+    return f"== learner install{what} on Python {version}: {count} packages, {how}"
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="only say what is found")
+    parser.add_argument("--only", help="only this Python's, e.g. 3.11 (make learner)")
     args = parser.parse_args(argv)
-    for python in SUPPORTED:
-        if args.list:
+    if args.list:
+        for python in SUPPORTED:
             print(f"{python}: {find_interpreter(python) or 'not on this machine'}")
-            continue
-        if python != PINNED:  # the pinned one: the Makefile's learner target
-            print(build(python), flush=True)
-        if python == WITH_EXTRA:
-            print(build(python, extra=True), flush=True)
+        return 0
+    wheel = run_wheel()
+    # no --only: the other Pythons' (make learner-pythons; make learner builds the pinned one)
+    for python in [args.only] if args.only else [p for p in SUPPORTED if p != PINNED]:
+        print(build(python, wheel=wheel), flush=True)
+        if python == WITH_EXTRA and not args.only:
+            print(build(python, extra=True, wheel=wheel), flush=True)
     return 0
 
 

@@ -102,6 +102,32 @@ def build_wheel(out: Path, repo: Path = REPO) -> Path:
     return wheel
 
 
+# The run's wheel: one build per content of its sources (wheel_sources_digest), which the
+# site publishes and every learner environment installs (``python tools/setup_cell.py
+# --wheel`` builds it and prints its path; ``make test`` does first).
+RUN_WHEELS = REPO / "_build" / "wheel"
+
+
+def run_wheel(repo: Path = REPO, folder: Path = RUN_WHEELS) -> Path:
+    """The helper package's wheel as its files are now: built once into
+    ``folder/<digest>/`` and found there by every later call until a file changes."""
+    import fcntl
+
+    out = folder / wheel_sources_digest(repo)[:16]
+    wheel = out / wheel_name()
+    if wheel.exists():
+        return wheel
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # make -j2: the site and the environments at once
+        if not wheel.exists():
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                built = build_wheel(Path(tmp), repo)
+                out.mkdir(exist_ok=True)
+                built.rename(wheel)  # whole or not at all
+    return wheel
+
+
 def wheel_url(config: Path = REPO / "_config.yml") -> str:
     """The wheel published with the site (``_ext/publish_wheel.py`` puts it there): the
     second source, for where the repository cannot be reached (no git, a blocked host)."""
@@ -230,7 +256,11 @@ def write(path: Path) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check, change nothing")
+    parser.add_argument("--wheel", action="store_true", help="build the run's wheel, print it")
     args = parser.parse_args(argv)
+    if args.wheel:
+        print(run_wheel().relative_to(REPO))
+        return 0
     if args.check:
         stale = [p.name for p in chapters() if not is_current(p)]
         for name in stale:

@@ -1,6 +1,7 @@
 """One step of the caveclient matrix, run by the interpreter under test.
 
     python tests/matrix/connect_step.py raw|connect|expired|limit SAMPLE_SERVICE_URL
+    python tests/matrix/connect_step.py all SPEC.json     # every step, in one interpreter
 
 ``raw`` is the documentation's init at the long-term version: ``CAVEclient(...)`` then
 ``client.materialize.version = 1300``. ``connect`` is ``microns_helpers.connect()``
@@ -8,6 +9,12 @@ followed by a query of the reference table through ``client.materialize.tables``
 ``expired`` is ``connect(version=1078)``. ``limit`` gives ``limit=0`` and ``limit=-1`` to
 the three queries of a ``connect()`` client, which must refuse them with our error. Prints
 one JSON object on the last line of stdout; needs PYTHONPATH = repository root.
+
+``all`` runs the four in one interpreter, in that order, each with its own service URL and
+home folder from SPEC.json ({step: [url, home]}): ``raw`` first, so the documentation's
+init meets caveclient as a learner's fresh kernel has it (nothing of connect() before it),
+``limit`` last, since it wraps the transport; HOME is set before each (caveclient expands
+``~`` when it reads or writes a file, not at import). Prints {step: result}.
 """
 
 import json
@@ -92,11 +99,32 @@ def limit(url):
     return {"outcome": "ok", "limits": outcomes, "sent": sent, "rows": rows}
 
 
-if __name__ == "__main__":
+STEPS = {"raw": raw, "connect": connect, "expired": expired, "limit": limit}
+
+
+def run(step, url):
     import caveclient
 
-    step, url = sys.argv[1], sys.argv[2]
-    steps = {"raw": raw, "connect": connect, "expired": expired, "limit": limit}
-    result = steps[step](url)
+    result = STEPS[step](url)
     result["caveclient"] = caveclient.__version__
-    print(json.dumps(result))
+    return result
+
+
+def run_all(spec):
+    import os
+
+    results = {}
+    for step in STEPS:  # raw first, limit last
+        url, home = spec[step]
+        os.environ["HOME"] = home
+        results[step] = run(step, url)
+        results[step]["home"] = os.path.expanduser("~")  # where caveclient would write
+    return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "all":
+        with open(sys.argv[2], encoding="utf-8") as spec:
+            print(json.dumps(run_all(json.load(spec))))
+    else:
+        print(json.dumps(run(sys.argv[1], sys.argv[2])))
