@@ -66,7 +66,7 @@ site-for-tests: $(VENV)/.installed
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
 	@echo "== make test: environments and site ready at $$(date -u +%T) UTC; pytest starts"
-	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope
+	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # Re-record the chapters from the loopback sample service (ARGS=--live for the real servers,
 # or chapter names), then store their replayed outputs. See microns_helpers/recorder.py.

@@ -48,8 +48,7 @@ def family(item) -> str | None:
         return "notebooks"
     if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
         return "site"
-    module = Path(str(item.fspath)).stem
-    test = f"{module}::{getattr(item, 'originalname', item.name)}"
+    module, test = test_name(item)
     for name, members in FAMILIES.items():
         if module in members or test in members:
             return name
@@ -80,7 +79,69 @@ def pytest_configure_node(node):
     node.workerinput["quick_only"] = quick_only(node.config)
 
 
+# Scheduling on pytest-xdist workers (make test: --dist loadscope --no-loadscope-reorder).
+# loadscope sends each module to one worker, so its module fixtures (a browser, a release's
+# connect() run) are made once. These modules' tests are independent runs of up to a few
+# minutes with cheap fixtures (a chapter in an environment, a release's variations): each
+# test is a unit of its own, so the workers share them and end together.
+SPLIT_MODULES = {"test_learner_install", "test_chapters_offline", "test_offline"}
+# Longest first (the durations of a full run): the units are handed out in this order, the
+# rest after them in collection order, so no long unit starts when the other worker is
+# nearly done. A name is a module or module::test.
+LONG_FIRST = (
+    "test_learner_install::test_the_readme_learner_steps_run_as_written",
+    "test_offline::test_offline_answers_the_documented_code_and_every_variation",
+    "test_recorder_safety",
+    "test_hostile_inputs",
+    "test_browser",
+    "test_sample_service",
+    "test_cloudvolume_offline",
+    "test_offline",
+    "test_learner_install",
+    "test_chapters_offline",
+    "test_caveclient_matrix",
+    "test_modes",
+)
+
+
+def test_name(item) -> tuple[str, str]:
+    """(module stem, module::test) of a collected test."""
+    module = Path(str(item.fspath)).stem
+    return module, f"{module}::{getattr(item, 'originalname', item.name)}"
+
+
+def long_rank(item) -> int:
+    """The place of ``item`` in LONG_FIRST, or after all of it."""
+    names = test_name(item)
+    return next((i for i, n in enumerate(LONG_FIRST) if n in names), len(LONG_FIRST))
+
+
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: itself in SPLIT_MODULES, else what loadscope
+    makes it (its module, or its class: the node id without its last ``::`` part)."""
+    module = Path(nodeid.split("::", 1)[0]).stem
+    return nodeid if module in SPLIT_MODULES else nodeid.rsplit("::", 1)[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """loadscope, with the units of ``work_unit``. ``_split_scope`` is the one private name
+    of pytest-xdist the tests use (checked on 3.8.0); where it is gone, the default
+    loadscope runs everything, only less evenly."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getvalue("dist") != "loadscope" or not hasattr(LoadScopeScheduling, "_split_scope"):
+        return None
+
+    class SplitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return SplitScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=long_rank)  # stable: a notebook's cells and a module's tests keep order
     kept, left_out = [], []
     for item in items:
         kind = family(item)
