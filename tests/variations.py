@@ -1278,6 +1278,37 @@ def the_root_on_the_versions_page(client, connect):
     assert client.chunkedgraph.get_root_id(88605588438852384, timestamp=at_1300) == latest
 
 
+def the_nucleus_on_the_versions_page(client, connect):
+    # nucleus 260620, printed on the MICrONs page about versions: its row at 1300, and the
+    # supervoxel printed in it gives the same root
+    row = client.materialize.query_table("nucleus_detection_v0", filter_equal_dict={"id": 260620})
+    assert len(row) == 1, len(row)
+    root, supervoxel = int(row["pt_root_id"].iloc[0]), int(row["pt_supervoxel_id"].iloc[0])
+    assert (root, supervoxel) == (864691134991067002, 88605588438852384), (root, supervoxel)
+    at_1300 = client.materialize.get_timestamp(1300)
+    assert client.chunkedgraph.get_root_id(supervoxel, timestamp=at_1300) == root
+
+
+def a_join_with_the_synapse_table(client, connect):
+    # the example neuron's nucleus joined to its input synapses: every input, as many as
+    # synapse_query gives
+    joined = client.materialize.join_query(
+        [["nucleus_detection_v0", "pt_root_id"], ["synapses_pni_2", "post_pt_root_id"]],
+        filter_equal_dict={"nucleus_detection_v0": {"pt_root_id": NEURON}},
+    )
+    inputs = client.materialize.synapse_query(post_ids=NEURON)
+    assert len(joined) == len(inputs) == 4628, (len(joined), len(inputs))
+
+
+def a_random_sample_of_nuclei(client, connect):
+    # the server keeps each row with chance 2,000 / the table's rows: about 2,000 distinct
+    # nuclei, each one of the table's
+    sample = client.materialize.query_table("nucleus_detection_v0", random_sample=2000)
+    assert 1500 < len(sample) < 2500 and sample["id"].is_unique, len(sample)
+    whole = client.materialize.query_table("nucleus_detection_v0", select_columns=["id"])
+    assert set(sample["id"]) <= set(whole["id"])
+
+
 # -- the real neurons from the package index (pcg-skel 1.3.1, nglui 4.9.0) --------------------
 
 PROOFREAD = 864691135273655569  # the shape chapter's neuron: proofread, real radius
@@ -1491,6 +1522,9 @@ VARIATIONS = [
     in_and_out_degree_of_the_example_neuron,
     a_versioned_datastack_name,
     the_root_on_the_versions_page,
+    the_nucleus_on_the_versions_page,
+    a_join_with_the_synapse_table,
+    a_random_sample_of_nuclei,
     # The real neurons from the package index
     the_proofread_skeleton_covers_its_level2_graph,
     the_radius_in_the_dict_and_the_swc,
