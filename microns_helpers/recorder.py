@@ -214,11 +214,9 @@ def _record_and_replay(
     _kill_point("staged")
 
     start = time.perf_counter()
-    try:
-        env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
-        recorded_nb = _execute(notebook, staging, env, timeout, kill_point="recording")
-    except Exception as err:
-        print(f"FAILED {notebook.name} while recording: {_short(err)}", flush=True)
+    env = {"MICRONS_MODE": "record", "MICRONS_RECORD_NAME": name, **record_env}
+    recorded_nb = _execute(notebook, staging, env, timeout, "recording", kill_point="recording")
+    if recorded_nb is None:
         return False
     refusal = _save_refusal(recorded_nb)
     if refusal:
@@ -235,16 +233,15 @@ def _record_and_replay(
         update_manifest(staging, file_name, None)
 
     start = time.perf_counter()
-    try:
-        executed = _execute(
-            notebook,
-            staging,
-            # offline: the learner's mode, so the site shows what a learner's screen shows
-            {"MICRONS_MODE": "offline", "HOME": str(replay_home), "CAVE_TOKEN": None},
-            timeout,
-        )
-    except Exception as err:
-        print(f"FAILED {notebook.name} while replaying: {_short(err)}", flush=True)
+    executed = _execute(
+        notebook,
+        staging,
+        # offline: the learner's mode, so the site shows what a learner's screen shows
+        {"MICRONS_MODE": "offline", "HOME": str(replay_home), "CAVE_TOKEN": None},
+        timeout,
+        "replaying",
+    )
+    if executed is None:
         return False
     replayed = time.perf_counter() - start
 
@@ -364,10 +361,19 @@ def _save_refusal(executed) -> str | None:
     return None
 
 
+KERNEL_LOG_LINES = 20  # of the kernel's terminal output, on a failed run
+
+
 def _execute(
-    notebook: Path, folder: Path, env_changes: dict, timeout: int, kill_point: str | None = None
+    notebook: Path,
+    folder: Path,
+    env_changes: dict,
+    timeout: int,
+    doing: str,
+    kill_point: str | None = None,
 ):
-    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook.
+    """Run a notebook top to bottom in a fresh kernel; returns the executed notebook, or
+    None when it failed, after saying so (``doing``: "recording", "replaying").
 
     ``kill_point``: the test-only moment (``_kill_point``) reached after each cell."""
     import nbformat
@@ -390,7 +396,21 @@ def _execute(
         resources={"metadata": {"path": str(notebook.parent)}},
         on_cell_executed=(lambda **_: _kill_point(kill_point)) if kill_point else None,
     )
-    return client.execute(env=env)
+    # The kernel process's own terminal output (not its cells'): ipykernel can print a
+    # traceback of its own while shutting down after a run that went well (seen with
+    # ipykernel 7.4.0 when two recorders run at once). Kept aside, and shown only when the
+    # run fails, where it may say why.
+    with tempfile.TemporaryFile() as kernel_log:
+        try:
+            return client.execute(env=env, stdout=kernel_log, stderr=kernel_log)
+        except Exception as err:
+            print(f"FAILED {notebook.name} while {doing}: {_short(err)}", flush=True)
+            kernel_log.seek(0)
+            said = kernel_log.read().decode(errors="replace").strip().splitlines()
+            if said:
+                print("  the kernel's own output ended with:", flush=True)
+                print("\n".join(f"    {line}" for line in said[-KERNEL_LOG_LINES:]), flush=True)
+            return None
 
 
 def _chosen_notebooks(names, chapters) -> list[Path]:

@@ -1029,3 +1029,29 @@ def test_two_recorders_into_one_folder(home, tmp_path):
     with modes.using("replay", recordings):
         client = works(connect)
         assert len(client.materialize.get_tables()) > 0
+
+
+# What a kernel process writes to its own terminal (not to a cell's output), as ipykernel's
+# "Uncaught exception in ZMQStream callback" traceback at shutdown did.
+KERNEL_TERMINAL = (
+    "import os\nos.write(2, b'Traceback (most recent call last): kernel-terminal-7f3a\\n')"
+)
+
+
+def test_a_kernels_own_terminal_output_is_shown_only_when_the_run_fails(home, tmp_path):
+    """The recorder keeps its kernels' own terminal output aside: a run that went well
+    shows none of it; a failed run shows its last lines after the FAILED line."""
+    from tests.helpers import CHAPTER, write_chapter
+
+    chapters, recordings = tmp_path / "chapters", tmp_path / "recordings"
+    write_chapter(chapters, [*CHAPTER, KERNEL_TERMINAL])
+    proc = run_recorder(chapters, recordings)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert "kernel-terminal-7f3a" not in out + err and "Traceback" not in err
+    write_chapter(chapters, [*CHAPTER, KERNEL_TERMINAL, "1 / 0"])
+    proc = run_recorder(chapters, recordings)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out[-2000:] + err[-2000:]
+    failed = out[out.index("FAILED 01_demo.ipynb while recording: ZeroDivisionError") :]
+    assert "the kernel's own output ended with:" in failed and "kernel-terminal-7f3a" in failed
