@@ -30,8 +30,12 @@ learner: $(VENV)/.installed
 
 # The same install on every other supported Python this machine has (pyenv's, or
 # python3.X on PATH): .venv-learner-3.10, -3.12, -3.13, and 3.12 with the Neuroglancer extra.
-learner-pythons: $(VENV)/.installed
-	$(PY) tools/learner_envs.py
+# Each is a target of its own (learner-3.10, ...), so make -j2 builds two at a time.
+OTHER_LEARNER_INSTALLS := 3.10 3.12 3.12-neuroglancer 3.13
+learner-pythons: $(addprefix learner-,$(OTHER_LEARNER_INSTALLS))
+
+learner-%: $(VENV)/.installed
+	@$(PY) tools/learner_envs.py --only $*
 
 # One environment per caveclient of the CI matrix (5.17.2, 5.23.0, 5.31.0, 6.0.2, 7.11.1):
 # the offline and connect() tests run in each. tools/caveclient_envs.py says what they hold;
@@ -61,10 +65,11 @@ site-for-tests: $(VENV)/.installed
 
 # Every check: the environments and the site first (make -j2 builds them side by side),
 # then every test family, on as many pytest-xdist workers as the machine has cores,
-# each notebook and each test module on one worker (conftest.py). A plain `pytest` runs
-# only the quick checks.
+# each notebook and each test module on one worker (conftest.py); nbval runs each chapter
+# once, in the learner install's kernel. A plain `pytest` runs only the quick checks.
 TEST_WORKERS ?= auto
-test: $(VENV)/.installed matrix learner learner-pythons site-for-tests
+# (The learner installs first: the longest builds, shared out while the rest wait.)
+test: $(VENV)/.installed learner learner-pythons matrix site-for-tests
 	@echo "== make test: environments and site ready at $$(date -u +%T) UTC; pytest starts"
 	$(PY) -m pytest --every-family -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 

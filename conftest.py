@@ -140,14 +140,32 @@ def pytest_xdist_make_scheduler(config, log):
     return SplitScheduling(config, log)
 
 
+# The test that runs nbval on every chapter in the learner install's kernels: where it is
+# collected and can run, nbval's own run in this environment would check the same outputs
+# a second time, so it is left out (one execution per chapter for nbval).
+NBVAL_ON_THE_LEARNER_INSTALL = (
+    "test_learner_install::test_every_chapter_passes_nbval_on_the_learner_install"
+)
+
+
+def nbval_moved(items) -> bool:
+    """Whether nbval runs in the learner install's kernels in this run (see above)."""
+    from tests.environments import nbval_runs_here
+
+    moved = any(NBVAL_ON_THE_LEARNER_INSTALL in test_name(item) for item in items)
+    return moved and nbval_runs_here()
+
+
 def pytest_collection_modifyitems(config, items):
     items.sort(key=long_rank)  # stable: a notebook's cells and a module's tests keep order
+    moved = nbval_moved(items)
     kept, left_out = [], []
     for item in items:
         kind = family(item)
         if kind:
             item.add_marker(getattr(pytest.mark, kind))
-        (left_out if kind and quick_only(config) else kept).append(item)
+        leave = kind and quick_only(config) or (kind == "notebooks" and moved)
+        (left_out if leave else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
@@ -158,4 +176,12 @@ def pytest_report_header(config):
         return (
             "quick checks only: the notebooks, site, envs, recorder and long families are "
             "left out (make test runs them: --every-family)"
+        )
+
+
+def pytest_report_collectionfinish(config, items):
+    if nbval_moved(items):
+        return (
+            "nbval checks the chapters in the learner install's kernels "
+            "(test_every_chapter_passes_nbval_on_the_learner_install), not again here"
         )

@@ -106,6 +106,8 @@ def replay_rows():
 
 # Tests that run a chapter notebook again, in another environment, on purpose: the learner
 # install on each Python, offline on a caveclient release, a Colab-like fresh Python.
+# (nbval's runs in the learner install's kernels are nbval's: NBVAL_IN_THE_LEARNER_INSTALL.)
+NBVAL_IN_THE_LEARNER_INSTALL = "test_every_chapter_passes_nbval_on_the_learner_install["
 OTHER_ENVIRONMENT_RUNS = re.compile(
     r"test_every_chapter_runs_offline_on_the_learner_install_and_says_little\[|"
     r"test_chapter_runs_offline_with_only_loopback\[|"
@@ -115,9 +117,10 @@ OTHER_ENVIRONMENT_RUNS = re.compile(
 
 def executions_rows():
     """How many times ``make test`` executes a chapter notebook, read from what it collects:
-    nbval runs each collected notebook once; the site build runs every notebook of the table
-    of contents again unless ``_config.yml`` turns execution off; some tests run a chapter
-    in another environment. Target: the site build adds none (one run per notebook, nbval's,
+    nbval runs each notebook once, in the learner install's kernels where they are built
+    (else each notebook collected here); the site build runs every notebook of the table of
+    contents again unless ``_config.yml`` turns execution off; some tests run a chapter in
+    another environment. Target: the site build adds none (one run per notebook, nbval's,
     besides the deliberate runs in other environments)."""
     import yaml
 
@@ -138,6 +141,7 @@ def executions_rows():
     )
     ids = [line for line in done.stdout.splitlines() if "::" in line]
     nbval = len({line.split("::")[0] for line in ids if ".ipynb::" in line})
+    nbval += sum(NBVAL_IN_THE_LEARNER_INSTALL in line for line in ids)
     others = sum(bool(OTHER_ENVIRONMENT_RUNS.search(line)) for line in ids)
     config = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
     executes = str(config.get("execute", {}).get("execute_notebooks", "auto")) != "off"

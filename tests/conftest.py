@@ -41,6 +41,20 @@ def pytest_testnodedown(node, error):
 
 
 def pytest_terminal_summary(terminalreporter):
+    # The chapters' cells nbval checked in the learner install's kernels (each run's
+    # record_property, which pytest-xdist's reports carry to the controller): .ci/run adds
+    # them to the count of tests that ran.
+    runs = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in report.user_properties
+        if name == "nbval_cells"
+    ]
+    if runs:
+        terminalreporter.write_line(
+            f"nbval: {sum(runs)} chapter cells passed in the learner install's kernels "
+            f"({len(runs)} chapters)"
+        )
     t = HOSTILE_TALLY
     if t["tried"]:
         terminalreporter.write_line(

@@ -1,4 +1,5 @@
-"""The Python environments tests run steps in: the caveclient matrix and the learner install.
+"""The Python environments tests run steps in: the caveclient matrix and the learner install
+(where nbval runs the chapters, in ``make test``).
 
 ``make test`` builds every one of them before pytest starts (or links the clone to the ones
 built before, tools/env_cache.py), so in CI (``CI`` set) a missing one is a failure; on a
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import namespace_refusal
+from tools import learner_envs, setup_cell
 from tools.caveclient_envs import python_of
 
 IN_CI = bool(os.environ.get("CI"))
@@ -35,3 +38,25 @@ def release_python(release: str) -> Path:
     python = python_of(release)
     require_environment(python, "`make test`")
     return python
+
+
+def nbval_runs() -> list[tuple[str, bool, str]]:
+    """(Python, with the Neuroglancer extra, chapter) of each nbval run of
+    tests/test_learner_install.py: every notebook of chapters/ (what nbval collects) on the
+    Python of tools/learner_envs.py that runs them all, the ones that need an extra with it."""
+    (python,) = [p for p, which in learner_envs.CHAPTER_ON.items() if which == "every"]
+    return [
+        (python, path.stem in setup_cell.EXTRAS, path.stem)
+        for path in sorted((REPO / "chapters").glob("*.ipynb"))  # what nbval collects
+    ]
+
+
+def nbval_runs_here() -> bool:
+    """Whether the nbval runs of tests/test_learner_install.py can run on this machine
+    (their learner installs built, a run with only loopback allowed): conftest.py then
+    leaves nbval's own run of the chapters, in this environment, out of ``make test``."""
+    ready = all(
+        (learner_envs.env_path(python, extra) / ".installed").is_file()
+        for python, extra, _ in nbval_runs()
+    )
+    return ready and namespace_refusal() is None

@@ -65,7 +65,7 @@ def cloudvolume_python() -> Path:
     def install(folder: Path) -> None:
         python = str(folder / "bin" / "python")
         done = subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", *pins], capture_output=True, text=True
+            [python, *env_cache.PIP_INSTALL, *pins], capture_output=True, text=True
         )
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]

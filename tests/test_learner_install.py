@@ -7,6 +7,11 @@ installed), on the pinned Python, and ``.venv-learner-<X.Y>`` on each other supp
 Python this machine has (tools/learner_envs.py). Here one chapter runs in each, a
 different one per Python, with an empty home folder and no MICRONS_MODE: the chapter's own
 first cell must choose offline mode, since no token is found.
+
+On Python 3.12 every chapter runs under nbval, in the learner install's own kernel (the
+Neuroglancer chapter in the install with its extra): nbval's check that every stored
+output is what the code gives now, made where a learner runs the chapter. ``make test``
+runs nbval there and not again in the main environment (conftest.py).
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from tests.environments import require_environment
-from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip
+from tests.environments import nbval_runs, require_environment
+from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip
 from tools import learner_envs, setup_cell
 from tools.check_python import NEWEST, OLDEST
 
@@ -48,16 +53,15 @@ def test_the_learner_install_holds_only_what_the_chapters_need(learner_python):
 
 
 def chapter_runs() -> list[tuple[str, bool, str]]:
-    """(Python, with the Neuroglancer extra, chapter) of each run: every chapter of
-    _toc.yml on Python 3.12, one chapter on each other Python (tools/learner_envs.py), and
-    the Neuroglancer chapter with its extra."""
-    every = [path.stem for path in setup_cell.chapters()]
+    """(Python, with the Neuroglancer extra, chapter) of each run as a learner starts it:
+    one chapter on each Python of tools/learner_envs.py but the one that runs them all under
+    nbval, and there the Neuroglancer chapter without its extra (it stops at once)."""
     runs = [
-        (python, False, chapter)
+        (python, False, which)
         for python, which in learner_envs.CHAPTER_ON.items()
-        for chapter in (every if which == "every" else [which])
+        if which != "every"
     ]
-    return [*runs, (learner_envs.WITH_EXTRA, True, "12_neuroglancer")]
+    return [*runs, (learner_envs.WITH_EXTRA, False, "12_neuroglancer")]
 
 
 def run_id(run) -> str:
@@ -153,6 +157,64 @@ def test_every_chapter_runs_offline_on_the_learner_install_and_says_little(run, 
     with capsys.disabled():  # in CI's log beside the test's name
         count = len(stream_lines(cells, "stderr"))
         print(f"\n== {run_id(run)}: offline, {count} stderr lines in cells, {seconds:.0f} s")
+
+
+def learner_kernel(folder: Path, jupyter_path: Path) -> str:
+    """Write into ``jupyter_path`` a kernelspec that starts the kernel of the learner
+    install ``folder`` (its own ipykernel's spec, with that install's interpreter), and
+    return its name."""
+    spec = json.loads((folder / "share/jupyter/kernels/python3/kernel.json").read_text())
+    spec["argv"][0] = str(folder / "bin" / "python")  # "python" would be nbval's own
+    name = "microns-learner"
+    (jupyter_path / "kernels" / name).mkdir(parents=True)
+    (jupyter_path / "kernels" / name / "kernel.json").write_text(json.dumps(spec))
+    return name
+
+
+@pytest.mark.parametrize("run", nbval_runs(), ids=run_id)
+def test_every_chapter_passes_nbval_on_the_learner_install(run, tmp_path, capsys, record_property):
+    """nbval, as ``make test`` runs it (strict, the sanitizer of tests/nbval_sanitize.cfg),
+    on the chapter, in a kernel of the learner install, offline, with only loopback and an
+    empty home: every cell's output must be the stored one. The stored outputs say at most
+    one line about the sample data; and no token file is written."""
+    python, extra, chapter = run
+    folder = learner_envs.env_path(python, extra)
+    if learner_envs.find_interpreter(python) is None:
+        pytest.skip(f"no Python {python} on this machine")
+    require_environment(folder / ".installed", "`make test` (or `make learner-pythons`)")
+    home = empty_home_or_skip(tmp_path)
+    jupyter_path = tmp_path / "jupyter"
+    kernel = learner_kernel(folder, jupyter_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
+    env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER", "IPYTHON", "MPL"))}
+    env.update(HOME=str(home), JUPYTER_PATH=str(jupyter_path), MICRONS_MODE="offline")
+    notebook = REPO / "chapters" / f"{chapter}.ipynb"
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*ONLY_LOOPBACK, sys.executable, "-m", "pytest", "-o", "addopts=", "-q"]
+        + ["-p", "no:cacheprovider", "-p", "no:xdist", "--nbval", "--nbval-kernel-name", kernel]
+        + ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg", str(notebook)],
+        cwd=REPO,  # nbval's kernel starts in chapters/: the installed package, not the tree
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    seconds = time.perf_counter() - started
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    checked = re.search(r"(\d+) passed", done.stdout)
+    assert checked and int(checked.group(1)) == len(cells), done.stdout[-2000:]
+    said = stream_lines(cells, "stdout") + stream_lines(cells, "stderr")
+    assert len([line for line in said if "sample data" in line]) <= 1, said
+    assert not list(home.glob(".cloudvolume/secrets/*")), "a token file was written"
+    record_property("nbval_cells", len(cells))  # summed at the end of the run (conftest)
+    with capsys.disabled():  # beside the test's name, in a run without workers
+        count = len(stream_lines(cells, "stderr"))
+        print(
+            f"\n== nbval {run_id(run)}: {len(cells)} cells passed on the learner install, "
+            f"offline, {count} stderr lines in cells, {seconds:.0f} s"
+        )
 
 
 def test_the_supported_pythons_are_the_tested_ones():
@@ -327,3 +389,12 @@ def test_a_learners_jupyterlab_starts_kernels_without_the_tcp_warning(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "running over TCP without encryption" not in done.stderr, done.stderr[-2000:]
     assert done.stdout.strip().endswith("extension loaded: True"), done.stdout
+
+
+def test_make_builds_every_other_learner_install_as_a_target_of_its_own():
+    """The Makefile's list of learner installs (one make target each, so ``make -j2``
+    builds two at a time) is tools/learner_envs.py's."""
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    listed = re.search(r"^OTHER_LEARNER_INSTALLS := (.+)$", makefile, flags=re.M)
+    assert listed, "the Makefile has no OTHER_LEARNER_INSTALLS"
+    assert listed.group(1).split() == learner_envs.install_names()

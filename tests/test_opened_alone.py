@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools import learner_envs
+from tools import env_cache, learner_envs
 from tools.setup_cell import WHEELS, cell_source, run_wheel, wheel_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ def colab_python(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("colab") / "venv"
     subprocess.run([str(base), "-m", "venv", str(folder)], check=True)
     python = folder / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--quiet", *COLAB], check=True)
+    subprocess.run([str(python), *env_cache.PIP_INSTALL, *COLAB], check=True)
     return python
 
 

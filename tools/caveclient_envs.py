@@ -82,7 +82,7 @@ def build(release: str) -> str:
 
     def install(folder: Path) -> None:
         done = subprocess.run(
-            [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins],
+            [str(folder / "bin" / "python"), *env_cache.PIP_INSTALL, *pins],
             capture_output=True,
             text=True,
         )

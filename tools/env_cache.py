@@ -30,6 +30,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MARKER = ".installed"
+# pip's command for every environment the tests build (learner installs, caveclient releases,
+# cloud-volume's, the Colab-like one): ``--no-compile`` installs the same packages and files
+# without the bytecode pip writes ahead, a third of an install's time, most of it for
+# modules no test imports; Python writes it on first import instead. Part of each
+# environment's key. (The README's steps, run as written by the tests, and ``make bench``'s
+# install figures use pip as a learner does.)
+PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--no-compile")
 
 
 def cache_root() -> Path:
@@ -55,7 +62,7 @@ def interpreter_facts(python: str) -> str:
 
 def env_key(python: str, requirements: str) -> str:
     """The key of an environment of ``python`` holding ``requirements`` (their text)."""
-    facts = f"{interpreter_facts(python)}\n--\n{requirements.strip()}\n"
+    facts = f"{interpreter_facts(python)}\n{' '.join(PIP_INSTALL)}\n--\n{requirements.strip()}\n"
     return hashlib.sha256(facts.encode()).hexdigest()[:16]
 
 

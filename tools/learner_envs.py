@@ -1,7 +1,9 @@
 """The learner install on every supported Python, for tests/test_learner_install.py.
 
-    python tools/learner_envs.py --only 3.11   # the pinned Python's (make learner)
-    python tools/learner_envs.py          # the others', building the missing ones (make test)
+    python tools/learner_envs.py --only 3.11   # one install (make learner: the pinned Python's)
+    python tools/learner_envs.py --only 3.12-neuroglancer   # 3.12's with the extra
+    python tools/learner_envs.py          # the others', building the missing ones
+    python tools/learner_envs.py --names  # the names of the others (make's targets)
     python tools/learner_envs.py --list   # which Python this machine has for each
 
 Each supported Python found on this machine gets a learner install: a fresh venv and
@@ -17,6 +19,9 @@ pip; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`
 ``.venv-learner-3.12-neuroglancer`` are links to them. The helper package in each is the
 run's one wheel (tools/setup_cell.py's ``run_wheel``), put in with ``--no-deps`` whenever
 the package's files changed: a learner's pip makes the same from the ``.`` line.
+
+pip installs them as every test environment is installed (``env_cache.PIP_INSTALL``: no
+bytecode written ahead; the README's steps, run as written, are a learner's pip exactly).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ SUPPORTED = tuple(CHAPTER_ON)
 # The Python whose learner install is also built with the Neuroglancer extra.
 WITH_EXTRA = "3.12"
 EXTRA_REQUIREMENTS = "requirements-neuroglancer.txt"
+EXTRA_SUFFIX = "-neuroglancer"  # the name of an install with the extra: 3.12-neuroglancer
 
 
 def env_path(python: str, extra: bool = False) -> Path:
@@ -86,6 +92,19 @@ def requirements_text(extra: bool = False) -> str:
     return "\n".join(parts)
 
 
+def install_names() -> list[str]:
+    """Every learner install but the pinned Python's, by name: "3.10", "3.12",
+    "3.12-neuroglancer", "3.13" (make learner-pythons builds each as a target of its own,
+    so that ``make -j2`` shares them out)."""
+    names = []
+    for python in SUPPORTED:
+        if python != PINNED:
+            names.append(python)
+        if python == WITH_EXTRA:
+            names.append(python + EXTRA_SUFFIX)
+    return names
+
+
 def install_wheel(folder: Path, wheel: Path) -> bool:
     """Put the run's ``wheel`` in the environment ``folder`` unless it holds it already
     (its digest is recorded beside it); True if it was put in now."""
@@ -110,8 +129,9 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
 
     def install(folder: Path) -> None:
         env_python = str(folder / "bin" / "python")
-        pip = [env_python, "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, "-r", requirements], cwd=REPO, check=True)
+        subprocess.run(
+            [env_python, *env_cache.PIP_INSTALL, "-r", requirements], cwd=REPO, check=True
+        )
         frozen = subprocess.run(
             [env_python, "-m", "pip", "list", "--format=freeze"],
             capture_output=True,
@@ -136,18 +156,26 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="only say what is found")
-    parser.add_argument("--only", help="only this Python's, e.g. 3.11 (make learner)")
+    parser.add_argument(
+        "--only", help="only this install, e.g. 3.11 (make learner) or 3.12-neuroglancer"
+    )
+    parser.add_argument("--names", action="store_true", help="print the others' names")
     args = parser.parse_args(argv)
     if args.list:
         for python in SUPPORTED:
             print(f"{python}: {find_interpreter(python) or 'not on this machine'}")
         return 0
+    if args.names:
+        print(" ".join(install_names()))
+        return 0
+    known = [PINNED, *install_names()]
+    if args.only and args.only not in known:
+        parser.error(f"no learner install {args.only!r}; there are: {', '.join(known)}")
     wheel = run_wheel()
-    # no --only: the other Pythons' (make learner-pythons; make learner builds the pinned one)
-    for python in [args.only] if args.only else [p for p in SUPPORTED if p != PINNED]:
-        print(build(python, wheel=wheel), flush=True)
-        if python == WITH_EXTRA and not args.only:
-            print(build(python, extra=True, wheel=wheel), flush=True)
+    # no --only: the others' (make learner-pythons builds each alone; make learner the pinned)
+    for name in [args.only] if args.only else install_names():
+        python, extra = name.removesuffix(EXTRA_SUFFIX), name.endswith(EXTRA_SUFFIX)
+        print(build(python, extra=extra, wheel=wheel), flush=True)
     return 0
 
 
