@@ -17,8 +17,10 @@ They are built once into the cache of tools/env_cache.py, keyed by the requireme
 (with pyproject.toml's dependencies, which the ``.`` line installs), the Python and its
 pip; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
 ``.venv-learner-3.12-neuroglancer`` are links to them. The helper package in each is the
-run's one wheel (tools/setup_cell.py's ``run_wheel``), put in with ``--no-deps`` whenever
-the package's files changed: a learner's pip makes the same from the ``.`` line.
+run's one wheel (tools/setup_cell.py's ``run_wheel``): pip installs it, with its
+dependencies, in place of the requirements' ``.`` line (a learner's pip makes the same
+package from that line), and puts a new one in with ``--no-deps`` whenever the package's
+files changed.
 
 pip installs them as every test environment is installed (``env_cache.PIP_INSTALL``: no
 bytecode written ahead; the README's steps, run as written, are a learner's pip exactly).
@@ -119,6 +121,19 @@ def install_wheel(folder: Path, wheel: Path) -> bool:
     return True
 
 
+def requirement_lines(name: str) -> list[str]:
+    """The requirements of the file ``name`` as pip reads them: its ``-r`` files inlined,
+    comments and blank lines dropped."""
+    lines = []
+    for raw in (REPO / name).read_text(encoding="utf-8").splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if line.startswith("-r "):
+            lines += requirement_lines(line[3:].strip())
+        elif line and not line.startswith("#"):
+            lines.append(line)
+    return lines
+
+
 def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
     """Link the learner install of ``python`` (with ``extra``, the Neuroglancer extra),
     built now unless the cache has it, with the run's wheel in it; returns a line to print."""
@@ -126,12 +141,20 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
     if interpreter is None:
         return f"== learner install on Python {python}: no such Python on this machine"
     requirements = EXTRA_REQUIREMENTS if extra else "requirements-learner.txt"
+    wheel = wheel or run_wheel()
 
     def install(folder: Path) -> None:
+        # The requirements' "." line (the package, with its dependencies) is the run's
+        # wheel: the same package, and pip does not build it in the clone's build/ folder,
+        # where two installs building at once (make -j2) collide.
+        lines = [str(wheel) if line == "." else line for line in requirement_lines(requirements)]
+        listed = folder / "requirements-installed.txt"
+        listed.write_text("".join(f"{line}\n" for line in lines))
         env_python = str(folder / "bin" / "python")
         subprocess.run(
-            [env_python, *env_cache.PIP_INSTALL, "-r", requirements], cwd=REPO, check=True
+            [env_python, *env_cache.PIP_INSTALL, "-r", str(listed)], cwd=REPO, check=True
         )
+        (folder / "microns_helpers-wheel.txt").write_text(wheel.parent.name)
         frozen = subprocess.run(
             [env_python, "-m", "pip", "list", "--format=freeze"],
             capture_output=True,
@@ -143,7 +166,7 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
     name = f"learner-{python}{'-neuroglancer' if extra else ''}"
     folder, built = env_cache.ensure(name, str(interpreter), requirements_text(extra), install)
     env_cache.link(env_path(python, extra), folder)
-    install_wheel(folder, wheel or run_wheel())
+    install_wheel(folder, wheel)
     version = subprocess.run(
         [str(folder / "bin" / "python"), "--version"], capture_output=True, text=True
     ).stdout.split()[-1]
