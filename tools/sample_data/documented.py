@@ -149,7 +149,8 @@ def live_sizes(known_roots) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["root_id", "outputs", "inputs", "basis", "at_least"])
     ids = read_csv("documented_ids.csv")
     printed = sorted({int(i) for i in ids.loc[ids["kind"] == "root", "id"]})
-    others = [r for r in printed if r not in set(known_roots) | set(frame["root_id"])]
+    given = set(known_roots) | set(frame["root_id"])
+    others = [r for r in printed if r not in given]
     rng = np.random.default_rng([SEED, 5])  # its own stream: no other draw moves
     drawn = rng.poisson(3, (len(others) + len(frame), 2))
     frame.loc[frame["outputs"] < 0, "outputs"] = drawn[len(others) :, 0][frame["outputs"] < 0]
