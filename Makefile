@@ -14,7 +14,9 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuroglancer.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	@# --no-compile: no bytecode written ahead for every module (half the install's time);
+	@# Python writes it for the modules imported, on first import (tools/env_cache.py)
+	$(PY) -m pip install --quiet --no-compile -r requirements.txt -r requirements-dev.txt
 	@# editable: the kernels see the working tree (-W: setuptools' banner about editable installs)
 	$(PY) -W "ignore:Editable installation" -m pip install --quiet --no-deps -e .
 	touch $@

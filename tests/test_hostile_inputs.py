@@ -1049,7 +1049,7 @@ def test_a_kernels_own_terminal_output_is_shown_only_when_the_run_fails(home, tm
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     assert "kernel-terminal-7f3a" not in out + err and "Traceback" not in err
-    write_chapter(chapters, [*CHAPTER, KERNEL_TERMINAL, "1 / 0"])
+    write_chapter(chapters, [KERNEL_TERMINAL, "1 / 0"])
     proc = run_recorder(chapters, recordings)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, out[-2000:] + err[-2000:]
