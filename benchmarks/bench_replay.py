@@ -44,9 +44,6 @@ def cell_seconds(notebook: Path, env_changes: dict) -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    from microns_helpers._compat import encrypt_book_kernels
-
-    encrypt_book_kernels()  # as the recorder's kernels: no TCP warning at each start
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_"))}
     env.update(env_changes, PYTHONPATH=str(REPO))
     nb = nbformat.read(str(notebook), as_version=4)
