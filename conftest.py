@@ -148,6 +148,10 @@ NBVAL_ON_THE_LEARNER_INSTALL = (
 )
 
 
+# Decided once per run, at collection; the collection report says it.
+NBVAL_MOVED = pytest.StashKey[bool]()
+
+
 def nbval_moved(items) -> bool:
     """Whether nbval runs in the learner install's kernels in this run (see above)."""
     from tests.environments import nbval_runs_here
@@ -158,7 +162,7 @@ def nbval_moved(items) -> bool:
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=long_rank)  # stable: a notebook's cells and a module's tests keep order
-    moved = nbval_moved(items)
+    moved = config.stash[NBVAL_MOVED] = nbval_moved(items)
     kept, left_out = [], []
     for item in items:
         kind = family(item)
@@ -180,7 +184,7 @@ def pytest_report_header(config):
 
 
 def pytest_report_collectionfinish(config, items):
-    if nbval_moved(items):
+    if config.stash.get(NBVAL_MOVED, False):
         return (
             "nbval checks the chapters in the learner install's kernels "
             "(test_every_chapter_passes_nbval_on_the_learner_install), not again here"

@@ -175,7 +175,7 @@ def environments_rows():
             continue
         extras = [False, True] if python == learner_envs.WITH_EXTRA else [False]
         for extra in extras:
-            name = f"learner-{python}{'-neuroglancer' if extra else ''}"
+            name = f"learner-{learner_envs.install_name(python, extra)}"
             wanted.append((name, str(interpreter), learner_envs.requirements_text(extra)))
     root = env_cache.cache_root()
     ready = [

@@ -98,6 +98,19 @@ def learner_env(home: Path, **settings) -> dict:
     return env
 
 
+def terminal_env(home: Path, first_on_path: Path | None = None, **settings) -> dict:
+    """A learner's own terminal, for a command of another environment (a learner install,
+    a fresh venv): none of this run's settings of the book (MICRONS_*, CAVE_*), of Python,
+    Jupyter, IPython, matplotlib or an active venv; the home ``home``; ``first_on_path``
+    (that environment's ``bin``) before the system's; and ``settings``."""
+    mine = ("MICRONS_", "CAVE_", "PYTHON", "JUPYTER", "IPYTHON", "MPL", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(mine)}
+    if first_on_path is not None:
+        env["PATH"] = f"{first_on_path}:/usr/bin:/bin"
+    env.update(HOME=str(home), **settings)
+    return env
+
+
 def run_python(code: str, *args: str, home: Path, **settings) -> subprocess.CompletedProcess:
     """``code`` in a fresh Python, as a learner's kernel runs it (:func:`learner_env`)."""
     return subprocess.run(

@@ -28,7 +28,7 @@ import pytest
 import tomllib
 
 from tests.environments import nbval_runs, require_environment
-from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip
+from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip, terminal_env
 from tools import learner_envs, setup_cell
 from tools.check_python import NEWEST, OLDEST
 
@@ -103,9 +103,7 @@ def test_every_chapter_runs_offline_on_the_learner_install_and_says_little(run, 
     require_environment(folder / ".installed", "`make test` (or `make learner-pythons`)")
     home = empty_home_or_skip(tmp_path)
     learner_python = folder / "bin" / "python"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
-    env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER", "IPYTHON", "MPL"))}
-    env.update(HOME=str(home), PATH=f"{learner_python.parent}:/usr/bin:/bin")
+    env = terminal_env(home, learner_python.parent)
     out = tmp_path / "run.ipynb"
     started = time.perf_counter()
     done = subprocess.run(
@@ -185,9 +183,7 @@ def test_every_chapter_passes_nbval_on_the_learner_install(run, tmp_path, capsys
     home = empty_home_or_skip(tmp_path)
     jupyter_path = tmp_path / "jupyter"
     kernel = learner_kernel(folder, jupyter_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
-    env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER", "IPYTHON", "MPL"))}
-    env.update(HOME=str(home), JUPYTER_PATH=str(jupyter_path), MICRONS_MODE="offline")
+    env = terminal_env(home, JUPYTER_PATH=str(jupyter_path), MICRONS_MODE="offline")
     notebook = REPO / "chapters" / f"{chapter}.ipynb"
     started = time.perf_counter()
     done = subprocess.run(
@@ -291,10 +287,8 @@ def test_the_readme_learner_steps_run_as_written(tmp_path, capsys):
             (clone_dir / name).write_bytes((REPO / name).read_bytes())
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
-    env = {k: v for k, v in env.items() if not k.startswith(("JUPYTER", "IPYTHON", "VIRTUAL_ENV"))}
     # python3 is the learner's 3.12; the lab line's browser: none (a test has no screen)
-    env.update(HOME=str(home), PATH=f"{python.parent}:/usr/bin:/bin", BROWSER="true")
+    env = terminal_env(home, python.parent, BROWSER="true")
     # the lab line as written, in the background until it says where it runs (a free port
     # from 8888 on: Jupyter tries the next ones when one is taken)
     script = "set -e\n" + "\n".join(steps[2:-1]) + f"\n{lab} > lab.log 2>&1 &\nlab=$!\n"
@@ -363,8 +357,7 @@ def test_a_learners_jupyterlab_starts_kernels_without_the_tcp_warning(tmp_path):
     require_environment(folder / ".installed", "`make test` (or `make learner-pythons`)")
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "PYTHON"))}
-    env.update(HOME=str(home), PATH=f"{folder / 'bin'}:/usr/bin:/bin")
+    env = terminal_env(home, folder / "bin")
     probe = (
         "import asyncio, sys\n"
         "from jupyter_server.serverapp import ServerApp\n"

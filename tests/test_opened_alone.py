@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.helpers import terminal_env
 from tools import env_cache, learner_envs
 from tools.setup_cell import WHEELS, cell_source, run_wheel, wheel_name
 
@@ -76,8 +76,7 @@ def run(python: Path, notebook, tmp_path: Path) -> tuple:
     nbformat.write(notebook, str(source))
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MICRONS_", "CAVE_", "PYTHON"))}
-    env.update(HOME=str(home), PATH=f"{python.parent}:/usr/bin:/bin")
+    env = terminal_env(home, python.parent)
     done = subprocess.run(
         [str(python), "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute"]
         + ["--allow-errors", "--ExecutePreprocessor.timeout=600", "--output", str(out)]

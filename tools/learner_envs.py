@@ -3,7 +3,6 @@
     python tools/learner_envs.py --only 3.11   # one install (make learner: the pinned Python's)
     python tools/learner_envs.py --only 3.12-neuroglancer   # 3.12's with the extra
     python tools/learner_envs.py          # the others', building the missing ones
-    python tools/learner_envs.py --names  # the names of the others (make's targets)
     python tools/learner_envs.py --list   # which Python this machine has for each
 
 Each supported Python found on this machine gets a learner install: a fresh venv and
@@ -62,10 +61,17 @@ EXTRA_REQUIREMENTS = "requirements-neuroglancer.txt"
 EXTRA_SUFFIX = "-neuroglancer"  # the name of an install with the extra: 3.12-neuroglancer
 
 
+def install_name(python: str, extra: bool = False) -> str:
+    """The name of a learner install: "3.12", "3.12-neuroglancer" (make's targets say it,
+    and its folder in the cache of tools/env_cache.py is ``learner-<name>-<key>``)."""
+    return python + (EXTRA_SUFFIX if extra else "")
+
+
 def env_path(python: str, extra: bool = False) -> Path:
-    if extra:
-        return REPO / f".venv-learner-{python}-neuroglancer"
-    return REPO / (".venv-learner" if python == PINNED else f".venv-learner-{python}")
+    """The clone's link to a learner install (the pinned Python's is ``.venv-learner``)."""
+    if python == PINNED and not extra:
+        return REPO / ".venv-learner"
+    return REPO / f".venv-learner-{install_name(python, extra)}"
 
 
 def find_interpreter(python: str) -> Path | None:
@@ -101,9 +107,9 @@ def install_names() -> list[str]:
     names = []
     for python in SUPPORTED:
         if python != PINNED:
-            names.append(python)
+            names.append(install_name(python))
         if python == WITH_EXTRA:
-            names.append(python + EXTRA_SUFFIX)
+            names.append(install_name(python, extra=True))
     return names
 
 
@@ -163,7 +169,7 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
         ).stdout
         (folder / "packages.txt").write_text(frozen)
 
-    name = f"learner-{python}{'-neuroglancer' if extra else ''}"
+    name = f"learner-{install_name(python, extra)}"
     folder, built = env_cache.ensure(name, str(interpreter), requirements_text(extra), install)
     env_cache.link(env_path(python, extra), folder)
     install_wheel(folder, wheel)
@@ -182,14 +188,10 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--only", help="only this install, e.g. 3.11 (make learner) or 3.12-neuroglancer"
     )
-    parser.add_argument("--names", action="store_true", help="print the others' names")
     args = parser.parse_args(argv)
     if args.list:
         for python in SUPPORTED:
             print(f"{python}: {find_interpreter(python) or 'not on this machine'}")
-        return 0
-    if args.names:
-        print(" ".join(install_names()))
         return 0
     known = [PINNED, *install_names()]
     if args.only and args.only not in known:
