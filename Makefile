@@ -13,12 +13,12 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuroglancer.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	@# --no-compile: no bytecode written ahead for every module (half the install's time);
-	@# Python writes it for the modules imported, on first import (tools/env_cache.py)
-	$(PY) -m pip install --quiet --no-compile -r requirements.txt -r requirements-dev.txt
-	@# editable: the kernels see the working tree (-W: setuptools' banner about editable installs)
-	$(PY) -W "ignore:Editable installation" -m pip install --quiet --no-deps -e .
+	@# uv (pinned in requirements-dev.txt) installs the rest, as it installs every test
+	@# environment (tools/env_cache.py): the same releases pip would pick, in seconds
+	$(PY) -m pip install --quiet $$(grep '^uv==' requirements-dev.txt)
+	$(PY) -m uv pip install --quiet --python $(PY) -r requirements.txt -r requirements-dev.txt
+	@# editable: the kernels see the working tree
+	$(PY) -m uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@
 
 # The learner install, alone in a fresh environment: what a learner's laptop gets from
@@ -102,7 +102,7 @@ clean:
 	rm -rf _build
 
 # Every cached environment of tools/env_cache.py, for all clones (the next make test
-# builds them again from pip's cache), and this clone's links to them.
+# builds them again from uv's cache), and this clone's links to them.
 clean-envs:
 	$(PY) tools/env_cache.py --clear
 	rm -f .venv-learner .venv-learner-* .venv-caveclient-* .venv-cloudvolume

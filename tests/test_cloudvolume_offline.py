@@ -5,7 +5,7 @@ skeleton. Offline, with an empty home and only loopback, a plain ``CAVEclient`` 
 skeleton with no token file, with a token cloud-volume would refuse, and with a well-formed
 one; the home folder keeps only what the test put there. The environment with cloud-volume
 is built here on first use, once per machine and set of requirements (the cache of
-tools/env_cache.py; ``.venv-cloudvolume`` in the clone links to it), from pip's cache or the
+tools/env_cache.py; ``.venv-cloudvolume`` in the clone links to it), from uv's cache or the
 package index; where it cannot be built the test is skipped and says why.
 """
 
@@ -65,7 +65,7 @@ def cloudvolume_python() -> Path:
     def install(folder: Path) -> None:
         python = str(folder / "bin" / "python")
         done = subprocess.run(
-            [python, *env_cache.PIP_INSTALL, *pins], capture_output=True, text=True
+            [*env_cache.install_command(python), *pins], capture_output=True, text=True
         )
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if not line.startswith("WARNING")]

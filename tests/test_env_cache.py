@@ -41,7 +41,7 @@ def counting_install(calls: list):
     return install
 
 
-def test_the_key_follows_the_requirements_the_python_and_its_pip(monkeypatch):
+def test_the_key_follows_the_requirements_the_python_its_pip_and_the_installer(monkeypatch):
     pins = "\n".join(requirements("5.17.2"))
     assert env_cache.env_key(PYTHON, pins) == env_cache.env_key(PYTHON, pins + "\n")
     assert env_cache.env_key(PYTHON, pins) != env_cache.env_key(
@@ -56,6 +56,12 @@ def test_the_key_follows_the_requirements_the_python_and_its_pip(monkeypatch):
     assert facts.splitlines()[0] == sys.version and len(facts.splitlines()) == 2  # Python, pip
     # another pip (or Python) under the same requirements: another key
     monkeypatch.setattr(env_cache, "interpreter_facts", lambda python: facts + ".1")
+    assert env_cache.env_key(PYTHON, pins) != key
+    monkeypatch.undo()
+    assert env_cache.env_key(PYTHON, pins) == key
+    # another uv under the same requirements: another key
+    assert env_cache.installer_version().startswith("uv ")
+    monkeypatch.setattr(env_cache, "installer_version", lambda: "uv 0.0.1")
     assert env_cache.env_key(PYTHON, pins) != key
 
 

@@ -258,13 +258,49 @@ def test_the_readme_puts_the_learners_steps_first_and_windows_takes_any_python()
     assert "make install" not in intro  # the maintainers' environment, not a learner's
 
 
+def releases(listing: str) -> dict[str, str]:
+    """``name==version`` lines as {normalized name: version}, without the installers and
+    the helper package (a wheel of this run, a path: not a release of the index)."""
+    found = {}
+    for line in listing.splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            found[re.sub(r"[-_.]+", "-", name.strip()).lower()] = version.strip()
+    for name in ("pip", "setuptools", "microns-helpers"):
+        found.pop(name, None)
+    return found
+
+
+def uv_resolves(python: Path, requirements: str) -> dict[str, str]:
+    """The releases uv picks for a learner install of ``requirements`` on ``python``."""
+    lines = learner_envs.installed_lines(requirements, setup_cell.run_wheel())
+    compiled = subprocess.run(
+        [sys.executable, "-m", "uv", "pip", "compile", "--quiet", "--no-header", "--no-annotate"]
+        + ["--python", str(python), "-"],
+        input="".join(f"{line}\n" for line in lines),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return releases(compiled.stdout)
+
+
+def test_uv_and_pip_agree_is_a_check_that_can_fail():
+    """The comparison above sees one release that differs, and a package one side lacks."""
+    pip_gave = releases("pandas==2.3.3\nTzdata==2026.6\npip==23.2.1\nmicrons_helpers==0.2.0\n")
+    assert pip_gave == {"pandas": "2.3.3", "tzdata": "2026.6"}
+    assert pip_gave != releases("pandas==2.3.2\ntzdata==2026.6\n")
+    assert pip_gave != releases("pandas==2.3.3\n")
+
+
 def test_the_readme_learner_steps_run_as_written(tmp_path, capsys):
     """The README's Linux and macOS steps, copied from it, run by bash in a copy of the
     repository (the files git knows, as a clone has them) on Python 3.12, with an empty home:
     check_python, the venv, the learner install from pip's cache, the doctor (offline: every
     line ✓ but the optional extra's neutral one), and ``jupyter lab chapters``, which must
     start a server (stopped once it says where it runs). The clone line is checked, not run:
-    it names the repository of _config.yml."""
+    it names the repository of _config.yml. The releases pip installed are the ones uv, which
+    builds the test environments, resolves the same requirements to."""
     python = learner_envs.find_interpreter("3.12")
     if python is None:
         pytest.skip("no Python 3.12 on this machine")
@@ -316,6 +352,17 @@ def test_the_readme_learner_steps_run_as_written(tmp_path, capsys):
     log = (clone_dir / "lab.log").read_text()
     assert re.search(r"http://(localhost|127\.0\.0\.1):\d+/lab", log), log[-2000:]
     assert "running over TCP without encryption" not in log
+    # uv builds the learner installs the tests run in (tools/env_cache.py): what it resolves
+    # the same requirements to, on the same Python, now, is what the learner's pip installed
+    pip_gave = releases(
+        subprocess.run(
+            [str(clone_dir / ".venv" / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert pip_gave == uv_resolves(python, "requirements-learner.txt")
     with capsys.disabled():
         print(f"\n== the README's learner steps ran as written in {seconds:.0f} s")
 

@@ -44,7 +44,7 @@ def colab_python(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("colab") / "venv"
     subprocess.run([str(base), "-m", "venv", str(folder)], check=True)
     python = folder / "bin" / "python"
-    subprocess.run([str(python), *env_cache.PIP_INSTALL, *COLAB], check=True)
+    subprocess.run([*env_cache.install_command(python), *COLAB], check=True)
     return python
 
 

@@ -7,8 +7,8 @@
 Each holds caveclient, the numpy, pandas and pyarrow that release installs with, and what
 microns_helpers needs to run offline (vcrpy, tqdm); the tests put the repository on
 PYTHONPATH. It is built once into the cache of tools/env_cache.py, keyed by those
-requirements, this Python and its pip, and ``.venv-caveclient-<release>`` at the repository
-root is a link to it. ``make test`` builds the CI set (or finds it built).
+requirements, this Python and the installer (uv), and ``.venv-caveclient-<release>`` at the
+repository root is a link to it. ``make test`` builds the CI set (or finds it built).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def build(release: str) -> str:
 
     def install(folder: Path) -> None:
         done = subprocess.run(
-            [str(folder / "bin" / "python"), *env_cache.PIP_INSTALL, *pins],
+            [*env_cache.install_command(folder / "bin" / "python"), *pins],
             capture_output=True,
             text=True,
         )
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         for release in releases:
             print(python_of(release))
         return 0
-    # pip waits on the network more than on the processor: three at a time.
+    # an install waits on the network and the disk more than on the processor: three at a time.
     with ThreadPoolExecutor(3) as pool:
         lines = list(pool.map(build, releases))
     for line in lines:

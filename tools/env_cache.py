@@ -1,12 +1,13 @@
 """Virtual environments kept outside the clone, keyed by what is in them.
 
 An environment's key is a digest of what decides its contents: the text of the
-requirements it is installed from, the Python that runs it (its full version) and the pip
-that installs it (the one that Python's venv gets). It is built once, into
+requirements it is installed from, the Python that runs it (its full version, and the pip
+its venv gets) and the installer that fills it (``INSTALL``, with uv's version). It is built
+once, into
 ``<cache>/<name>-<key>/``, and every clone and run asking for the same contents gets that
 folder again; a change of any of them is another key, so another folder. ``<cache>`` is
 ``$MICRONS_ENV_CACHE``, else ``${XDG_CACHE_HOME:-~/.cache}/microns-book/envs``; deleting it
-clears them all (the next ``make test`` builds them again, from pip's cache).
+clears them all (the next ``make test`` builds them again, from uv's cache).
 
 A build holds a lock (two runs never build one folder at once), writes the marker
 ``.installed`` last, and removes its folder when it fails: a folder without the marker is
@@ -30,13 +31,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 MARKER = ".installed"
-# pip's command for every environment the tests build (learner installs, caveclient releases,
-# cloud-volume's, the Colab-like one): ``--no-compile`` installs the same packages and files
-# without the bytecode pip writes ahead, a third of an install's time, most of it for
-# modules no test imports; Python writes it on first import instead. Part of each
-# environment's key. (The README's steps, run as written by the tests, and ``make bench``'s
-# install figures use pip as a learner does.)
-PIP_INSTALL = ("-m", "pip", "install", "--quiet", "--no-compile")
+# The installer of every environment the tests build (learner installs, caveclient releases,
+# cloud-volume's, the Colab-like one): uv's pip interface, run from the Python running this
+# (``.venv``, where requirements-dev.txt pins uv), into a venv that Python's own ``venv``
+# made (so it holds the pip a learner's venv holds). uv resolves the same pins to the same
+# releases as pip (the README's steps, run as written with a learner's pip, check that on
+# every ``make test``: tests/test_learner_install.py) in a second where pip took half a
+# minute of processor time, most of it reading every release's files on the index; like
+# ``pip --no-compile`` it writes no bytecode ahead, Python writes it for what is imported.
+# ``make bench``'s install figures and the README's steps use pip, as a learner does.
+INSTALL = ("-m", "uv", "pip", "install", "--quiet")
+
+
+def install_command(env_python) -> list[str]:
+    """The command that installs into the venv of ``env_python`` (add what to install)."""
+    return [sys.executable, *INSTALL, "--python", str(env_python)]
+
+
+@functools.cache
+def installer_version() -> str:
+    """uv's version (``uv 0.13.9``); a clear error where this Python has no uv."""
+    done = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"uv, which installs the test environments, is not installed in {sys.executable}"
+            " (make install puts it in .venv; it is pinned in requirements-dev.txt)"
+        )
+    return done.stdout.split("(")[0].strip()
 
 
 def cache_root() -> Path:
@@ -62,7 +83,8 @@ def interpreter_facts(python: str) -> str:
 
 def env_key(python: str, requirements: str) -> str:
     """The key of an environment of ``python`` holding ``requirements`` (their text)."""
-    facts = f"{interpreter_facts(python)}\n{' '.join(PIP_INSTALL)}\n--\n{requirements.strip()}\n"
+    installer = f"{installer_version()} {' '.join(INSTALL)}"
+    facts = f"{interpreter_facts(python)}\n{installer}\n--\n{requirements.strip()}\n"
     return hashlib.sha256(facts.encode()).hexdigest()[:16]
 
 

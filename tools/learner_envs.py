@@ -5,24 +5,22 @@
     python tools/learner_envs.py          # the others', building the missing ones
     python tools/learner_envs.py --list   # which Python this machine has for each
 
-Each supported Python found on this machine gets a learner install: a fresh venv and
-``python -m pip install -r requirements-learner.txt``, exactly as the README's steps make
-it (never another installer: the tests check what a learner's pip makes). On Python 3.12 a
+Each supported Python found on this machine gets a learner install: a fresh venv holding
+what ``python -m pip install -r requirements-learner.txt`` gives, as the README's steps make
+it. uv installs it (``env_cache.INSTALL``); the README's steps, run as written with a
+learner's pip on every ``make test``, check that pip resolves those requirements to the
+same releases uv does (tests/test_learner_install.py). On Python 3.12 a
 second one, the learner install with the Neuroglancer chapter's optional extra
 (``requirements-neuroglancer.txt``), as the README's one extra command makes it. Each runs
 chapters offline in the tests (every chapter on Python 3.12, one on each other Python).
 
 They are built once into the cache of tools/env_cache.py, keyed by the requirements' text
 (with pyproject.toml's dependencies, which the ``.`` line installs), the Python and its
-pip; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
+the installer; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
 ``.venv-learner-3.12-neuroglancer`` are links to them. The helper package in each is the
-run's one wheel (tools/setup_cell.py's ``run_wheel``): pip installs it, with its
-dependencies, in place of the requirements' ``.`` line (a learner's pip makes the same
-package from that line), and puts a new one in with ``--no-deps`` whenever the package's
-files changed.
-
-pip installs them as every test environment is installed (``env_cache.PIP_INSTALL``: no
-bytecode written ahead; the README's steps, run as written, are a learner's pip exactly).
+run's one wheel (tools/setup_cell.py's ``run_wheel``), installed with its dependencies in
+place of the requirements' ``.`` line (a learner's pip makes the same package from that
+line); a new one is put in with ``--no-deps`` whenever the package's files changed.
 """
 
 from __future__ import annotations
@@ -120,9 +118,8 @@ def install_wheel(folder: Path, wheel: Path) -> bool:
     if record.is_file() and record.read_text() == wheel.parent.name:
         return False
     with env_cache.locked(folder.parent / f"{folder.name}.lock"):
-        python = str(folder / "bin" / "python")
-        pip = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall"]
-        subprocess.run([*pip, str(wheel)], cwd=REPO, check=True)
+        install = env_cache.install_command(folder / "bin" / "python")
+        subprocess.run([*install, "--no-deps", "--reinstall", str(wheel)], cwd=REPO, check=True)
         record.write_text(wheel.parent.name)
     return True
 
@@ -140,6 +137,13 @@ def requirement_lines(name: str) -> list[str]:
     return lines
 
 
+def installed_lines(requirements: str, wheel: Path) -> list[str]:
+    """What a learner install of the file ``requirements`` installs: its lines, with the run's
+    ``wheel`` for the ``.`` line (the package, with its dependencies; nothing is then built
+    in the clone's build/ folder, where two installs building at once, make -j2, collide)."""
+    return [str(wheel) if line == "." else line for line in requirement_lines(requirements)]
+
+
 def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
     """Link the learner install of ``python`` (with ``extra``, the Neuroglancer extra),
     built now unless the cache has it, with the run's wheel in it; returns a line to print."""
@@ -150,15 +154,11 @@ def build(python: str, extra: bool = False, wheel: Path | None = None) -> str:
     wheel = wheel or run_wheel()
 
     def install(folder: Path) -> None:
-        # The requirements' "." line (the package, with its dependencies) is the run's
-        # wheel: the same package, and pip does not build it in the clone's build/ folder,
-        # where two installs building at once (make -j2) collide.
-        lines = [str(wheel) if line == "." else line for line in requirement_lines(requirements)]
         listed = folder / "requirements-installed.txt"
-        listed.write_text("".join(f"{line}\n" for line in lines))
+        listed.write_text("".join(f"{line}\n" for line in installed_lines(requirements, wheel)))
         env_python = str(folder / "bin" / "python")
         subprocess.run(
-            [env_python, *env_cache.PIP_INSTALL, "-r", str(listed)], cwd=REPO, check=True
+            [*env_cache.install_command(env_python), "-r", str(listed)], cwd=REPO, check=True
         )
         (folder / "microns_helpers-wheel.txt").write_text(wheel.parent.name)
         frozen = subprocess.run(
