@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_offline import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
+from tests.helpers import ONLY_LOOPBACK, empty_home_or_skip, isolated_env
 from tools import env_cache
 
 REPO = Path(__file__).resolve().parents[1]

@@ -46,7 +46,7 @@ from microns_helpers.errors import (
 from microns_helpers.query import query_by_root_ids
 from microns_helpers.sample import SampleService
 from microns_helpers.synapses import connection_counts, synapse_partners
-from tests.helpers import HOSTILE_TALLY, closed_port, learner_env, run_python  # noqa: F401
+from tests.helpers import HOSTILE_TALLY, closed_port, learner_env, run_python
 
 SECRET = "planted-hostile-7e6d5c4b-NEVER-SHOW"
 ENCODED_SECRET = base64.b64encode(SECRET.encode()).decode()

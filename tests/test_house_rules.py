@@ -1,7 +1,8 @@
 """The house reads from its folders: what each folder holds, and who may use what.
 
 - The package holds what learners run and never imports from ``tests/`` or ``tools/``.
-- ``tests/``, ``tools/`` and ``benchmarks/`` use public names of the package; a test may
+- ``tests/``, ``tools/`` and ``benchmarks/`` import no test module (shared helpers are in
+  ``tests/helpers.py``) and use public names of the package; a test may
   read a private (underscore) name only in its own module's test file (``_compat`` in
   ``tests/test_compat.py``, ``doctor._server_answers`` in ``tests/test_doctor.py``).
 - Inside the package, a module reads only public names of another (``_compat``, the home
@@ -52,21 +53,51 @@ def test_no_module_of_the_package_reads_a_private_name_of_another():
     assert not offenders, "\n".join(offenders)
 
 
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """The modules ``path`` imports, each with its line."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found.append((node.lineno, node.module or ""))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+    return found
+
+
 def test_the_package_never_imports_tests_or_tools():
-    offenders = []
-    for path in python_files("microns_helpers"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            modules = []
-            if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            offenders += [
-                f"{path.relative_to(REPO)}:{node.lineno}: {m}"
-                for m in modules
-                if m.split(".")[0] in ("tests", "tools", "benchmarks")
-            ]
+    offenders = [
+        f"{path.relative_to(REPO)}:{line}: {module}"
+        for path in python_files("microns_helpers")
+        for line, module in imports_of(path)
+        if module.split(".")[0] in ("tests", "tools", "benchmarks")
+    ]
     assert not offenders, offenders
+
+
+def imports_a_test_module(module: str) -> bool:
+    return module.startswith("tests.") and module.split(".")[-1].startswith("test_")
+
+
+def test_no_test_tool_or_benchmark_imports_a_test_module():
+    """What tests share lives in tests/helpers.py and the other modules of tests/ that are
+    not test modules; a test module is imported by pytest only."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{line}: {module}"
+        for path in python_files("tests", "tools", "benchmarks")
+        for line, module in imports_of(path)
+        if imports_a_test_module(module)
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_checker_catches_an_import_of_a_test_module(tmp_path):
+    planted = tmp_path / "test_planted.py"
+    planted.write_text(
+        "from tests.helpers import run_python\nfrom tests.test_offline import isolated_env\n"
+        "import tests.test_quiet\n"
+    )
+    caught = [module for _, module in imports_of(planted) if imports_a_test_module(module)]
+    assert caught == ["tests.test_offline", "tests.test_quiet"]
 
 
 def test_the_checker_catches_a_private_name(tmp_path):

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from tests.test_hostile_inputs import run_python
+from tests.helpers import run_python
 
 TYPO = "nucleus_detection_v1"  # the real table is nucleus_detection_v0
 
