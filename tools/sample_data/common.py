@@ -129,16 +129,18 @@ def unique_ids_near(rng, centres: np.ndarray, spread: float, used: set) -> np.nd
     """Ids near ``centres`` (normal, ``spread``), all distinct and none in ``used``."""
     ids = np.round(centres + rng.normal(0, spread, len(centres))).astype(np.int64)
     taken = np.array(sorted(used), dtype=np.int64)
+    # whether each id is taken or too small, looked up again only where an id was drawn again
+    refused = np.isin(ids, taken) | (ids < 10_000)
     while True:
-        _, first = np.unique(ids, return_index=True)
-        clash = np.ones(len(ids), dtype=bool)
-        clash[first] = False
-        clash |= np.isin(ids, taken) | (ids < 10_000)
+        # every repeat of an id but its first, found by hashing (np.unique sorts, and this
+        # runs a few hundred rounds)
+        clash = pd.Series(ids).duplicated(keep="first").to_numpy() | refused
         if not clash.any():
             return ids
         ids[clash] = np.round(centres[clash] + rng.normal(0, spread, int(clash.sum()))).astype(
             np.int64
         )
+        refused[clash] = np.isin(ids[clash], taken) | (ids[clash] < 10_000)
 
 
 def nucleus_id_near(x: int) -> float:

@@ -375,18 +375,9 @@ def build_proofread_network(rng, proofreading, nuclei, synapses, moment):
     size = sizes[rng.integers(len(sizes), size=n)]
     pre_sv = supervoxels(rng, pre_pt[:, 0])
     post_sv = supervoxels(rng, post_pt[:, 0])
+    # Python's own numbers, each column converted once (not each array indexed per row)
+    columns = (ids, created, size, pre_pt, post_pt, ctr_pt, pre_sv, pre, post_sv, post)
     return [
-        synapse_row(
-            ids[k],
-            created_pool[created[k]],
-            size[k],
-            pre_pt[k],
-            post_pt[k],
-            ctr_pt[k],
-            pre_sv[k],
-            pre[k],
-            post_sv[k],
-            post[k],
-        )
-        for k in range(n)
+        synapse_row(sid, created_pool[c], sz, pp, qp, cp, psv, pr, qsv, qr)
+        for sid, c, sz, pp, qp, cp, psv, pr, qsv, qr in zip(*(a.tolist() for a in columns))
     ]
