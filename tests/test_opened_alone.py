@@ -34,7 +34,7 @@ from tools.setup_cell import WHEELS, cell_source, run_wheel, wheel_name
 REPO = Path(__file__).resolve().parents[1]
 
 CHAPTER = "02_basics"
-# What Colab has of the learner install (its own releases differ; these are in pip's cache).
+# What Colab has of the learner install (its own releases differ).
 COLAB = ["pandas==2.3.3", "matplotlib", "ipykernel", "nbconvert"]
 
 
