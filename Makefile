@@ -14,11 +14,12 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-learner.txt requirements-neuroglancer.txt requirements-dev.txt requirements-dev-excluded.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# uv (pinned in requirements-dev.txt) installs the rest, as it installs every test
-	@# environment (tools/env_cache.py): the same releases pip would pick, in seconds;
-	@# requirements-dev-excluded.txt says what is left out, and why
+	@# environment (tools/env_cache.py): the same releases pip would pick, in seconds, with
+	@# their bytecode compiled as pip compiles it; requirements-dev-excluded.txt says what
+	@# is left out, and why
 	$(PY) -m pip install --quiet $$(grep '^uv==' requirements-dev.txt)
-	$(PY) -m uv pip install --quiet --python $(PY) -r requirements.txt -r requirements-dev.txt \
-		--excludes requirements-dev-excluded.txt
+	$(PY) -m uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt \
+		-r requirements-dev.txt --excludes requirements-dev-excluded.txt
 	@# editable: the kernels see the working tree
 	$(PY) -m uv pip install --quiet --python $(PY) --no-deps -e .
 	touch $@

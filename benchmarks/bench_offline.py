@@ -5,7 +5,9 @@
   in-process sample service; beside it, a recorded query answered by replay.
 - ``import microns_helpers`` plus ``connect()``, in offline and in replay mode, each in a
   fresh interpreter: the whole cold start, caveclient's own import alone, and what is left,
-  which is this package's share.
+  which is this package's share. The interpreter is ``.venv``'s, which leaves out
+  rfc3987-syntax (requirements-dev-excluded.txt): in a learner install, where JupyterLab
+  brings it, caveclient's import (of jsonschema) takes about 1 s more.
 
 - A full-size cell table (``nucleus_detection_v0``, 144,120 rows; the cell-type table,
   94,014), unrecorded, with split positions: what the sample adds to a learner's query.
@@ -228,7 +230,7 @@ def rows(figures: dict) -> list[tuple]:
             row(
                 f"{mode}: the same from a cold start, importing caveclient too",
                 f"{start['total']:.2f} s",
-                f"(caveclient's own import: {start['caveclient']:.2f} s)",
+                f"(caveclient's own import: {start['caveclient']:.2f} s in .venv)",
             )
         )
     return table
