@@ -565,14 +565,23 @@ def test_sample_data_rebuilds_identically(tmp_path):
         assert (rebuilt / relative).read_bytes() == (DATASET_DIR / relative).read_bytes(), relative
 
 
-def test_python_dash_m_serves_until_interrupted(tmp_path):
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_python_dash_m_serves_until_interrupted(tmp_path, sigint):
+    """Ctrl-C stops it and it says so, also where it was started with SIGINT ignored (a
+    shell's background job): Python then raises no KeyboardInterrupt of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MICRONS_")}
+
+    def start() -> None:
+        if sigint == "ignored":
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "microns_helpers.sample", "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=start,
     )
     try:
         line = proc.stdout.readline()
@@ -583,6 +592,12 @@ def test_python_dash_m_serves_until_interrupted(tmp_path):
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            assert proc.wait(timeout=30) is not None
-        finally:
-            proc.kill()  # never left serving after the test, whatever happened above
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # never left serving after the test
+            proc.wait()
+    rest = proc.stdout.read()
+    assert proc.returncode == 0 and rest == "Press Ctrl-C to stop.\nstopped\n", (
+        proc.returncode,
+        rest,
+    )

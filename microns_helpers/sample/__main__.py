@@ -1,7 +1,8 @@
 """Serve the sample CAVE service in the foreground: ``python -m microns_helpers.sample``."""
 
 import argparse
-import time
+import signal
+import threading
 
 from .server import SampleService
 
@@ -20,6 +21,12 @@ def main(argv=None) -> int:
         "then hits its RecursionError)",
     )
     args = parser.parse_args(argv)
+    # Ctrl-C (and a plain kill) asks the service to stop, whenever it comes: handled here
+    # rather than as a KeyboardInterrupt, which could land inside a print or the start-up,
+    # and set even where the shell that started this ignores SIGINT (a background job).
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
     with SampleService(
         port=args.port,
         required_token=args.token,
@@ -27,11 +34,9 @@ def main(argv=None) -> int:
     ) as s:
         print(f"Sample CAVE service (minnie65_public sample data) at {s.url}", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopped")
+        while not stopping.wait(1.0):
+            pass
+    print("stopped", flush=True)
     return 0
 
 
