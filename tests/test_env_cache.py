@@ -176,3 +176,18 @@ def test_the_runs_wheel_is_built_once_per_content_of_the_package(tmp_path, monke
     (repo / "microns_helpers" / "__init__.py").write_text("x = 2\n")
     second = setup_cell.run_wheel(repo, folder)
     assert second != first and len(builds) == 2 and second.read_text() == "wheel 2"
+
+
+def test_without_uv_the_error_says_what_to_run(tmp_path, monkeypatch):
+    """The tools run from a Python without uv (not .venv's): a clear error, no traceback of
+    a failed subprocess, and nothing built."""
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    env_cache.installer_version.cache_clear()
+    monkeypatch.setattr(sys, "executable", str(bare / "bin" / "python"))
+    monkeypatch.setenv("MICRONS_ENV_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(RuntimeError, match="uv, which installs the test environments"):
+        env_cache.ensure("demo", PYTHON, "tqdm==4.70.1", counting_install([]))
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+    monkeypatch.undo()
+    env_cache.installer_version.cache_clear()

@@ -57,8 +57,8 @@ def installer_version() -> str:
     done = subprocess.run([sys.executable, "-m", "uv", "--version"], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(
-            f"uv, which installs the test environments, is not installed in {sys.executable}"
-            " (make install puts it in .venv; it is pinned in requirements-dev.txt)"
+            "uv, which installs the test environments, is not installed in the Python running"
+            " this: run it with .venv's (make install puts uv there; requirements-dev.txt pins it)"
         )
     return done.stdout.split("(")[0].strip()
 
