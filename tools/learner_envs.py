@@ -9,14 +9,14 @@ Each supported Python found on this machine gets a learner install: a fresh venv
 what ``python -m pip install -r requirements-learner.txt`` gives, as the README's steps make
 it. uv installs it (``env_cache.INSTALL``); the README's steps, run as written with a
 learner's pip on every ``make test``, check that pip resolves those requirements to the
-same releases uv does (tests/test_learner_install.py). On Python 3.12 a
-second one, the learner install with the Neuroglancer chapter's optional extra
+same releases uv does (tests/test_learner_install.py). On Python 3.12 a second one, the
+learner install with the Neuroglancer chapter's optional extra
 (``requirements-neuroglancer.txt``), as the README's one extra command makes it. Each runs
 chapters offline in the tests (every chapter on Python 3.12, one on each other Python).
 
 They are built once into the cache of tools/env_cache.py, keyed by the requirements' text
-(with pyproject.toml's dependencies, which the ``.`` line installs), the Python and its
-the installer; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
+(with pyproject.toml's dependencies, which the ``.`` line installs), the Python and the
+installer; in the clone, ``.venv-learner`` (the pinned Python), ``.venv-learner-<X.Y>`` and
 ``.venv-learner-3.12-neuroglancer`` are links to them. The helper package in each is the
 run's one wheel (tools/setup_cell.py's ``run_wheel``), installed with its dependencies in
 place of the requirements' ``.`` line (a learner's pip makes the same package from that
