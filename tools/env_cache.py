@@ -38,12 +38,11 @@ MARKER = ".installed"
 # releases as pip (the README's steps, run as written with a learner's pip, check that on
 # every ``make test``: tests/test_learner_install.py) in seconds where pip took half a
 # minute of processor time, most of it reading every release's files on the index. It
-# compiles the bytecode at install, as a learner's pip does: where PYTHONDONTWRITEBYTECODE
-# is set (this machine's image sets it), Python never writes it on import, and every
-# process compiled what it imported again (a kernel's ipykernel, pandas and matplotlib:
-# 2.8 s uncompiled, 0.9 s compiled; caveclient: 3.9 s and 1.9 s).
+# compiles no bytecode at install (uv's default; a learner's pip compiles every file): the
+# Makefile lets Python write it on first import, where PYTHONDONTWRITEBYTECODE would forbid
+# it, so each module the tests import is compiled once, and the rest never.
 # ``make bench``'s install figures and the README's steps use pip, as a learner does.
-INSTALL = ("-m", "uv", "pip", "install", "--quiet", "--compile-bytecode")
+INSTALL = ("-m", "uv", "pip", "install", "--quiet")
 
 
 def install_command(env_python) -> list[str]:
