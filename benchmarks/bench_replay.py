@@ -142,21 +142,21 @@ def main(argv=None) -> int:
     parser.add_argument("--calls", action="store_true", help="time the documented calls only")
     args = parser.parse_args(argv)
 
-    recordings = modes.recordings_dir()
+    committed = modes.recordings_dir()
     notebooks = sorted((REPO / "chapters").glob("*.ipynb"))
     if args.chapters:
         notebooks = [n for n in notebooks if n.stem in args.chapters]
     # Chapters need no committed recording: one they lack is answered in replay by a
     # sample service inside the kernel (bench_chapters)
     if args.calls or not notebooks:
-        rows, recordings = bench_documented_calls()
+        rows, replayed_from = bench_documented_calls()
         title = "the documented calls, in this process"
     else:
-        rows = bench_chapters(notebooks, recordings)
+        rows = bench_chapters(notebooks, committed)
+        replayed_from = committed
         title = "chapters: cell time in a fresh kernel"
-    load = load_seconds(recordings)
+    load = load_seconds(replayed_from)
     # The size target is the package's: its committed recordings, not a scratch folder
-    committed = modes.recordings_dir()
     files = recording_files(committed)
     total_mb = sum(path.stat().st_size for path in committed.glob("*.json")) / 1e6
 
